@@ -1,0 +1,57 @@
+# Everything a newcomer needs: `make demo` runs the product on an embedded default,
+# `make test` passes the tests. Both set up the virtualenv themselves.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+QUEUES_OTP  := otp
+QUEUES_BULK := wa,wa_official,sms,check,status,housekeeping
+
+.PHONY: setup test test-all lint fmt sandbox demo worker worker-otp beat bench chaos clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox).
+test: $(STAMP)
+	$(PY) -m pytest -m "not chaos" -q
+
+# Long failure runs (kills, Redis restarts) live outside `make test`.
+chaos: $(STAMP)
+	$(PY) -m pytest -m chaos -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check nusaworker tests celeryconfig.py
+	$(VENV)/bin/ruff format --check nusaworker tests celeryconfig.py
+	$(VENV)/bin/mypy
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix nusaworker tests celeryconfig.py
+	$(VENV)/bin/ruff format nusaworker tests celeryconfig.py
+
+sandbox: $(STAMP)
+	$(VENV)/bin/nusaworker sandbox --port $${PORT:-8765}
+
+demo: $(STAMP)
+	$(VENV)/bin/nusaworker demo
+
+# A fleet: dedicated OTP capacity plus bulk workers. Run each on as many machines as needed.
+worker-otp: $(STAMP)
+	$(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_OTP) --pool threads -c 4 -n otp@%h -l info
+
+worker: $(STAMP)
+	$(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_BULK) --pool threads -c 8 -n bulk@%h -l info
+
+beat: $(STAMP)
+	$(VENV)/bin/celery -A nusaworker beat -l info
+
+bench: $(STAMP)
+	$(VENV)/bin/nusaworker bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench-results
