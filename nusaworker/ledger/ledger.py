@@ -1,0 +1,388 @@
+"""The Redis-backed message ledger: records, idempotent enqueue, claims, indexes.
+
+Every write is one atomic step in Redis (a Lua script from ``lua/``, loaded once per
+:class:`Ledger`), so a fleet of workers can race on a record and the ledger, not the broker,
+decides who may send. The states and their moves are in :mod:`nusaworker.ledger.states`; the
+Lua scripts are handed the allowed moves from there, so the graph lives in one place.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import redis
+
+from nusaworker.keys import IDEMPOTENCY_TTL_S, RECORD_FINAL_TTL_S, REF_TTL_S, Keys
+from nusaworker.ledger.claim import Claim, ClaimOutcome
+from nusaworker.ledger.errors import Fenced, IllegalTransition, RecordNotFound
+from nusaworker.ledger.record import MessageRecord, describe_error, from_redis_hash, to_redis_hash
+from nusaworker.ledger.states import EXPIRING_STATES, MessageState, predecessors
+
+DEFAULT_KEYS = Keys()
+
+# States a status update (poll, callback, beat) may move a record into; the others belong to
+# the claim protocol (claim, release) and are reached through it only.
+_STATUS_TARGETS = frozenset(MessageState) - {MessageState.ACCEPTED, MessageState.SENDING}
+
+
+@cache
+def _lua(name: str) -> str:
+    return (files("nusaworker.ledger") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Ledger:
+    """Message records in Redis, and the atomic moves between their states.
+
+    ``keys`` names every key (use ``Keys(prefix=…)`` to share a Redis); ``clock`` gives the
+    timestamps written to records (epoch seconds). The client may or may not decode responses.
+    """
+
+    def __init__(
+        self,
+        redis_client: redis.Redis,
+        *,
+        keys: Keys = DEFAULT_KEYS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = redis_client
+        self.keys = keys
+        self.clock = clock
+        self._create = redis_client.register_script(_lua("create"))
+        self._claim = redis_client.register_script(_lua("claim"))
+        self._begin_hit = redis_client.register_script(_lua("begin_hit"))
+        self._transition = redis_client.register_script(_lua("transition"))
+
+    # -- records -------------------------------------------------------------------------------
+
+    def create(
+        self, record: MessageRecord, *, idempotency_key: str | None = None
+    ) -> tuple[str, bool]:
+        """Store ``record`` as ``accepted`` unless its idempotency key is already known.
+
+        ``idempotency_key`` (or else ``record.idempotency_key``) is remembered for
+        :data:`~nusaworker.keys.IDEMPOTENCY_TTL_S`. Returns ``(id, True)`` when the record was
+        written, ``(id of the earlier record, False)`` when the key — or the record id itself —
+        was already known; then nothing is written. Race-free: of any number of concurrent
+        creates with one key, exactly one writes.
+        """
+        key = idempotency_key or record.idempotency_key
+        now = self.clock()
+        # Only what the producer describes is kept; the ledger owns the rest (state, claims…).
+        described = record.model_dump(include={"id", "channel", "destination", "priority"})
+        fresh = MessageRecord(
+            **described, payload=record.payload, idempotency_key=key, created_at=now, updated_at=now
+        )
+        script_keys = [self.keys.message(fresh.id), self.keys.accepted_index]
+        if key:
+            script_keys.append(self.keys.idempotency(key))
+        args: list[Any] = [fresh.id, repr(now), IDEMPOTENCY_TTL_S]
+        for field, value in to_redis_hash(fresh).items():
+            args += [field, value]
+        message_id, written = self._create(keys=script_keys, args=args)
+        return _text(message_id), bool(int(written))
+
+    def get(self, message_id: str) -> MessageRecord:
+        """The record ``message_id``; raises :class:`RecordNotFound`."""
+        data = self.redis.hgetall(self.keys.message(message_id))
+        if not data:
+            raise RecordNotFound(message_id)
+        return from_redis_hash(data)
+
+    def get_many(self, message_ids: Iterable[str]) -> list[MessageRecord]:
+        """The records that exist, in the order asked (missing ones left out); one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for message_id in message_ids:
+            pipe.hgetall(self.keys.message(message_id))
+        return [from_redis_hash(data) for data in pipe.execute() if data]
+
+    def id_for_ref(self, ref_no: str) -> str | None:
+        """The id of the message the provider knows as ``ref_no``, if the ledger knows it."""
+        value = self.redis.get(self.keys.ref(ref_no))
+        return None if value is None else _text(value)
+
+    # -- the claim protocol --------------------------------------------------------------------
+
+    def claim(self, message_id: str, *, take_in_doubt: bool = False) -> Claim:
+        """Try to take the record for sending; see :class:`ClaimOutcome` for the answers.
+
+        ``accepted`` → ``sending`` with a fresh fencing token, ``attempts`` + 1, off the
+        accepted index. A ``sending`` record whose hit never started is taken over (new token).
+        A ``sending`` record whose hit started is ``IN_DOUBT``: no token, nothing changes —
+        unless ``take_in_doubt`` (the OTP policy), then it is taken over too. Raises
+        :class:`RecordNotFound`.
+        """
+        token = secrets.token_hex(16)
+        result = self._claim(
+            keys=[self.keys.message(message_id), self.keys.accepted_index],
+            args=[message_id, token, repr(self.clock()), "1" if take_in_doubt else "0"],
+        )
+        outcome = _text(result[0])
+        if outcome == "missing":
+            raise RecordNotFound(message_id)
+        return Claim(
+            outcome=ClaimOutcome(outcome),
+            state=MessageState(_text(result[1])),
+            attempts=int(result[2]),
+            token=_text(result[3]) if len(result) > 3 else None,
+        )
+
+    def begin_hit(self, message_id: str, token: str) -> bool:
+        """Mark the provider hit as started; ``False`` means "fenced out: do not send".
+
+        Call it after the pacing gate granted the slot and right before the HTTP request —
+        on every attempt (it is idempotent for the token holder). From here on a redelivered
+        task sees ``IN_DOUBT`` instead of taking the record over. Raises :class:`RecordNotFound`.
+        """
+        verdict = _text(
+            self._begin_hit(keys=[self.keys.message(message_id)], args=[token, repr(self.clock())])
+        )
+        if verdict == "missing":
+            raise RecordNotFound(message_id)
+        return verdict == "ok"
+
+    def mark_sent(
+        self,
+        message_id: str,
+        token: str,
+        ref_no: str | None,
+        *,
+        next_poll_at: float,
+        provider_status: str | None = None,
+    ) -> bool:
+        """``sending``/``unknown`` → ``sent``: store ``ref_no``, index it, schedule the first poll.
+
+        ``ref_no`` may be ``None`` (a phone check, an answer without one): the record is still
+        put on the poll index, where the poller sees it cannot be polled and may expire it.
+        Returns ``False`` (and changes nothing) when the record is already past ``sent``.
+        Raises :class:`Fenced` when ``token`` is not the record's, :class:`RecordNotFound`.
+        """
+        now = self.clock()
+        fields: dict[str, Any] = {"sent_at": now, "updated_at": now}
+        if ref_no is not None:
+            fields["ref_no"] = ref_no
+        if provider_status is not None:
+            fields["provider_status"] = provider_status
+        return self._move(
+            message_id,
+            MessageState.SENT,
+            "mark_sent",
+            token=token,
+            fields=fields,
+            score=next_poll_at,
+            ref_no=ref_no,
+        )
+
+    def mark_rejected(
+        self, message_id: str, error: BaseException | str, *, token: str | None = None
+    ) -> bool:
+        """``accepted``/``sending`` → ``rejected``: refused for good (validation, provider 4xx).
+
+        With ``token`` the move is fenced (raises :class:`Fenced` on a stale token). Returns
+        ``False`` when the move is not allowed from the current state (nothing changes).
+        """
+        return self._finish(message_id, MessageState.REJECTED, error, token, "mark_rejected")
+
+    def mark_failed(
+        self, message_id: str, error: BaseException | str, *, token: str | None = None
+    ) -> bool:
+        """``sending``/``sent``/``unknown`` → ``failed``; fenced and answered like the above."""
+        return self._finish(message_id, MessageState.FAILED, error, token, "mark_failed")
+
+    def mark_unknown(
+        self, message_id: str, error: BaseException | str, *, token: str | None = None
+    ) -> bool:
+        """``sending`` → ``unknown``: the hit's outcome cannot be known; never sent again.
+
+        The claim token stays on the record, so a late answer to that hit can still be
+        recorded with :meth:`mark_sent`. Fenced and answered as :meth:`mark_rejected`.
+        """
+        return self._finish(message_id, MessageState.UNKNOWN, error, token, "mark_unknown")
+
+    def release(
+        self,
+        message_id: str,
+        token: str,
+        error: BaseException | str,
+        *,
+        retry_at: float | None = None,
+    ) -> None:
+        """``sending`` → ``accepted`` again, for a retry; the one step back, for the holder only.
+
+        Only when the hit never started, or its outcome is known not to have been processed
+        (429, a refused connection): the caller vouches for that. The token is dropped, and
+        the record is back on the accepted index scored ``retry_at`` (default now), where
+        :meth:`stuck_accepted` finds it. Raises :class:`Fenced`, :class:`IllegalTransition`
+        (not ``sending``), :class:`RecordNotFound`.
+        """
+        now = self.clock()
+        verdict, current = self._run_transition(
+            message_id,
+            MessageState.ACCEPTED,
+            [MessageState.SENDING],
+            token=token,
+            fields={"error": describe_error(error), "hit_started": "0", "updated_at": now},
+            delete=["token", "hit_started_at"],
+            score=now if retry_at is None else retry_at,
+        )
+        if verdict == "fenced":
+            raise Fenced(message_id, "release")
+        if verdict == "illegal":
+            raise IllegalTransition(message_id, current, MessageState.ACCEPTED)
+
+    # -- status updates (polls, callbacks, beat) -----------------------------------------------
+
+    def update_status(
+        self,
+        message_id: str,
+        state: MessageState | str,
+        *,
+        provider_status: str | None = None,
+        at: float | None = None,
+        error: BaseException | str | None = None,
+        next_poll_at: float | None = None,
+    ) -> bool:
+        """Move the record forward to ``state``; a backwards or unknown move is a no-op.
+
+        Returns whether the record moved. ``at`` is when the provider saw the new state
+        (default now): it becomes ``final_at`` (or ``sent_at``). A final state takes the record
+        off the poll index; ``sent`` (from ``unknown``) puts it on, due at ``next_poll_at``.
+        Raises :class:`IllegalTransition` for ``accepted``/``sending`` (claim states, never a
+        status), :class:`RecordNotFound`.
+        """
+        target = MessageState(state)
+        if target not in _STATUS_TARGETS:
+            raise IllegalTransition(message_id, "any state", target)
+        now = self.clock()
+        when = now if at is None else at
+        fields: dict[str, Any] = {"updated_at": now}
+        if provider_status is not None:
+            fields["provider_status"] = provider_status
+        if error is not None:
+            fields["error"] = describe_error(error)
+        score = None
+        if target is MessageState.SENT:
+            fields["sent_at"] = when
+            score = now if next_poll_at is None else next_poll_at
+        return self._move(message_id, target, "update_status", fields=fields, score=score, at=when)
+
+    # -- indexes -------------------------------------------------------------------------------
+
+    def due_for_poll(self, now: float, limit: int) -> list[str]:
+        """Ids of ``sent`` records whose next status poll is due at ``now``, earliest first."""
+        ids = self.redis.zrangebyscore(self.keys.sent_index, "-inf", now, start=0, num=limit)
+        return [_text(i) for i in ids]
+
+    def reschedule_poll(self, message_id: str, at: float) -> bool:
+        """Set the next poll of a ``sent`` record; ``False`` if it is no longer on the index."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zadd(self.keys.sent_index, {message_id: at}, xx=True)
+        pipe.zscore(self.keys.sent_index, message_id)
+        return pipe.execute()[1] is not None
+
+    def stuck_accepted(self, older_than_s: float, limit: int) -> list[str]:
+        """Ids ``accepted`` (or released for retry) at least ``older_than_s`` ago, oldest first."""
+        cutoff = self.clock() - older_than_s
+        ids = self.redis.zrangebyscore(self.keys.accepted_index, "-inf", cutoff, start=0, num=limit)
+        return [_text(i) for i in ids]
+
+    def count_sent_index(self) -> int:
+        """How many ``sent`` records await a status poll."""
+        return int(self.redis.zcard(self.keys.sent_index))
+
+    def counts_by_state(self, message_ids: Iterable[str]) -> dict[MessageState, int]:
+        """How many of ``message_ids`` are in each state (missing records are not counted)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for message_id in message_ids:
+            pipe.hget(self.keys.message(message_id), "state")
+        counts: dict[MessageState, int] = {}
+        for value in pipe.execute():
+            if value is not None:
+                state = MessageState(_text(value))
+                counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        message_id: str,
+        target: MessageState,
+        error: BaseException | str,
+        token: str | None,
+        operation: str,
+    ) -> bool:
+        now = self.clock()
+        fields = {"error": describe_error(error), "updated_at": now}
+        return self._move(message_id, target, operation, token=token, fields=fields, at=now)
+
+    def _move(
+        self,
+        message_id: str,
+        target: MessageState,
+        operation: str,
+        *,
+        fields: dict[str, Any],
+        token: str | None = None,
+        score: float | None = None,
+        ref_no: str | None = None,
+        at: float | None = None,
+    ) -> bool:
+        """A forward move along the graph: ``False`` if not allowed, :class:`Fenced` if stale."""
+        if target.is_final:
+            fields["final_at"] = self.clock() if at is None else at
+        verdict, _ = self._run_transition(
+            message_id,
+            target,
+            predecessors(target),
+            token=token,
+            fields=fields,
+            score=score,
+            ref_no=ref_no,
+        )
+        if verdict == "fenced":
+            raise Fenced(message_id, operation)
+        return verdict == "ok"
+
+    def _run_transition(
+        self,
+        message_id: str,
+        target: MessageState,
+        allowed_from: Iterable[MessageState],
+        *,
+        fields: dict[str, Any],
+        token: str | None = None,
+        delete: Sequence[str] = (),
+        score: float | None = None,
+        ref_no: str | None = None,
+    ) -> tuple[str, str]:
+        keys = self.keys
+        script_keys = [keys.message(message_id), keys.accepted_index, keys.sent_index]
+        if ref_no is not None:
+            script_keys.append(self.keys.ref(ref_no))
+        ttl = RECORD_FINAL_TTL_S if target in EXPIRING_STATES else 0
+        args: list[Any] = [
+            message_id,
+            target.value,
+            " ".join(sorted(allowed_from)),
+            token or "",
+            ttl,
+            "" if score is None else repr(float(score)),
+            REF_TTL_S,
+            len(delete),
+            *delete,
+        ]
+        for field, value in fields.items():
+            args += [field, repr(value) if isinstance(value, float) else value]
+        verdict, current = (_text(v) for v in self._transition(keys=script_keys, args=args))
+        if verdict == "missing":
+            raise RecordNotFound(message_id)
+        return verdict, current

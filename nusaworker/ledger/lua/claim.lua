@@ -1,0 +1,44 @@
+-- Claim a record for sending: accepted → sending with a fresh fencing token, atomically.
+--
+-- KEYS[1]  record hash
+-- KEYS[2]  accepted index (sorted set)
+-- ARGV[1]  message id
+-- ARGV[2]  the new fencing token
+-- ARGV[3]  now (epoch seconds)
+-- ARGV[4]  '1' to hand a token out even when the outcome is in doubt (resend policy), else '0'
+--
+-- Returns {outcome, state, attempts[, token]} with outcome one of claimed, taken_over,
+-- in_doubt, not_claimable; or {'missing'}. A token is returned only when one was handed out.
+
+local v = redis.call('HMGET', KEYS[1], 'state', 'hit_started', 'ref_no', 'attempts')
+local state, hit_started, ref_no = v[1], v[2], v[3]
+local attempts = tonumber(v[4]) or 0
+if not state then
+    return {'missing'}
+end
+
+local outcome
+if state == 'accepted' then
+    outcome = 'claimed'
+elseif state == 'sending' and not ref_no then
+    if hit_started == '1' then
+        -- The hit may have reached the provider: report it, the caller's policy decides.
+        if ARGV[4] ~= '1' then
+            return {'in_doubt', state, attempts}
+        end
+        outcome = 'in_doubt'
+    else
+        -- The holder never started its hit (died, or still waiting at the gate): taking over
+        -- with a new token fences it out, so its begin_hit will fail and it will not send.
+        outcome = 'taken_over'
+    end
+else
+    return {'not_claimable', state, attempts}
+end
+
+attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'state', 'sending', 'token', ARGV[2], 'hit_started', '0',
+    'claimed_at', ARGV[3], 'updated_at', ARGV[3])
+redis.call('HDEL', KEYS[1], 'hit_started_at')
+redis.call('ZREM', KEYS[2], ARGV[1])
+return {outcome, 'sending', attempts, ARGV[2]}

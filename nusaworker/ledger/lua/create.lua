@@ -1,0 +1,30 @@
+-- Idempotent enqueue of one message record, in one atomic step.
+--
+-- KEYS[1]  record hash
+-- KEYS[2]  accepted index (sorted set)
+-- KEYS[3]  idempotency key (optional)
+-- ARGV[1]  message id
+-- ARGV[2]  accepted-index score (the creation time)
+-- ARGV[3]  idempotency key TTL, seconds
+-- ARGV[4…] field, value, field, value … of the record hash
+--
+-- Returns {id, 1} when the record was written, {existing id, 0} when the idempotency key
+-- (or the id itself) was already known; then nothing is written.
+
+local id = ARGV[1]
+if KEYS[3] then
+    local existing = redis.call('GET', KEYS[3])
+    if existing then
+        return {existing, 0}
+    end
+end
+-- An id that exists already is the same enqueue made twice: the id is its own idempotency key.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return {id, 0}
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[2], ARGV[2], id)
+if KEYS[3] then
+    redis.call('SET', KEYS[3], id, 'EX', ARGV[3])
+end
+return {id, 1}

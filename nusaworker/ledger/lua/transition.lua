@@ -1,0 +1,60 @@
+-- Move a record to a new state if the move is allowed from where it is, atomically.
+-- Which moves are allowed is decided in Python (nusaworker/ledger/states.py) and passed in.
+--
+-- KEYS[1]  record hash
+-- KEYS[2]  accepted index (sorted set)
+-- KEYS[3]  sent index (sorted set)
+-- KEYS[4]  ref_no → id key (optional; written when given)
+-- ARGV[1]  message id
+-- ARGV[2]  the new state
+-- ARGV[3]  the states it may come from, space-separated
+-- ARGV[4]  the caller's fencing token, or '' when the move is not fenced
+-- ARGV[5]  record TTL in seconds once moved, or '0' for no TTL
+-- ARGV[6]  score in the new state's index (accepted: eligible since; sent: next poll), or ''
+-- ARGV[7]  ref key TTL, seconds
+-- ARGV[8]  n, the number of fields to delete, then ARGV[9 … 8+n] their names,
+--          then field, value, field, value … to set
+--
+-- Returns {verdict, state before the call}: verdict is 'ok', 'fenced' (token mismatch),
+-- 'illegal' (not allowed from the current state; nothing changed) or 'missing'.
+
+local key, id, new_state = KEYS[1], ARGV[1], ARGV[2]
+local v = redis.call('HMGET', key, 'state', 'token')
+local state, token = v[1], v[2]
+if not state then
+    return {'missing', ''}
+end
+if ARGV[4] ~= '' and token ~= ARGV[4] then
+    return {'fenced', state}
+end
+if not string.find(' ' .. ARGV[3] .. ' ', ' ' .. state .. ' ', 1, true) then
+    return {'illegal', state}
+end
+
+local n_del = tonumber(ARGV[8])
+if n_del > 0 then
+    redis.call('HDEL', key, unpack(ARGV, 9, 8 + n_del))
+end
+redis.call('HSET', key, 'state', new_state, unpack(ARGV, 9 + n_del))
+
+-- Each index holds exactly the records in its state.
+if new_state == 'accepted' and ARGV[6] ~= '' then
+    redis.call('ZADD', KEYS[2], ARGV[6], id)
+else
+    redis.call('ZREM', KEYS[2], id)
+end
+if new_state == 'sent' and ARGV[6] ~= '' then
+    redis.call('ZADD', KEYS[3], ARGV[6], id)
+else
+    redis.call('ZREM', KEYS[3], id)
+end
+
+if KEYS[4] then
+    redis.call('SET', KEYS[4], id, 'EX', ARGV[7])
+end
+if ARGV[5] ~= '0' then
+    redis.call('EXPIRE', key, ARGV[5])
+else
+    redis.call('PERSIST', key)
+end
+return {'ok', state}

@@ -1,0 +1,108 @@
+"""The message record: what the ledger knows about one message, and its Redis hash form.
+
+A record is stored as one Redis hash (:meth:`nusaworker.keys.Keys.message`). Every field is a
+string there: ``None`` is an absent field, booleans are ``"1"``/``"0"``, the payload is JSON in
+one field. :func:`to_redis_hash` and :func:`from_redis_hash` are the only two places that know.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from nusaworker.ledger.ids import new_message_id
+from nusaworker.ledger.states import MessageState
+
+Channel = Literal["wa", "wa_media", "wa_official", "wa_official_reply", "sms", "check"]
+Priority = Literal["otp", "normal", "bulk"]
+
+# The payload is what a worker sends, and it is readable by anyone who can read the record
+# (``get_message``, the CLI, logs of failed tasks). Credentials are added by the provider client
+# at send time and must never get here; refusing these names catches the obvious mistake.
+_SECRET_FIELD_NAMES = frozenset({"apikey", "password", "secret", "authorization", "token"})
+
+# Long provider answers or tracebacks must not bloat the record.
+MAX_ERROR_LENGTH = 1000
+
+
+class MessageRecord(BaseModel):
+    """One message (or one phone check) and everything known about its delivery.
+
+    ``id`` is made at enqueue (:func:`new_message_id`). ``payload`` holds the provider request
+    fields the worker needs to send — never credentials. Timestamps are epoch seconds.
+    ``token``, ``hit_started``, ``hit_started_at`` and ``claimed_at`` are the claim bookkeeping
+    of :class:`nusaworker.ledger.Ledger`; callers read them, only the ledger writes them.
+    """
+
+    # Records written by a newer version may carry fields this one does not know: keep reading.
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(default_factory=new_message_id, min_length=1)
+    channel: Channel
+    destination: str
+    priority: Priority = "normal"
+    state: MessageState = MessageState.ACCEPTED
+    ref_no: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = None
+    provider_status: str | None = None
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    sent_at: float | None = None
+    final_at: float | None = None
+    claimed_at: float | None = None
+    token: str | None = Field(default=None, repr=False)
+    hit_started: bool = False
+    hit_started_at: float | None = None
+
+    @field_validator("payload")
+    @classmethod
+    def _no_credentials(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        for name in payload:
+            normalized = name.lower().replace("_", "").replace("-", "")
+            if normalized in _SECRET_FIELD_NAMES:
+                raise ValueError(f"payload field {name!r} looks like a credential; never store it")
+        return payload
+
+
+def describe_error(error: BaseException | str) -> str:
+    """The ``error`` field for a record: ``"ClassName: message"``, capped in length."""
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    if len(text) > MAX_ERROR_LENGTH:
+        text = text[: MAX_ERROR_LENGTH - 1] + "…"
+    return text
+
+
+def to_redis_hash(record: MessageRecord) -> dict[str, str]:
+    """The record as hash fields; ``None`` fields are left out."""
+    fields: dict[str, str] = {}
+    for name, value in record:
+        if value is None:
+            continue
+        if name == "payload":
+            fields[name] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        elif isinstance(value, bool):
+            fields[name] = "1" if value else "0"
+        elif isinstance(value, float):
+            fields[name] = repr(value)
+        else:
+            fields[name] = str(value)
+    return fields
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def from_redis_hash(data: Mapping[Any, Any]) -> MessageRecord:
+    """Rebuild a record from ``HGETALL`` output (``str`` or ``bytes``, either works)."""
+    fields: dict[str, Any] = {_text(k): _text(v) for k, v in data.items()}
+    if "payload" in fields:
+        fields["payload"] = json.loads(fields["payload"])
+    return MessageRecord.model_validate(fields)
