@@ -7,22 +7,30 @@ Redis-backed implementation lives in :mod:`nusaworker.pacing`; a client used on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, Protocol, runtime_checkable
 
 Priority = Literal["otp", "normal", "bulk"]
+
+# Called once a slot is granted, before the caller waits for it (e.g. the ledger's fence).
+OnGrant = Callable[[], None]
 
 
 @runtime_checkable
 class Gate(Protocol):
     """Hands out the right to make one HTTP hit for an account."""
 
-    def acquire(self, account: str, *, priority: Priority = "normal") -> None:
+    def acquire(
+        self, account: str, *, priority: Priority = "normal", on_grant: OnGrant | None = None
+    ) -> None:
         """Block until this process may fire one hit for ``account``, then return.
 
         ``account`` is a non-secret fingerprint of the credentials (never the key itself).
         Returning means "fire now": an implementation that wakes too late for its slot must
-        take a new one rather than fire into the next holder's slot. Raises
-        :class:`nusaworker.errors.GateUnavailable` when no slot can be had (fail closed).
+        take a new one rather than fire into the next holder's slot. ``on_grant`` runs when a
+        slot is granted and before waiting for it, so that whatever it costs stays off the
+        path between "fire now" and the request; an exception from it aborts the acquisition.
+        Raises :class:`nusaworker.errors.GateUnavailable` when no slot can be had (fail closed).
         """
         ...
 
@@ -38,8 +46,11 @@ class Gate(Protocol):
 class NoopGate:
     """A gate that never waits: for a client used alone, for one-off scripts and unit tests."""
 
-    def acquire(self, account: str, *, priority: Priority = "normal") -> None:
-        return None
+    def acquire(
+        self, account: str, *, priority: Priority = "normal", on_grant: OnGrant | None = None
+    ) -> None:
+        if on_grant is not None:
+            on_grant()
 
     def penalize(self, account: str, seconds: float) -> None:
         return None
