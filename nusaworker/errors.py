@@ -3,7 +3,7 @@
     NusaWorkerError
     ├── ConfigurationError          settings missing or inconsistent
     ├── GateUnavailable             pacing gate cannot hand out a slot (Redis down) — fail closed
-    ├── ProviderError               (nusaworker.providers.errors) — everything a provider hit can end in
+    ├── ProviderError               (nusaworker.providers.errors): how a provider hit can fail
     │   ├── RateLimited             429
     │   ├── TransientError          5xx, connect errors, provider "general error" codes
     │   ├── PermanentError          400/404/422, invalid destination, spam limits …

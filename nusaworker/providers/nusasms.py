@@ -105,7 +105,7 @@ class NusaSMSClient:
         account: str | None = None,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
-        rate_limit_penalty: float = 1.0,
+        rate_limit_penalty: float = 0.25,
         pool_size: int = 16,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

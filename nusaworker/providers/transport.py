@@ -1,7 +1,8 @@
 """One HTTP session per client and one ``hit()``: gate → request → classify → retry.
 
-Each attempt first takes a slot from the pacing gate (a retry takes a fresh slot, so retries
-count against the provider's rate like any hit), then makes exactly one HTTP request: urllib3
+Each attempt takes a slot from the pacing gate (a retry takes a fresh slot, so retries count
+against the provider's rate like any hit) once its connection is open and right before the
+request is written (:mod:`.paced_http`), and makes exactly one HTTP request: urllib3
 never retries behind our back (``max_retries=0``) and redirects are not followed. A 429 pushes
 the whole fleet back through ``gate.penalize`` before anything else happens. Tenacity decides
 from the error class whether to go again, within a budget of attempts and seconds.
@@ -19,7 +20,6 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from pydantic import SecretStr, ValidationError
-from requests.adapters import HTTPAdapter
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -31,6 +31,7 @@ from tenacity import (
 from .classify import error_for_exception, error_for_response, lost_answer
 from .errors import ProviderError, RateLimited
 from .gate import Gate, Priority
+from .paced_http import PacedAdapter, before_write
 from .retry import DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, should_retry, wait_seconds
 
 __all__ = ["Kind", "RetryPolicy", "Transport"]
@@ -53,7 +54,9 @@ class RetryPolicy:
     max_retry_time: float = 20.0
     backoff_base: float = DEFAULT_BACKOFF_BASE
     backoff_cap: float = DEFAULT_BACKOFF_CAP
-    rate_limit_penalty: float = 1.0
+    # A bare 429 most often means two hits landed a little too close: pushing the whole fleet
+    # back a few slots clears it; a provider that wants longer says so in Retry-After.
+    rate_limit_penalty: float = 0.25
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -124,7 +127,7 @@ class Transport:
         self.redact: Callable[[str], str] = _Redactor(secrets)
         self._session = requests.Session()
         # Sized for a thread pool sharing the client; max_retries=0: every retry is ours, paced.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        adapter = PacedAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
@@ -195,12 +198,13 @@ class Transport:
         except requests.RequestException as exc:  # a malformed URL: no slot is wasted on it
             raise error_for_exception(exc, is_send=is_send) from exc
         path = urlsplit(url).path
-        self._gate.acquire(self.account, priority=priority)
         started = time.monotonic()
         try:
-            response = self._session.send(
-                prepared, timeout=self._timeout, allow_redirects=False, **settings
-            )
+            # The slot is taken inside the connection, after it is open (see paced_http).
+            with before_write(lambda: self._gate.acquire(self.account, priority=priority)):
+                response = self._session.send(
+                    prepared, timeout=self._timeout, allow_redirects=False, **settings
+                )
         except requests.RequestException as exc:
             elapsed_ms = (time.monotonic() - started) * 1000
             log.debug(

@@ -72,15 +72,35 @@ class Fleet:
         """Start one worker consuming ``queues`` (comma-separated) and wait until it is ready."""
         log_path = self.logdir / f"{name}.log"
         cmd = [
-            sys.executable, "-m", "celery", "-A", "nusaworker", "worker",
-            "-Q", queues, "--pool", "threads", "-c", str(concurrency),
-            "-n", f"{name}@%h", "-l", "info",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", *extra_args,
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "nusaworker",
+            "worker",
+            "-Q",
+            queues,
+            "--pool",
+            "threads",
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{name}@%h",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *extra_args,
         ]
         env = {**os.environ, **self.env, "PYTHONPATH": str(REPO_ROOT)}
         with open(log_path, "wb") as log_file:
             proc = subprocess.Popen(
-                cmd, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                cmd,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: kill() takes all its children
             )
         worker = WorkerProcess(name, proc, log_path)
@@ -101,8 +121,14 @@ class Fleet:
 
 
 def fleet_env(
-    *, redis_url: str, key_prefix: str, base_url: str, api_key: str = "test-key",
-    sms_user: str = "user", sms_password: str = "pass", **extra: str,
+    *,
+    redis_url: str,
+    key_prefix: str,
+    base_url: str,
+    api_key: str = "test-key",
+    sms_user: str = "user",
+    sms_password: str = "pass",
+    **extra: str,
 ) -> dict[str, str]:
     """The ``NUSAWORKER_*`` environment of a fleet pointed at ``base_url`` (e.g. the sandbox)."""
     env = {

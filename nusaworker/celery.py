@@ -1,0 +1,33 @@
+"""The Celery app: ``celery -A nusaworker worker …`` and ``celery -A nusaworker beat``.
+
+Settings are read here, once; static Celery settings live in ``celeryconfig.py`` at the repo
+root. The worker-side objects (Redis, ledger, gate, provider client) are built lazily, once
+per worker process, by :func:`nusaworker.runtime.get_runtime`.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from nusaworker.settings import Settings, load_settings
+
+
+def make_app(settings: Settings) -> Celery:
+    """A Celery app for ``settings``: the fleet's, or a producer's pointed at another Redis."""
+    app = Celery("nusaworker", broker=settings.redis_url, include=["nusaworker.tasks"])
+    app.config_from_object("celeryconfig")
+    app.conf.broker_transport_options = {
+        **app.conf.broker_transport_options,
+        "visibility_timeout": settings.visibility_timeout_s,
+        # Sweep for tasks of dead workers often enough to redeliver them soon after the
+        # visibility timeout (kombu's default sweeps only every ~100 s).
+        "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 10)),
+        "unacked_restore_throttle": 1,
+        # Kombu's Redis keys share the ledger's prefix, so one Redis can host several fleets.
+        "global_keyprefix": settings.key_prefix,
+    }
+    return app
+
+
+settings = load_settings()
+app = make_app(settings)

@@ -1,0 +1,174 @@
+"""Delivering one message: the logic behind the ``send`` task, free of Celery.
+
+    claim (accepted → sending) ─▶ gate slot ─▶ fence (begin_hit) ─▶ provider hit ─▶ record
+
+What each outcome does to the record:
+
+    provider accepted      → sent (ref_no), polled later
+    PermanentError         → rejected, with the reason
+    AuthError, credit      → back to accepted, retried later (a later issue pauses the channel)
+    RateLimited, Transient → back to accepted (the provider did not process it), retried
+    GateUnavailable        → back to accepted (no hit was made), retried
+    AmbiguousOutcome       → unknown (the hit may have reached the provider; never resent)
+    Fenced                 → nothing: another worker owns the message now
+
+A redelivered task (its first worker died) finds the record in ``sending``. If the first
+attempt never started its hit, this one takes over and sends. If it had started, the outcome
+is in doubt: OTPs are resent when ``otp_resend_in_doubt`` is on (a duplicate code beats a lost
+one); everything else ends ``unknown``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from nusaworker.errors import GateUnavailable, NusaWorkerError
+from nusaworker.fencing import fenced
+from nusaworker.ledger import ClaimOutcome, Fenced, Ledger, MessageRecord, describe_error
+from nusaworker.providers import NusaSMSClient
+from nusaworker.providers.errors import (
+    AmbiguousOutcome,
+    AuthError,
+    InsufficientCredit,
+    PermanentError,
+    ProviderError,
+)
+
+log = logging.getLogger(__name__)
+
+# First status poll of a sent message (a later issue's beat job does the polling).
+FIRST_POLL_AFTER_S = 5.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery attempt; ``retry_in`` asks the caller to try again later."""
+
+    state: str
+    retry_in: float | None = None
+    error: str | None = None
+
+
+Sender = Callable[[NusaSMSClient, MessageRecord], "str | None"]
+
+
+def _send_wa(client: NusaSMSClient, rec: MessageRecord) -> str | None:
+    fields = dict(rec.payload)
+    return client.send_whatsapp(
+        fields.pop("destination"), fields.pop("message"), priority=rec.priority, **fields
+    ).ref_no
+
+
+def _send_wa_media(client: NusaSMSClient, rec: MessageRecord) -> str | None:
+    fields = dict(rec.payload)
+    return client.send_whatsapp_media(
+        fields.pop("destination"), priority=rec.priority, **fields
+    ).ref_no
+
+
+def _send_wa_official(client: NusaSMSClient, rec: MessageRecord) -> str | None:
+    return client.send_wa_official_broadcast(priority=rec.priority, **rec.payload).ref_no
+
+
+def _send_wa_official_reply(client: NusaSMSClient, rec: MessageRecord) -> str | None:
+    return client.send_wa_official_reply(priority=rec.priority, **rec.payload).ref_no
+
+
+def _send_sms(client: NusaSMSClient, rec: MessageRecord) -> str | None:
+    fields = dict(rec.payload)
+    return client.send_sms(
+        fields.pop("destination"), fields.pop("text"), priority=rec.priority, **fields
+    ).ref_no
+
+
+def _check_numbers(client: NusaSMSClient, rec: MessageRecord) -> str | None:
+    fields = rec.payload
+    client.check_whatsapp_numbers(
+        fields["phone_numbers"], fields.get("callback_url"), priority=rec.priority
+    )
+    return None  # results arrive by callback; the check has no ref_no of its own
+
+
+SENDERS: dict[str, Sender] = {
+    "wa": _send_wa,
+    "wa_media": _send_wa_media,
+    "wa_official": _send_wa_official,
+    "wa_official_reply": _send_wa_official_reply,
+    "sms": _send_sms,
+    "check": _check_numbers,
+}
+
+
+def deliver(
+    message_id: str,
+    *,
+    ledger: Ledger,
+    client: NusaSMSClient,
+    retry_in: float,
+    otp_resend_in_doubt: bool = True,
+) -> Outcome:
+    """Claim, send and record one message; never raises for an expected provider outcome."""
+    claim = ledger.claim(message_id)
+    if claim.outcome is ClaimOutcome.NOT_CLAIMABLE:
+        return Outcome(state=str(claim.state))
+    record = ledger.get(message_id)
+    if claim.outcome is ClaimOutcome.IN_DOUBT:
+        if not (record.priority == "otp" and otp_resend_in_doubt):
+            error = "AmbiguousOutcome: worker lost after the provider hit started"
+            ledger.mark_unknown(message_id, error)
+            return Outcome(state="unknown", error=error)
+        claim = ledger.claim(message_id, take_in_doubt=True)
+        if claim.token is None:
+            return Outcome(state=str(claim.state))
+    token = claim.token
+    assert token is not None
+    sender = SENDERS[record.channel]
+
+    def fence() -> None:
+        if not ledger.begin_hit(message_id, token):
+            raise Fenced(message_id, "begin_hit")
+
+    try:
+        with fenced(fence):
+            ref_no = sender(client, record)
+    except Fenced:
+        log.info("message %s was taken over by another worker", message_id)
+        return Outcome(state="sending")
+    except AmbiguousOutcome as exc:
+        ledger.mark_unknown(message_id, describe_error(exc), token=token)
+        return Outcome(state="unknown", error=describe_error(exc))
+    except PermanentError as exc:
+        ledger.mark_rejected(message_id, describe_error(exc), token=token)
+        return Outcome(state="rejected", error=describe_error(exc))
+    except (AuthError, InsufficientCredit) as exc:
+        # The account, not the message, is at fault: keep the message and try again later.
+        log.error("provider refused the account (%s); message %s kept for retry", exc, message_id)
+        ledger.release(message_id, token, describe_error(exc))
+        return Outcome(state="accepted", retry_in=retry_in, error=describe_error(exc))
+    except (ProviderError, GateUnavailable) as exc:
+        # The provider did not process this hit (or no hit was made): safe to try again.
+        ledger.release(message_id, token, describe_error(exc))
+        return Outcome(state="accepted", retry_in=retry_in, error=describe_error(exc))
+    except (NusaWorkerError, ValidationError) as exc:  # a stored payload that no longer validates
+        ledger.mark_rejected(message_id, describe_error(exc), token=token)
+        return Outcome(state="rejected", error=describe_error(exc))
+    try:
+        ledger.mark_sent(message_id, token, ref_no, next_poll_at=time.time() + FIRST_POLL_AFTER_S)
+    except Fenced:
+        # Only after an in-doubt OTP was resent by another worker: that send owns the record.
+        log.warning(
+            "message %s: late answer ref_no=%s after take-over, not recorded", message_id, ref_no
+        )
+        return Outcome(state="sending")
+    return Outcome(state="sent")
+
+
+def payload_of(model: Any) -> dict[str, Any]:
+    """The JSON-safe provider fields of a validated request model, for the ledger."""
+    return dict(model.model_dump(mode="json", exclude_none=True))

@@ -1,0 +1,260 @@
+"""The public enqueue API that backends call.
+
+Each call validates its input with the provider layer's own request models (bad input raises
+:class:`pydantic.ValidationError` naming the field, and nothing is written), writes the ledger
+record (state ``accepted``), enqueues one Celery task carrying only the message id, and returns
+the id at once. The module-level functions use a producer built from the environment on first
+use; a backend that wants explicit wiring builds its own :class:`Producer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import redis
+from celery import Celery
+from pydantic import BaseModel, Field
+
+from nusaworker.errors import NusaWorkerError
+from nusaworker.keys import Keys
+from nusaworker.ledger import Ledger, MessageRecord, MessageState, new_message_id
+from nusaworker.providers import (
+    BroadcastRequest,
+    PhoneCheckRequest,
+    ReplyRequest,
+    SmsRequest,
+    WhatsAppMediaRequest,
+    WhatsAppMessageRequest,
+)
+from nusaworker.routing import BROKER_PRIORITY, queue_for
+from nusaworker.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+SEND_TASK = "nusaworker.send"
+
+
+class EnqueueError(NusaWorkerError):
+    """Raised when a message was recorded but its task could not be handed to the broker.
+
+    The record stays ``accepted``; the replay sweep re-enqueues it, so it is not lost.
+    """
+
+    retryable = True
+
+
+class EnqueueOptions(BaseModel):
+    """What every producer call takes besides the message itself."""
+
+    priority: Literal["otp", "normal", "bulk"] = "normal"
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class Producer:
+    """Validates, records and enqueues messages."""
+
+    def __init__(self, *, ledger: Ledger, app: Celery) -> None:
+        self.ledger = ledger
+        self.app = app
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Producer:
+        from nusaworker.celery import make_app
+
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2
+        )
+        ledger = Ledger(client, keys=Keys(prefix=settings.key_prefix))
+        return cls(ledger=ledger, app=make_app(settings))
+
+    def _accept(
+        self, channel: str, destination: str, model: BaseModel, options: EnqueueOptions
+    ) -> str:
+        record = MessageRecord(
+            id=new_message_id(),
+            channel=channel,
+            destination=destination,
+            priority=options.priority,
+            state=MessageState.ACCEPTED,
+            payload=model.model_dump(mode="json", exclude_none=True),
+            idempotency_key=options.idempotency_key,
+            created_at=time.time(),
+        )
+        message_id, created = self.ledger.create(record, idempotency_key=options.idempotency_key)
+        if not created:
+            return message_id  # the same call came before: one record, one task
+        try:
+            self.app.send_task(
+                SEND_TASK,
+                args=[message_id],
+                queue=queue_for(channel, options.priority),
+                priority=BROKER_PRIORITY[options.priority],
+            )
+        except Exception as exc:  # kombu/redis errors of many kinds: all mean "not enqueued"
+            log.error("message %s recorded but not enqueued: %s", message_id, exc)
+            raise EnqueueError(
+                f"message {message_id} is recorded but its task was not enqueued "
+                f"({type(exc).__name__}); the replay sweep will enqueue it"
+            ) from exc
+        return message_id
+
+    def send_whatsapp(
+        self,
+        destination: str,
+        message: str,
+        *,
+        priority: str = "normal",
+        idempotency_key: str | None = None,
+        **provider_fields: Any,
+    ) -> str:
+        """Accept a WhatsApp text message; returns its message id."""
+        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        model = WhatsAppMessageRequest(destination=destination, message=message, **provider_fields)
+        return self._accept("wa", model.destination, model, options)
+
+    def send_whatsapp_media(
+        self,
+        destination: str,
+        *,
+        media_url: str | None = None,
+        media_base64: str | None = None,
+        file_name: str | None = None,
+        caption: str | None = None,
+        priority: str = "normal",
+        idempotency_key: str | None = None,
+        **provider_fields: Any,
+    ) -> str:
+        """Accept a WhatsApp media message (URL, or base64 with a file name)."""
+        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        model = WhatsAppMediaRequest(
+            destination=destination,
+            media_url=media_url,
+            media_base64=media_base64,
+            file_name=file_name,
+            caption=caption,
+            **provider_fields,
+        )
+        return self._accept("wa_media", model.destination, model, options)
+
+    def send_sms(
+        self,
+        destination: str,
+        text: str,
+        *,
+        otp: bool = False,
+        priority: str | None = None,
+        idempotency_key: str | None = None,
+        **provider_fields: Any,
+    ) -> str:
+        """Accept an SMS; ``otp=True`` sends it on the OTP route and queue."""
+        chosen = priority or ("otp" if otp else "normal")
+        options = EnqueueOptions(priority=chosen, idempotency_key=idempotency_key)
+        model = SmsRequest(destination=destination, text=text, otp=otp, **provider_fields)
+        return self._accept("sms", model.destination, model, options)
+
+    def send_wa_official_broadcast(
+        self,
+        destination: str,
+        destination_name: str,
+        template_id: str,
+        channel_id: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        priority: str = "normal",
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Accept a WhatsApp Official template broadcast."""
+        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        model = BroadcastRequest(
+            destination=destination,
+            destination_name=destination_name,
+            template_id=template_id,
+            channel_id=channel_id,
+            parameters=parameters,
+        )
+        return self._accept("wa_official", model.destination, model, options)
+
+    def send_wa_official_reply(
+        self,
+        room_id: str,
+        *,
+        type: str = "text",
+        text: str | None = None,
+        file_url: str | None = None,
+        priority: str = "normal",
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Accept a WhatsApp Official reply into an open room."""
+        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        model = ReplyRequest(room_id=room_id, type=type, text=text, file_url=file_url)
+        return self._accept("wa_official_reply", str(model.room_id), model, options)
+
+    def check_whatsapp_numbers(
+        self,
+        numbers: Iterable[str],
+        *,
+        callback_url: str | None = None,
+        priority: str = "normal",
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Accept a WhatsApp phone check of 1 to 100 numbers; results arrive by callback."""
+        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        model = PhoneCheckRequest(phone_numbers=list(numbers), callback_url=callback_url)
+        summary = ",".join(model.phone_numbers[:3]) + ("…" if len(model.phone_numbers) > 3 else "")
+        return self._accept("check", summary, model, options)
+
+    def get_message(self, message_id: str) -> MessageRecord:
+        """The ledger record of ``message_id`` (raises ``RecordNotFound``)."""
+        return self.ledger.get(message_id)
+
+
+_lock = threading.Lock()
+_default: Producer | None = None
+
+
+def default_producer() -> Producer:
+    """The process-wide producer, built from the environment on first use."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = Producer.from_settings(load_settings())
+        return _default
+
+
+def send_whatsapp(destination: str, message: str, **kwargs: Any) -> str:
+    """Accept a WhatsApp text message; see :meth:`Producer.send_whatsapp`."""
+    return default_producer().send_whatsapp(destination, message, **kwargs)
+
+
+def send_whatsapp_media(destination: str, **kwargs: Any) -> str:
+    """Accept a WhatsApp media message; see :meth:`Producer.send_whatsapp_media`."""
+    return default_producer().send_whatsapp_media(destination, **kwargs)
+
+
+def send_sms(destination: str, text: str, **kwargs: Any) -> str:
+    """Accept an SMS; see :meth:`Producer.send_sms`."""
+    return default_producer().send_sms(destination, text, **kwargs)
+
+
+def send_wa_official_broadcast(*args: Any, **kwargs: Any) -> str:
+    """Accept a WhatsApp Official broadcast; see :meth:`Producer.send_wa_official_broadcast`."""
+    return default_producer().send_wa_official_broadcast(*args, **kwargs)
+
+
+def send_wa_official_reply(room_id: str, **kwargs: Any) -> str:
+    """Accept a WhatsApp Official reply; see :meth:`Producer.send_wa_official_reply`."""
+    return default_producer().send_wa_official_reply(room_id, **kwargs)
+
+
+def check_whatsapp_numbers(numbers: Iterable[str], **kwargs: Any) -> str:
+    """Accept a phone check; see :meth:`Producer.check_whatsapp_numbers`."""
+    return default_producer().check_whatsapp_numbers(numbers, **kwargs)
+
+
+def get_message(message_id: str) -> MessageRecord:
+    """The ledger record of ``message_id``."""
+    return default_producer().get_message(message_id)

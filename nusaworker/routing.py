@@ -1,0 +1,54 @@
+"""Queues, routing and priorities: which queue a piece of work goes to, and how urgent it is.
+
+One queue per channel so that a fleet can give each channel (and OTPs above all) its own
+capacity; every ``priority="otp"`` message goes onto ``otp`` whatever its channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+Priority = Literal["otp", "normal", "bulk"]
+PRIORITIES: tuple[Priority, ...] = ("otp", "normal", "bulk")
+
+QUEUES: tuple[str, ...] = ("otp", "wa", "wa_official", "sms", "check", "status", "housekeeping")
+
+# Channel of a message record → the queue its send task goes to.
+CHANNEL_QUEUES: dict[str, str] = {
+    "wa": "wa",
+    "wa_media": "wa",
+    "wa_official": "wa_official",
+    "wa_official_reply": "wa_official",
+    "sms": "sms",
+    "check": "check",
+}
+
+# Redis transport priority (0 = first) inside one queue; see celeryconfig.priority_steps.
+BROKER_PRIORITY: dict[str, int] = {"otp": 0, "normal": 3, "bulk": 6}
+
+# No Celery countdown may come near the broker's visibility timeout, or the message would be
+# redelivered while it still waits; slower retries belong in the ledger's schedule.
+MAX_COUNTDOWN_S = 300
+
+
+def max_countdown(visibility_timeout_s: float) -> float:
+    """The longest countdown that is safe under ``visibility_timeout_s``."""
+    return min(MAX_COUNTDOWN_S, visibility_timeout_s / 4)
+
+
+def queue_for(channel: str, priority: str) -> str:
+    """The queue a message of ``channel`` and ``priority`` is sent to."""
+    if priority == "otp":
+        return "otp"
+    return CHANNEL_QUEUES[channel]
+
+
+def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> Any:
+    """Celery router: send tasks go where the producer said; the rest by their kind."""
+    if options.get("queue"):
+        return None  # the producer chose the queue from the record's channel and priority
+    if name.startswith("nusaworker.status"):
+        return {"queue": "status"}
+    if name.startswith("nusaworker.housekeeping"):
+        return {"queue": "housekeeping"}
+    return None

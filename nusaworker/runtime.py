@@ -1,0 +1,81 @@
+"""The objects one worker (or producer) process shares: Redis, ledger, pacing gate, client.
+
+Built once per process from :class:`~nusaworker.settings.Settings` and reused by every task,
+so that the provider client's connection pool and the Redis connection pool are shared.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+
+import redis
+
+from nusaworker.fencing import FencedGate
+from nusaworker.keys import Keys
+from nusaworker.ledger import Ledger
+from nusaworker.pacing import RedisGate
+from nusaworker.providers import NusaSMSClient
+from nusaworker.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """Everything a task needs, built from settings."""
+
+    settings: Settings
+    redis: redis.Redis
+    ledger: Ledger
+    gate: RedisGate
+    client: NusaSMSClient
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        keys = Keys(prefix=settings.key_prefix)
+        client_redis = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+        )
+        # The gate gets a client of its own with short timeouts: a dead Redis must fail the
+        # gate closed in a fraction of a second, not after redis-py's retries.
+        gate = RedisGate(settings.redis_url, min_interval_ms=settings.min_interval_ms, keys=keys)
+        client = NusaSMSClient(
+            base_url=settings.nusasms_base_url,
+            api_key=settings.nusasms_api_key,
+            sms_user=settings.nusasms_sms_user,
+            sms_password=settings.nusasms_sms_password,
+            gate=FencedGate(gate),
+            connect_timeout=settings.connect_timeout_s,
+            read_timeout=settings.read_timeout_s,
+        )
+        return cls(settings, client_redis, Ledger(client_redis, keys=keys), gate, client)
+
+    def warm_up(self, threads: int) -> None:
+        """Open connections and learn Redis's clock before the first task needs a slot."""
+        self.gate.warm_up(threads)
+
+    def close(self) -> None:
+        self.client.close()
+        self.gate.close()
+        self.redis.close()
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+# A thread that wakes for its pacing slot must get the GIL at once, not after another thread's
+# 5 ms default turn: every millisecond between the gate and the wire eats the safety margin.
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+def get_runtime() -> Runtime:
+    """This process's runtime, built on first use from the Celery app's settings."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            from nusaworker.celery import settings
+
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+            _runtime = Runtime.from_settings(settings)
+        return _runtime
