@@ -1,0 +1,166 @@
+"""The ``nusaworker`` command: sandbox, send, status, balance, demo, bench.
+
+Settings are read here, once, and handed down. Bad input is answered with a one-line error
+and exit status 2 before anything is enqueued or any provider is called.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from nusaworker.errors import NusaWorkerError
+
+EXIT_USAGE = 2
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "input"
+        parts.append(f"{field}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _field(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _cmd_sandbox(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker.sandbox.__main__ import main as sandbox_main
+
+    return sandbox_main(rest)
+
+
+def _cmd_send(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker import producer
+
+    extra = dict(args.field)
+    if args.channel == "wa":
+        message_id = producer.send_whatsapp(
+            args.destination,
+            args.text,
+            priority=args.priority or "normal",
+            idempotency_key=args.idempotency_key,
+            **extra,
+        )
+    else:
+        message_id = producer.send_sms(
+            args.destination,
+            args.text,
+            otp=args.otp,
+            priority=args.priority,
+            idempotency_key=args.idempotency_key,
+            **extra,
+        )
+    print(message_id)
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker import producer
+
+    record = producer.get_message(args.message_id)
+    print(json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True))
+    return 0
+
+
+def _cmd_balance(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker.providers import NusaSMSClient
+    from nusaworker.settings import load_settings
+
+    settings = load_settings()
+    with NusaSMSClient(
+        base_url=settings.nusasms_base_url,
+        api_key=settings.nusasms_api_key,
+        sms_user=settings.nusasms_sms_user,
+        sms_password=settings.nusasms_sms_password,
+    ) as client:
+        balance = client.get_balance()
+        print(json.dumps(balance.model_dump(mode="json"), indent=2, sort_keys=True))
+        if settings.nusasms_sms_user:
+            credits = client.get_sms_credits()
+            print(json.dumps({"sms_credits": credits.model_dump(mode="json")}, indent=2))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker.demo import main as demo_main
+
+    return demo_main(rest)
+
+
+def _cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker.bench import main as bench_main
+
+    return bench_main(rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nusaworker", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser(
+        "sandbox", help="serve the provider sandbox (see --help after it)", add_help=False
+    ).set_defaults(func=_cmd_sandbox)
+
+    send = sub.add_parser("send", help="accept a message and enqueue it; prints its id")
+    send.add_argument("channel", choices=["wa", "sms"])
+    send.add_argument("destination")
+    send.add_argument("text")
+    send.add_argument(
+        "--priority",
+        choices=["otp", "normal", "bulk"],
+        help="default: normal (otp for an SMS sent with --otp)",
+    )
+    send.add_argument("--otp", action="store_true", help="SMS: send on the OTP route (otp=Y)")
+    send.add_argument("--idempotency-key")
+    send.add_argument(
+        "--field",
+        type=_field,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra provider field, e.g. sender=628…",
+    )
+    send.set_defaults(func=_cmd_send)
+
+    status = sub.add_parser("status", help="print a message's ledger record")
+    status.add_argument("message_id")
+    status.set_defaults(func=_cmd_status)
+
+    sub.add_parser("balance", help="print the account's balances").set_defaults(func=_cmd_balance)
+    sub.add_parser(
+        "demo", help="run the embedded demo (Redis, sandbox, a small fleet)", add_help=False
+    ).set_defaults(func=_cmd_demo)
+    sub.add_parser(
+        "bench", help="run the benchmarks; JSON results in bench-results/", add_help=False
+    ).set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nusaworker`` console script."""
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in ("sandbox", "demo", "bench"):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return int(args.func(args, rest))
+    except ValidationError as exc:
+        print(f"nusaworker: invalid input: {_validation_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except NusaWorkerError as exc:
+        print(f"nusaworker: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The ``nusaworker`` command as a user runs it: a real process, a real Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import redis
+
+pytestmark = pytest.mark.integration
+
+
+def cli(redis_url: str, prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NUSAWORKER_REDIS_URL": redis_url, "NUSAWORKER_KEY_PREFIX": prefix}
+    return subprocess.run(
+        [sys.executable, "-m", "nusaworker.cli", *args],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_cli_send_refuses_bad_input_naming_the_field_and_writes_nothing(
+    redis_url: str, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    done = cli(redis_url, key_prefix, "send", "wa", "12ab", "hello")
+    assert done.returncode == 2
+    assert "destination" in done.stderr
+    assert list(redis_client.scan_iter(match=key_prefix + "*")) == []
+
+
+def test_cli_send_then_status_shows_the_accepted_record(
+    redis_url: str, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    sent = cli(redis_url, key_prefix, "send", "wa", "6281234567890", "hello", "--priority", "bulk")
+    assert sent.returncode == 0, sent.stderr
+    message_id = sent.stdout.strip()
+
+    shown = cli(redis_url, key_prefix, "status", message_id)
+    record = json.loads(shown.stdout)
+    assert record["id"] == message_id
+    assert (record["state"], record["channel"], record["priority"]) == ("accepted", "wa", "bulk")
+    assert record["payload"]["destination"] == "6281234567890"
+    assert record["payload"]["message"] == "hello"
+    assert "token" not in shown.stdout.lower() or record.get("token") is None
+
+
+def test_cli_send_sms_otp_goes_onto_the_otp_queue(
+    redis_url: str, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    sent = cli(redis_url, key_prefix, "send", "sms", "6281234567890", "code 1234", "--otp")
+    assert sent.returncode == 0, sent.stderr
+    queued = {k: redis_client.llen(k) for k in redis_client.scan_iter(match=key_prefix + "otp*")}
+    assert sum(queued.values()) == 1
+    assert redis_client.llen(key_prefix + "sms") == 0
+
+
+def test_cli_status_of_an_unknown_id_fails_clearly(redis_url: str, key_prefix: str) -> None:
+    done = cli(redis_url, key_prefix, "status", "nope")
+    assert done.returncode == 1
+    assert "RecordNotFound" in done.stderr
