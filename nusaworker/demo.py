@@ -15,7 +15,6 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 
-import redis
 from pydantic import ValidationError
 
 from nusaworker.ledger import MessageState
@@ -23,7 +22,7 @@ from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings, load_settings
 from nusaworker.testing.fleet import Fleet, fleet_env
-from nusaworker.testing.redis_server import redis_url_or_private
+from nusaworker.testing.redis_server import delete_prefix, redis_url_or_private
 
 BULK_QUEUES = "wa,wa_official,sms,check,status,housekeeping"
 SETTLED = {s.value for s in MessageState} - {"accepted", "sending"}
@@ -68,7 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 try:
                     return _drive(args, producer, box)
                 finally:
-                    _cleanup(redis_url, prefix)
+                    delete_prefix(redis_url, prefix)
 
 
 def _drive(args: argparse.Namespace, producer: Producer, box: Sandbox) -> int:
@@ -134,12 +133,6 @@ def _otp_latencies_ms(producer: Producer, box: Sandbox, enqueued: dict[str, floa
     return sorted(out)
 
 
-def _cleanup(redis_url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=prefix + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -90,3 +90,13 @@ def redis_url_or_private(url: str) -> Iterator[str]:
         return
     with private_redis() as private_url:
         yield private_url
+
+
+def delete_prefix(url: str, prefix: str) -> int:
+    """Delete every key under ``prefix`` (and nothing else); how many were deleted."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        return int(client.delete(*keys)) if keys else 0
+    finally:
+        client.close()

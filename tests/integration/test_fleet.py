@@ -10,12 +10,12 @@ from typing import Any
 
 import pydantic
 import pytest
-import redis
 
 from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.redis_server import delete_prefix
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +36,7 @@ def settle(producer: Producer, ids: list[str], timeout: float = 60.0) -> Counter
 def fleet_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"nwtest:fleet:{uuid.uuid4().hex[:8]}:"
     yield prefix
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=prefix + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_prefix(redis_url, prefix)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.redis_server import delete_prefix
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +24,7 @@ QUEUES = "wa,sms"
 def prefix(redis_url: str) -> Iterator[str]:
     value = f"nwtest:crash:{uuid.uuid4().hex[:8]}:"
     yield value
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=value + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_prefix(redis_url, value)
 
 
 def test_fleet_sigkill_mid_send_loses_nothing_and_sends_nothing_twice(
