@@ -7,6 +7,7 @@ Each worker is a separate OS process started exactly as an operator would start 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -116,8 +117,10 @@ class Fleet:
     def __enter__(self) -> Fleet:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self.stop()
+        if exc_type is None:  # keep the worker logs only when something went wrong
+            shutil.rmtree(self.logdir, ignore_errors=True)
 
 
 def fleet_env(
