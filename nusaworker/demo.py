@@ -133,8 +133,6 @@ def _otp_latencies_ms(producer: Producer, box: Sandbox, enqueued: dict[str, floa
     return sorted(out)
 
 
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``nusaworker demo``."""
     return run(_parse(argv), load_settings())
