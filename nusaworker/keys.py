@@ -26,6 +26,45 @@ IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 # ref_no → message id, for callbacks; callbacks can arrive days after the send.
 REF_TTL_S = 30 * 24 * 3600
 
+# -- delivery tracking (nusaworker.tracking) ----------------------------------------------------
+
+# The state-change and inbox streams are capped by length, not by time: a stream is read by
+# the hooks dispatcher within seconds, and the cap only bounds memory when no dispatcher runs
+# (a fleet without beat). 200,000 entries is several hours of a busy account's events.
+EVENTS_MAXLEN = 200_000
+INBOX_MAXLEN = 200_000
+
+# A status push for a ref_no the ledger does not know yet is parked until the send task
+# records it (normally within seconds). Three days also covers a record stuck in ``unknown``
+# that a late answer resolves; a push older than that can no longer find its record.
+PARKED_TTL_S = 3 * 24 * 3600
+
+# An inbound message id seen once is ignored when the provider pushes it again; providers
+# retry pushes for minutes to hours, a day is ample.
+INBOX_SEEN_TTL_S = 24 * 3600
+
+# The poll budget only holds "the next time a poll may start" of an account; like the pacing
+# key, an absent key means "free now", so a minute outlives any value still in the future.
+POLL_BUDGET_TTL_S = 60
+
+# A failed webhook delivery is kept (capped list, newest first) for an operator to inspect.
+WEBHOOK_DEAD_MAXLEN = 10_000
+
+# -- balances, credit and breakers (nusaworker.credit) ------------------------------------------
+
+# A breaker key (one per account and channel) and the set of message ids held while it is open
+# have no TTL: a pause that ended by itself would send the queue back against an account nobody
+# fixed, and held ids are drained when the breaker closes. The probe and watch locks live for
+# their configured interval (passed by the caller): that is what spaces the runs fleet-wide.
+
+# The last balance snapshot serves `nusaworker balance` and the metrics between two watch
+# rounds; a week-old reading is worthless, so it may go after that.
+BALANCE_SNAPSHOT_TTL_S = 7 * 24 * 3600
+
+# What the balance watch last saw of each condition (low, expiring). Refreshed every round; it
+# must outlive any pause of the watch, or a known low balance would be alerted again.
+WATCH_LEVELS_TTL_S = 30 * 24 * 3600
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -58,3 +97,82 @@ class Keys:
     def sent_index(self) -> str:
         """Sorted set: ids in ``sent``, scored by the time their next status poll is due."""
         return f"{self.prefix}idx:sent"
+
+    @property
+    def sent_otp_index(self) -> str:
+        """Sorted set: the ``priority="otp"`` part of :attr:`sent_index` (polled first)."""
+        return f"{self.prefix}idx:sent:otp"
+
+    @property
+    def events(self) -> str:
+        """Stream: every state change of a record, and inbound messages (read by the hooks)."""
+        return f"{self.prefix}events"
+
+    @property
+    def inbox(self) -> str:
+        """Stream: inbound messages (WhatsApp, WA Official, SMS) as the receiver stored them."""
+        return f"{self.prefix}inbox"
+
+    def inbox_seen(self, channel: str, provider_id: str) -> str:
+        """String: set when an inbound message was stored (pushed twice, stored once)."""
+        return f"{self.prefix}inbox:seen:{channel}:{provider_id}"
+
+    def parked(self, ref_no: str) -> str:
+        """List: status updates (JSON) for a ``ref_no`` the ledger did not know when they came."""
+        return f"{self.prefix}parked:{ref_no}"
+
+    @property
+    def parked_index(self) -> str:
+        """Sorted set: ref_nos with parked updates, scored by when the first one was parked."""
+        return f"{self.prefix}idx:parked"
+
+    def poll_budget(self, account: str) -> str:
+        """String: the earliest time the next status poll of ``account`` may start (µs)."""
+        return f"{self.prefix}pollbudget:{account}"
+
+    def job_lock(self, job: str) -> str:
+        """String: the per-run lock of a periodic job (holder's token)."""
+        return f"{self.prefix}joblock:{job}"
+
+    @property
+    def job_stats(self) -> str:
+        """Hash: ``<job>:runs``, ``<job>:skipped``, ``<job>:last_run`` of every periodic job."""
+        return f"{self.prefix}jobs"
+
+    def replayed(self, message_id: str) -> str:
+        """String: set when a stuck ``accepted`` record was re-enqueued; lives one replay period."""
+        return f"{self.prefix}replayed:{message_id}"
+
+    @property
+    def webhook_dead(self) -> str:
+        """List: webhook deliveries that failed for good (JSON), newest first."""
+        return f"{self.prefix}webhook:dead"
+
+    @property
+    def redbeat_prefix(self) -> str:
+        """Key prefix of celery-redbeat's schedule and beat lock (keeps fleets apart)."""
+        return f"{self.prefix}redbeat:"
+
+    def breaker(self, account: str, channel: str) -> str:
+        """String (JSON): the open breaker of ``channel`` of ``account``; absent when closed."""
+        return f"{self.prefix}breaker:{account}:{channel}"
+
+    def held(self, account: str, channel: str) -> str:
+        """Set: ids of ``accepted`` records held (parked) while the channel's breaker is open."""
+        return f"{self.prefix}held:{account}:{channel}"
+
+    def probe_lock(self, account: str) -> str:
+        """String: set while a breaker probe of ``account`` ran within the probe interval."""
+        return f"{self.prefix}probe:{account}"
+
+    def watch_lock(self, account: str) -> str:
+        """String: set while a balance watch of ``account`` ran within the watch interval."""
+        return f"{self.prefix}watchlock:{account}"
+
+    def balance(self, account: str) -> str:
+        """String (JSON): the last balance snapshot of ``account``."""
+        return f"{self.prefix}balance:{account}"
+
+    def watch_levels(self, account: str) -> str:
+        """Hash: condition (``low:wa``, ``expiry:sms`` …) → level the balance watch last saw."""
+        return f"{self.prefix}watch:{account}"

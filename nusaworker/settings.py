@@ -6,8 +6,14 @@ read too. Secrets are :class:`~pydantic.SecretStr`: masked in every repr and log
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Balance types the watch knows (see nusaworker.credit.balance): the JSON API's balances and
+# the SMS v3 CREDITS answer.
+BALANCE_TYPES = ("wa", "sms", "hlr", "sim", "pulsa", "sms_credits")
 
 
 class Settings(BaseSettings):
@@ -35,6 +41,82 @@ class Settings(BaseSettings):
     # A redelivered OTP whose first hit may have reached the provider is sent again (a
     # duplicate code is better than none); other priorities end "unknown". See README.
     otp_resend_in_doubt: bool = True
+
+    # -- delivery tracking (nusaworker.tracking) ------------------------------------------------
+    # Status polls may use at most this share of the account's hits (the rest is the sends');
+    # they also take their pacing slots at "bulk" priority, so they never overtake a send.
+    poll_share: float = Field(default=0.2, ge=0, le=1)
+    # A message still not final this long after it was sent is given up on: ``expired``.
+    poll_horizon_s: float = Field(default=24 * 3600, gt=0)
+    # A poll handed to a worker is not handed out again for this long (its task was lost).
+    poll_lease_s: float = Field(default=120, gt=0)
+    # Records ``accepted`` this long (their task was lost) are re-enqueued; above the longest
+    # Celery retry countdown (nusaworker.routing.MAX_COUNTDOWN_S), so a pending retry is left be.
+    replay_after_s: float = Field(default=600, gt=0)
+    # The callback receiver: the secret path segment providers push to (``/<token>/wa/status``).
+    callback_token: SecretStr = SecretStr("")
+    callback_host: str = "127.0.0.1"
+    callback_port: int = Field(default=8090, ge=0, le=65535)
+    callback_max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # Hooks: a Celery task of the user's backend called with every event (by name, on the
+    # backend's own queue), and/or a webhook (JSON, HMAC-SHA256 signed with webhook_secret).
+    hook_task: str = ""
+    hook_queue: str = "hooks"
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_base_s: float = Field(default=2.0, gt=0)
+
+    # -- balances, credit and breakers (nusaworker.credit) ---------------------------------------
+    # The balance watch (beat) reads balances at most this often, fleet-wide.
+    balance_watch_interval_s: float = Field(default=300.0, gt=0)
+    # Alert when a balance type falls below its threshold (and again when it is back). The keys
+    # are the watched types (wa, sms, hlr, sim, pulsa, sms_credits); a threshold of 0 watches
+    # only the type's expiry date. Environment: JSON, e.g. '{"wa": 500, "sms_credits": 1000}'.
+    balance_thresholds: dict[str, float] = Field(
+        default_factory=lambda: {"wa": 100.0, "sms": 100.0, "sms_credits": 100.0}
+    )
+    # Alert when a watched balance expires within this many days (and when it has expired).
+    balance_expiry_days: int = Field(default=7, ge=0)
+    # A paused channel's breaker is probed (one balance or CREDITS call, through the gate) at
+    # most this often; beat ticks every few seconds, so this is the real interval.
+    breaker_probe_interval_s: float = Field(default=15.0, gt=0)
+    # A breaker paused for credit closes only when the wallet holds at least this much.
+    breaker_resume_min_credit: float = Field(default=1.0, ge=0)
+    # A message held while its channel is paused is left alone by the replay sweep this long
+    # (its accepted-index score); resume re-enqueues it long before, this is the safety net.
+    breaker_hold_s: float = Field(default=600.0, gt=0)
+    # Alert sinks, comma-separated: log, webhook, smtp.
+    alert_sinks: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["log"])
+    alert_timeout_s: float = Field(default=5.0, gt=0)
+    # The webhook sink POSTs JSON signed with HMAC-SHA256 (header X-Nusaworker-Signature).
+    alert_webhook_url: str = ""
+    alert_webhook_secret: SecretStr = SecretStr("")
+    alert_smtp_host: str = ""
+    alert_smtp_port: int = Field(default=25, ge=1, le=65535)
+    alert_smtp_from: str = ""
+    alert_smtp_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alert_smtp_user: str = ""
+    alert_smtp_password: SecretStr = SecretStr("")
+    alert_smtp_starttls: bool = False
+    # Serve the credit gauges (Prometheus text) on this port from a worker; 0 = off.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    @field_validator("alert_sinks", "alert_smtp_to", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("balance_thresholds")
+    @classmethod
+    def _known_types(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(BALANCE_TYPES))
+        if unknown:
+            raise ValueError(f"unknown balance types {unknown} (known: {', '.join(BALANCE_TYPES)})")
+        return value
 
 
 def load_settings() -> Settings:

@@ -38,6 +38,7 @@ from nusaworker.ledger.claim import Claim, ClaimOutcome
 from nusaworker.ledger.errors import Fenced, IllegalTransition, LedgerError, RecordNotFound
 from nusaworker.ledger.ids import new_message_id
 from nusaworker.ledger.ledger import Ledger
+from nusaworker.ledger.parked import ParkedUpdates, StatusUpdate
 from nusaworker.ledger.record import Channel, MessageRecord, Priority, describe_error
 from nusaworker.ledger.states import (
     FINAL_STATES,
@@ -61,8 +62,10 @@ __all__ = [
     "LedgerError",
     "MessageRecord",
     "MessageState",
+    "ParkedUpdates",
     "Priority",
     "RecordNotFound",
+    "StatusUpdate",
     "can_transition",
     "describe_error",
     "new_message_id",

@@ -8,6 +8,7 @@ Lua scripts are handed the allowed moves from there, so the graph lives in one p
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,13 +18,17 @@ from typing import Any
 
 import redis
 
-from nusaworker.keys import IDEMPOTENCY_TTL_S, RECORD_FINAL_TTL_S, REF_TTL_S, Keys
+from nusaworker.keys import EVENTS_MAXLEN, IDEMPOTENCY_TTL_S, RECORD_FINAL_TTL_S, REF_TTL_S, Keys
 from nusaworker.ledger.claim import Claim, ClaimOutcome
-from nusaworker.ledger.errors import Fenced, IllegalTransition, RecordNotFound
+from nusaworker.ledger.errors import Fenced, IllegalTransition, LedgerError, RecordNotFound
+from nusaworker.ledger.followup import FollowUp
+from nusaworker.ledger.parked import ParkedUpdates
 from nusaworker.ledger.record import MessageRecord, describe_error, from_redis_hash, to_redis_hash
 from nusaworker.ledger.states import EXPIRING_STATES, MessageState, predecessors
 
 DEFAULT_KEYS = Keys()
+
+log = logging.getLogger(__name__)
 
 # States a status update (poll, callback, beat) may move a record into; the others belong to
 # the claim protocol (claim, release) and are reached through it only.
@@ -39,11 +44,13 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class Ledger:
+class Ledger(FollowUp):
     """Message records in Redis, and the atomic moves between their states.
 
     ``keys`` names every key (use ``Keys(prefix=…)`` to share a Redis); ``clock`` gives the
     timestamps written to records (epoch seconds). The client may or may not decode responses.
+    Every state change (but a release for retry) is appended to the :attr:`Keys.events`
+    stream in the same atomic step, capped at ``events_maxlen`` entries (0: no events).
     """
 
     def __init__(
@@ -52,10 +59,14 @@ class Ledger:
         *,
         keys: Keys = DEFAULT_KEYS,
         clock: Callable[[], float] = time.time,
+        events_maxlen: int = EVENTS_MAXLEN,
     ) -> None:
         self.redis = redis_client
         self.keys = keys
         self.clock = clock
+        self.events_maxlen = events_maxlen
+        self.parked = ParkedUpdates(redis_client, keys=keys, clock=clock)
+        self._note = redis_client.register_script(_lua("note"))
         self._create = redis_client.register_script(_lua("create"))
         self._claim = redis_client.register_script(_lua("claim"))
         self._begin_hit = redis_client.register_script(_lua("begin_hit"))
@@ -162,6 +173,7 @@ class Ledger:
 
         ``ref_no`` may be ``None`` (a phone check, an answer without one): the record is still
         put on the poll index, where the poller sees it cannot be polled and may expire it.
+        Status updates parked for ``ref_no`` (a push that overtook the send) are applied next.
         Returns ``False`` (and changes nothing) when the record is already past ``sent``.
         Raises :class:`Fenced` when ``token`` is not the record's, :class:`RecordNotFound`.
         """
@@ -171,7 +183,7 @@ class Ledger:
             fields["ref_no"] = ref_no
         if provider_status is not None:
             fields["provider_status"] = provider_status
-        return self._move(
+        moved = self._move(
             message_id,
             MessageState.SENT,
             "mark_sent",
@@ -180,6 +192,13 @@ class Ledger:
             score=next_poll_at,
             ref_no=ref_no,
         )
+        if moved and ref_no is not None:
+            try:
+                self.apply_parked(ref_no)
+            except (redis.RedisError, LedgerError) as exc:
+                # The send is recorded; the housekeeping sweep applies what is parked later.
+                log.warning("message %s: parked updates not applied yet: %s", message_id, exc)
+        return moved
 
     def mark_rejected(
         self, message_id: str, error: BaseException | str, *, token: str | None = None
@@ -276,17 +295,24 @@ class Ledger:
 
     # -- indexes -------------------------------------------------------------------------------
 
-    def due_for_poll(self, now: float, limit: int) -> list[str]:
-        """Ids of ``sent`` records whose next status poll is due at ``now``, earliest first."""
-        ids = self.redis.zrangebyscore(self.keys.sent_index, "-inf", now, start=0, num=limit)
+    def due_for_poll(
+        self, now: float, limit: int, *, otp_only: bool = False, offset: int = 0
+    ) -> list[str]:
+        """Ids of ``sent`` records whose next status poll is due at ``now``, earliest first.
+
+        ``otp_only`` reads the OTP part of the index alone (polled before the rest).
+        """
+        index = self.keys.sent_otp_index if otp_only else self.keys.sent_index
+        ids = self.redis.zrangebyscore(index, "-inf", now, start=offset, num=limit)
         return [_text(i) for i in ids]
 
     def reschedule_poll(self, message_id: str, at: float) -> bool:
         """Set the next poll of a ``sent`` record; ``False`` if it is no longer on the index."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.zadd(self.keys.sent_index, {message_id: at}, xx=True)
+        pipe.zadd(self.keys.sent_otp_index, {message_id: at}, xx=True)
         pipe.zscore(self.keys.sent_index, message_id)
-        return pipe.execute()[1] is not None
+        return pipe.execute()[2] is not None
 
     def stuck_accepted(self, older_than_s: float, limit: int) -> list[str]:
         """Ids ``accepted`` (or released for retry) at least ``older_than_s`` ago, oldest first."""
@@ -365,7 +391,13 @@ class Ledger:
         ref_no: str | None = None,
     ) -> tuple[str, str]:
         keys = self.keys
-        script_keys = [keys.message(message_id), keys.accepted_index, keys.sent_index]
+        script_keys = [
+            keys.message(message_id),
+            keys.accepted_index,
+            keys.sent_index,
+            keys.sent_otp_index,
+            keys.events,
+        ]
         if ref_no is not None:
             script_keys.append(self.keys.ref(ref_no))
         ttl = RECORD_FINAL_TTL_S if target in EXPIRING_STATES else 0
@@ -377,6 +409,7 @@ class Ledger:
             ttl,
             "" if score is None else repr(float(score)),
             REF_TTL_S,
+            self.events_maxlen,
             len(delete),
             *delete,
         ]

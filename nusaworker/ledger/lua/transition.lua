@@ -4,7 +4,9 @@
 -- KEYS[1]  record hash
 -- KEYS[2]  accepted index (sorted set)
 -- KEYS[3]  sent index (sorted set)
--- KEYS[4]  ref_no → id key (optional; written when given)
+-- KEYS[4]  OTP sent index (sorted set): the priority="otp" part of KEYS[3], polled first
+-- KEYS[5]  events stream: every move (but a release back to accepted) is appended, atomically
+-- KEYS[6]  ref_no → id key (optional; written when given)
 -- ARGV[1]  message id
 -- ARGV[2]  the new state
 -- ARGV[3]  the states it may come from, space-separated
@@ -12,7 +14,8 @@
 -- ARGV[5]  record TTL in seconds once moved, or '0' for no TTL
 -- ARGV[6]  score in the new state's index (accepted: eligible since; sent: next poll), or ''
 -- ARGV[7]  ref key TTL, seconds
--- ARGV[8]  n, the number of fields to delete, then ARGV[9 … 8+n] their names,
+-- ARGV[8]  events stream length cap (approximate), or '0' to append no event
+-- ARGV[9]  n, the number of fields to delete, then ARGV[10 … 9+n] their names,
 --          then field, value, field, value … to set
 --
 -- Returns {verdict, state before the call}: verdict is 'ok', 'fenced' (token mismatch),
@@ -31,11 +34,11 @@ if not string.find(' ' .. ARGV[3] .. ' ', ' ' .. state .. ' ', 1, true) then
     return {'illegal', state}
 end
 
-local n_del = tonumber(ARGV[8])
+local n_del = tonumber(ARGV[9])
 if n_del > 0 then
-    redis.call('HDEL', key, unpack(ARGV, 9, 8 + n_del))
+    redis.call('HDEL', key, unpack(ARGV, 10, 9 + n_del))
 end
-redis.call('HSET', key, 'state', new_state, unpack(ARGV, 9 + n_del))
+redis.call('HSET', key, 'state', new_state, unpack(ARGV, 10 + n_del))
 
 -- Each index holds exactly the records in its state.
 if new_state == 'accepted' and ARGV[6] ~= '' then
@@ -45,12 +48,32 @@ else
 end
 if new_state == 'sent' and ARGV[6] ~= '' then
     redis.call('ZADD', KEYS[3], ARGV[6], id)
+    if redis.call('HGET', key, 'priority') == 'otp' then
+        redis.call('ZADD', KEYS[4], ARGV[6], id)
+    end
 else
     redis.call('ZREM', KEYS[3], id)
+    redis.call('ZREM', KEYS[4], id)
 end
 
-if KEYS[4] then
-    redis.call('SET', KEYS[4], id, 'EX', ARGV[7])
+if KEYS[6] then
+    redis.call('SET', KEYS[6], id, 'EX', ARGV[7])
+end
+
+-- The hooks learn of the move from the stream, written in the same atomic step: no move is
+-- ever missed or announced without having happened. A release (back to accepted, for a
+-- retry) is claim bookkeeping, not news for the user's backend.
+if ARGV[8] ~= '0' and new_state ~= 'accepted' then
+    local names = {'channel', 'priority', 'ref_no', 'provider_status', 'error', 'updated_at'}
+    local values = redis.call('HMGET', key, unpack(names))
+    local event = {'type', 'state', 'message_id', id, 'state', new_state, 'previous', state}
+    for i, name in ipairs(names) do
+        if values[i] then
+            event[#event + 1] = name
+            event[#event + 1] = values[i]
+        end
+    end
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', unpack(event))
 end
 if ARGV[5] ~= '0' then
     redis.call('EXPIRE', key, ARGV[5])
