@@ -6,11 +6,17 @@ What each outcome does to the record:
 
     provider accepted      → sent (ref_no), polled later
     PermanentError         → rejected, with the reason
-    AuthError, credit      → back to accepted, retried later (a later issue pauses the channel)
+    AuthError, credit      → the channel's circuit breaker opens (fleet-wide, one alert) and the
+                             message is held: accepted, re-enqueued when the channel resumes
     RateLimited, Transient → back to accepted (the provider did not process it), retried
     GateUnavailable        → back to accepted (no hit was made), retried
     AmbiguousOutcome       → unknown (the hit may have reached the provider; never resent)
     Fenced                 → nothing: another worker owns the message now
+
+A message whose channel is paused (its breaker is open: :mod:`nusaworker.credit`) is neither
+claimed nor sent: it is held in the ledger (``accepted``, with a ``retry_at``) and the task
+ends; nothing is failed for a pause. Without a circuit (``circuit=None``) auth and credit
+errors are simply retried later.
 
 A redelivered task (its first worker died) finds the record in ``sending``. If the first
 attempt never started its hit, this one takes over and sends. If it had started, the outcome
@@ -28,9 +34,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from nusaworker.credit.circuit import Circuit
 from nusaworker.errors import GateUnavailable, NusaWorkerError
 from nusaworker.fencing import fenced
-from nusaworker.ledger import ClaimOutcome, Fenced, Ledger, MessageRecord, describe_error
+from nusaworker.ledger import (
+    ClaimOutcome,
+    Fenced,
+    IllegalTransition,
+    Ledger,
+    MessageRecord,
+    MessageState,
+    describe_error,
+)
+from nusaworker.ledger.held import HoldOutcome
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.errors import (
     AmbiguousOutcome,
@@ -48,11 +64,15 @@ FIRST_POLL_AFTER_S = 5.0
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one delivery attempt; ``retry_in`` asks the caller to try again later."""
+    """What became of one delivery attempt; ``retry_in`` asks the caller to try again later.
+
+    ``held``: the channel is paused and the message waits in the ledger for its resume.
+    """
 
     state: str
     retry_in: float | None = None
     error: str | None = None
+    held: bool = False
 
 
 Sender = Callable[[NusaSMSClient, MessageRecord], "str | None"]
@@ -112,12 +132,20 @@ def deliver(
     client: NusaSMSClient,
     retry_in: float,
     otp_resend_in_doubt: bool = True,
+    circuit: Circuit | None = None,
 ) -> Outcome:
     """Claim, send and record one message; never raises for an expected provider outcome."""
+    record = ledger.get(message_id)
+    paused = circuit is not None and circuit.is_paused(record.channel)
+    if circuit is not None and paused and record.state is MessageState.ACCEPTED:
+        held = circuit.hold(message_id, record.channel, _paused_reason(record.channel))
+        if held is HoldOutcome.HELD:
+            return Outcome(state="accepted", held=True)
+        # UNGUARDED: resumed since the check, send as usual; NOT_ACCEPTED: the claim decides.
+        paused = held is not HoldOutcome.UNGUARDED
     claim = ledger.claim(message_id)
     if claim.outcome is ClaimOutcome.NOT_CLAIMABLE:
         return Outcome(state=str(claim.state))
-    record = ledger.get(message_id)
     if claim.outcome is ClaimOutcome.IN_DOUBT:
         if not (record.priority == "otp" and otp_resend_in_doubt):
             error = "AmbiguousOutcome: worker lost after the provider hit started"
@@ -128,6 +156,12 @@ def deliver(
             return Outcome(state=str(claim.state))
     token = claim.token
     assert token is not None
+    if circuit is not None and paused:
+        # A redelivered task took the record over while its channel is paused: no hit.
+        reason = _paused_reason(record.channel)
+        if not _release(ledger, message_id, token, reason, circuit.clock() + circuit.hold_s):
+            return _moved_on(ledger, message_id)
+        return _hold_released(circuit, record, reason, retry_in)
     sender = SENDERS[record.channel]
 
     def fence() -> None:
@@ -147,13 +181,25 @@ def deliver(
         ledger.mark_rejected(message_id, describe_error(exc), token=token)
         return Outcome(state="rejected", error=describe_error(exc))
     except (AuthError, InsufficientCredit) as exc:
-        # The account, not the message, is at fault: keep the message and try again later.
-        log.error("provider refused the account (%s); message %s kept for retry", exc, message_id)
-        ledger.release(message_id, token, describe_error(exc))
-        return Outcome(state="accepted", retry_in=retry_in, error=describe_error(exc))
+        # The account, not the message, is at fault: pause the channel and keep the message.
+        if circuit is None:
+            log.error("account refused (%s); message %s kept for retry", exc, message_id)
+            if not _release(ledger, message_id, token, describe_error(exc)):
+                return _moved_on(ledger, message_id)
+            return Outcome(state="accepted", retry_in=retry_in, error=describe_error(exc))
+        opening = circuit.open_for(record.channel, exc)
+        retry_at = circuit.clock() + circuit.hold_s
+        try:
+            if not _release(ledger, message_id, token, describe_error(exc), retry_at):
+                return _moved_on(ledger, message_id)
+            return _hold_released(circuit, record, describe_error(exc), retry_in)
+        finally:
+            # The record is safe (held) before the alert's slow sinks are called.
+            circuit.announce(opening)
     except (ProviderError, GateUnavailable) as exc:
         # The provider did not process this hit (or no hit was made): safe to try again.
-        ledger.release(message_id, token, describe_error(exc))
+        if not _release(ledger, message_id, token, describe_error(exc)):
+            return _moved_on(ledger, message_id)
         return Outcome(state="accepted", retry_in=retry_in, error=describe_error(exc))
     except (NusaWorkerError, ValidationError) as exc:  # a stored payload that no longer validates
         ledger.mark_rejected(message_id, describe_error(exc), token=token)
@@ -167,6 +213,45 @@ def deliver(
         )
         return Outcome(state="sending")
     return Outcome(state="sent")
+
+
+def _release(
+    ledger: Ledger, message_id: str, token: str, error: str, retry_at: float | None = None
+) -> bool:
+    """Give the claim back for a retry; ``False`` if the record moved on without us.
+
+    That happens when this worker was slow enough for its task to be redelivered: the second
+    worker marked the record in doubt (``unknown``) or took it over. The record is then not
+    ours to retry, and raising would only turn a settled message into a failed task.
+    """
+    try:
+        ledger.release(message_id, token, error, retry_at=retry_at)
+    except (Fenced, IllegalTransition) as exc:
+        log.warning("message %s moved on before its release (%s); not retried", message_id, exc)
+        return False
+    return True
+
+
+def _moved_on(ledger: Ledger, message_id: str) -> Outcome:
+    return Outcome(state=str(ledger.get(message_id).state))
+
+
+def _paused_reason(channel: str) -> str:
+    return f"Paused: channel {channel} is paused; held until it resumes"
+
+
+def _hold_released(
+    circuit: Circuit, record: MessageRecord, reason: str, retry_in: float
+) -> Outcome:
+    """Hold a record just released back to ``accepted``; if the channel resumed meanwhile,
+    ask for an ordinary retry instead."""
+    held = circuit.hold(record.id, record.channel, reason)
+    if held is HoldOutcome.HELD:
+        return Outcome(state="accepted", held=True, error=reason)
+    if held is HoldOutcome.UNGUARDED:
+        return Outcome(state="accepted", retry_in=retry_in, error=reason)
+    # NOT_ACCEPTED: another worker (a replay) took the record meanwhile; it owns it now.
+    return Outcome(state=str(circuit.ledger.get(record.id).state), error=reason)
 
 
 def payload_of(model: Any) -> dict[str, Any]:

@@ -157,3 +157,33 @@ def test_delivery_in_doubt_otp_not_resent_when_policy_is_off(ledger: Ledger) -> 
     assert first.token is not None and ledger.begin_hit(mid, first.token)
     outcome, client = run(ledger, mid, "REF-2", otp_resend_in_doubt=False)
     assert client.hits == 0 and outcome.state == "unknown"
+
+
+class SlowClient(ScriptedClient):
+    """The first worker: while its hit is on the wire, its task is redelivered elsewhere."""
+
+    def __init__(self, gate: Any, outcome: BaseException, meanwhile: Any) -> None:
+        super().__init__(gate, outcome)
+        self.meanwhile = meanwhile
+
+    def _hit(self, priority: str) -> Sent:
+        self.gate.acquire("acct", priority=priority)
+        self.hits += 1
+        self.meanwhile()
+        raise self.outcome  # type: ignore[misc]
+
+
+def test_delivery_slow_worker_whose_message_went_in_doubt_does_not_retry_it(
+    ledger: Ledger,
+) -> None:
+    mid = accept(ledger, priority="normal")
+
+    def redelivered() -> None:  # the second worker finds the hit started and marks it in doubt
+        second, _ = run(ledger, mid, "never")
+        assert second.state == "unknown"
+
+    client = SlowClient(FencedGate(NoopGate()), TransientError("HTTP 503"), redelivered)
+    outcome = deliver(mid, ledger=ledger, client=client, retry_in=1.0)  # type: ignore[arg-type]
+    assert client.hits == 1
+    assert outcome.state == ledger.get(mid).state == "unknown"
+    assert outcome.retry_in is None  # a settled record is not sent again

@@ -1,0 +1,211 @@
+"""The ``nusaworker pause``, ``resume`` and ``balance`` commands (wired in :mod:`nusaworker.cli`).
+
+Each builds what it needs from settings: a Redis client, the ledger, the provider client's
+account fingerprint (no hit is made to learn it), and for ``balance`` a client that takes its
+slots from the fleet's pacing gate, so that a balance check from a shell keeps the rate rule
+like any worker's hit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+import redis
+
+from nusaworker.credit.balance import BalanceSnapshot, days_left, evaluate, snapshot_from
+from nusaworker.credit.breakers import CHANNELS, parse_channels
+from nusaworker.credit.circuit import celery_enqueue
+from nusaworker.credit.clock import provider_today
+from nusaworker.credit.context import Credit
+from nusaworker.errors import ConfigurationError, NusaWorkerError
+from nusaworker.keys import Keys
+from nusaworker.ledger import Ledger
+from nusaworker.providers import NusaSMSClient
+from nusaworker.providers.gate import Gate
+from nusaworker.settings import Settings
+
+
+def _client(settings: Settings, gate: Gate | None = None) -> NusaSMSClient:
+    return NusaSMSClient(
+        base_url=settings.nusasms_base_url,
+        api_key=settings.nusasms_api_key,
+        sms_user=settings.nusasms_sms_user,
+        sms_password=settings.nusasms_sms_password,
+        gate=gate,
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=settings.read_timeout_s,
+    )
+
+
+@contextlib.contextmanager
+def _credit(settings: Settings, *, enqueue: bool = False) -> Iterator[Credit]:
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    ledger = Ledger(client, keys=Keys(prefix=settings.key_prefix))
+    with _client(settings) as provider:
+        account = provider.account
+    sender = None
+    if enqueue:
+        from nusaworker.celery import make_app
+
+        sender = celery_enqueue(make_app(settings))
+    try:
+        yield Credit.build(
+            settings, redis_client=client, ledger=ledger, account=account, enqueue=sender
+        )
+    finally:
+        client.close()
+
+
+def pause(settings: Settings, names: Sequence[str], out: TextIO) -> int:
+    """Pause channels by hand; prints what changed. Exit status 0."""
+    channels = parse_channels(names)
+    with _credit(settings) as credit:
+        opened = credit.circuit.pause(channels, by="nusaworker pause")
+    for channel in channels:
+        print(f"{channel}: {'paused' if channel in opened else 'already paused'}", file=out)
+    return 0
+
+
+def resume(settings: Settings, names: Sequence[str], out: TextIO) -> int:
+    """Resume channels (whatever paused them) and re-enqueue their held messages."""
+    channels = parse_channels(names)
+    with _credit(settings, enqueue=True) as credit:
+        resumed = credit.circuit.resume(channels, by="nusaworker resume")
+    closed = set(resumed.channels)
+    for channel in channels:
+        print(f"{channel}: {'resumed' if channel in closed else 'was not paused'}", file=out)
+    print(f"held messages re-enqueued: {resumed.requeued}", file=out)
+    return 0
+
+
+def _live_snapshot(settings: Settings, account: str) -> tuple[BalanceSnapshot | None, list[str]]:
+    """Read balance and CREDITS now, through the fleet's pacing gate."""
+    from nusaworker.pacing import RedisGate
+
+    errors: list[str] = []
+    gate = RedisGate(
+        settings.redis_url,
+        min_interval_ms=settings.min_interval_ms,
+        keys=Keys(prefix=settings.key_prefix),
+    )
+    try:
+        with _client(settings, gate) as client:
+            answers: list[Any] = []
+            for name, call in (
+                ("balance", client.get_balance),
+                ("credits", client.get_sms_credits),
+            ):
+                try:
+                    answers.append(call())
+                except ConfigurationError:
+                    answers.append(None)  # those credentials are not configured
+                except NusaWorkerError as exc:
+                    answers.append(None)
+                    errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    finally:
+        gate.close()
+    if answers[0] is None and answers[1] is None:
+        return None, errors
+    return snapshot_from(account, time.time(), answers[0], answers[1]), errors
+
+
+def balance(settings: Settings, out: TextIO, *, as_json: bool = False) -> int:
+    """Print balances, expiry dates, conditions and breaker states. Exit 1 if nothing could
+    be read at all (neither live nor a stored snapshot)."""
+    with _credit(settings) as credit:
+        snapshot, errors = _live_snapshot(settings, credit.board.account)
+        source = "live"
+        if snapshot is None:
+            snapshot, source = credit.watch.last_snapshot(), "last watch"
+        states = credit.board.states()
+        held = credit.board.held_counts()
+    today = provider_today(time.time())
+    report = _report(settings, snapshot, source, states, held, errors, today)
+    if as_json:
+        print(json.dumps(report, indent=2, sort_keys=True), file=out)
+    else:
+        _print_report(report, out)
+    return 0 if snapshot is not None else 1
+
+
+def _report(
+    settings: Settings,
+    snapshot: BalanceSnapshot | None,
+    source: str,
+    states: dict[str, Any],
+    held: dict[str, int],
+    errors: list[str],
+    today: dt.date,
+) -> dict[str, Any]:
+    balances: dict[str, Any] = {}
+    if snapshot is not None:
+        levels = evaluate(
+            snapshot, settings.balance_thresholds, settings.balance_expiry_days, today
+        )
+        for kind in sorted(set(snapshot.balances) | set(snapshot.expiry)):
+            expiry = snapshot.expiry.get(kind)
+            balances[kind] = {
+                "balance": snapshot.balances.get(kind),
+                "expires": None if expiry is None else expiry.isoformat(),
+                "days_left": None if expiry is None else days_left(expiry, today),
+                "threshold": settings.balance_thresholds.get(kind),
+                "low": levels.get(f"low:{kind}") == "low",
+                "expiry": levels.get(f"expiry:{kind}"),
+            }
+    breakers = {}
+    for channel in CHANNELS:
+        state = states[channel]
+        breakers[channel] = {
+            "state": "open" if state.open else "closed",
+            "reason": state.reason,
+            "since": None
+            if state.since is None
+            else dt.datetime.fromtimestamp(state.since, dt.UTC).isoformat(timespec="seconds"),
+            "error": state.error,
+            "held": held.get(channel, 0),
+        }
+    return {
+        "account": snapshot.account if snapshot else None,
+        "source": source if snapshot else None,
+        "read_at": None
+        if snapshot is None
+        else dt.datetime.fromtimestamp(snapshot.at, dt.UTC).isoformat(timespec="seconds"),
+        "balances": balances,
+        "breakers": breakers,
+        "errors": errors,
+    }
+
+
+def _print_report(report: dict[str, Any], out: TextIO) -> None:
+    if report["balances"]:
+        print(f"balances ({report['source']}, {report['read_at']}):", file=out)
+        print(f"  {'type':<12} {'balance':>14}  {'expires':<10}  {'days':>5}  note", file=out)
+        for kind, row in report["balances"].items():
+            value = "-" if row["balance"] is None else f"{row['balance']:,.2f}"
+            notes = []
+            if row["low"]:
+                notes.append(f"LOW (threshold {row['threshold']:g})")
+            if row["expiry"] in ("soon", "expired"):
+                notes.append("EXPIRED" if row["expiry"] == "expired" else "EXPIRES SOON")
+            days = "" if row["days_left"] is None else str(row["days_left"])
+            expires = row["expires"] or "-"
+            line = f"  {kind:<12} {value:>14}  {expires:<10}  {days:>5}  {', '.join(notes)}"
+            print(line.rstrip(), file=out)
+    else:
+        print("balances: unavailable", file=out)
+    print("breakers:", file=out)
+    for channel, row in report["breakers"].items():
+        if row["state"] == "open":
+            detail = f"OPEN ({row['reason']}) since {row['since']}; held {row['held']}"
+            if row["error"]:
+                detail += f" — {row['error']}"
+        else:
+            detail = "closed" + (f"; held {row['held']}" if row["held"] else "")
+        print(f"  {channel:<18} {detail}", file=out)
+    for error in report["errors"]:
+        print(f"error: {error}", file=out)
