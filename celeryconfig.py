@@ -6,7 +6,9 @@ read once in ``nusaworker/celery.py``.
 
 from kombu import Queue
 
+from nusaworker.credit.schedule import SCHEDULE as CREDIT_SCHEDULE
 from nusaworker.routing import QUEUES, route_task
+from nusaworker.tracking.schedule import SCHEDULE as TRACKING_SCHEDULE
 
 # JSON only: a task payload is a message id and nothing else, and pickle would let anyone who
 # can write to the broker run code on the workers.
@@ -42,3 +44,21 @@ broker_connection_retry_on_startup = True
 worker_cancel_long_running_tasks_on_connection_loss = True
 worker_send_task_events = False
 task_send_sent_event = False
+
+# Beat entries, each feature's own (every entry carries options={"expires": …}); their tasks
+# are named nusaworker.housekeeping.* / nusaworker.status.* and routed by name.
+beat_schedule = {**CREDIT_SCHEDULE, **TRACKING_SCHEDULE}
+
+# Beat runs highly available: celery-redbeat keeps the schedule in Redis and lets one beat at
+# a time run it (a Redis lock, extended every tick); more beats can be started, they wait on
+# the lock and take over within redbeat_lock_timeout of the active one dying. Its Redis URL
+# and key prefix come from the settings (nusaworker/celery.py). Plain
+# `celery -A nusaworker beat` runs the whole schedule this way, no flags needed.
+beat_scheduler = "redbeat.RedBeatScheduler"
+# Ticks at least this often (the shortest entries run every second anyway); each tick extends
+# the lock, and a waiting beat retries the lock at this interval.
+beat_max_loop_interval = 2
+redbeat_lock_timeout = 10
+# No result backend is used (task_ignore_result), so beat's default daily
+# "celery.backend_cleanup" entry would only send a no-op task onto the default queue.
+result_expires = None

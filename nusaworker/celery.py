@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from celery import Celery
 
+from nusaworker.keys import Keys
 from nusaworker.settings import Settings, load_settings
 
 
 def make_app(settings: Settings) -> Celery:
     """A Celery app for ``settings``: the fleet's, or a producer's pointed at another Redis."""
-    app = Celery("nusaworker", broker=settings.redis_url, include=["nusaworker.tasks"])
+    app = Celery(
+        "nusaworker",
+        broker=settings.redis_url,
+        include=["nusaworker.tasks", "nusaworker.credit.tasks", "nusaworker.tracking.tasks"],
+    )
     app.config_from_object("celeryconfig")
     app.conf.broker_transport_options = {
         **app.conf.broker_transport_options,
@@ -26,6 +31,11 @@ def make_app(settings: Settings) -> Celery:
         # Kombu's Redis keys share the ledger's prefix, so one Redis can host several fleets.
         "global_keyprefix": settings.key_prefix,
     }
+    # celery-redbeat (beat_scheduler in celeryconfig): the schedule and the beat lock live in
+    # the fleet's Redis under its key prefix, so fleets sharing a Redis never share a beat.
+    app.conf.redbeat_redis_url = settings.redis_url
+    app.conf.redbeat_key_prefix = Keys(prefix=settings.key_prefix).redbeat_prefix
+    app.conf.redbeat_redis_options = {"socket_timeout": 5, "socket_connect_timeout": 2}
     return app
 
 

@@ -1,4 +1,5 @@
-"""The ``nusaworker`` command: sandbox, send, status, balance, demo, bench.
+"""The ``nusaworker`` command: sandbox, send, status, balance, pause, resume, callbacks, demo,
+bench.
 
 Settings are read here, once, and handed down. Bad input is answered with a one-line error
 and exit status 2 before anything is enqueued or any provider is called.
@@ -73,21 +74,46 @@ def _cmd_status(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _cmd_balance(args: argparse.Namespace, rest: list[str]) -> int:
-    from nusaworker.providers import NusaSMSClient
+    from nusaworker.credit import commands
     from nusaworker.settings import load_settings
 
+    return commands.balance(load_settings(), sys.stdout, as_json=args.json)
+
+
+def _cmd_pause(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker.credit import commands
+    from nusaworker.settings import load_settings
+
+    return commands.pause(load_settings(), args.channels, sys.stdout)
+
+
+def _cmd_resume(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker.credit import commands
+    from nusaworker.settings import load_settings
+
+    return commands.resume(load_settings(), args.channels, sys.stdout)
+
+
+def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
+    import logging
+
+    from nusaworker.settings import load_settings
+    from nusaworker.tracking.receiver import CallbackServer
+    from nusaworker.tracking.wsgi import create_app
+
     settings = load_settings()
-    with NusaSMSClient(
-        base_url=settings.nusasms_base_url,
-        api_key=settings.nusasms_api_key,
-        sms_user=settings.nusasms_sms_user,
-        sms_password=settings.nusasms_sms_password,
-    ) as client:
-        balance = client.get_balance()
-        print(json.dumps(balance.model_dump(mode="json"), indent=2, sort_keys=True))
-        if settings.nusasms_sms_user:
-            credits = client.get_sms_credits()
-            print(json.dumps({"sms_credits": credits.model_dump(mode="json")}, indent=2))
+    host = args.host or settings.callback_host
+    port = settings.callback_port if args.port is None else args.port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    server = CallbackServer(create_app(settings), host=host, port=port)
+    # The token is part of every push path; it is never printed.
+    print(f"callback receiver on {server.url}/<token>/… (GET /healthz)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
     return 0
 
 
@@ -136,7 +162,40 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("message_id")
     status.set_defaults(func=_cmd_status)
 
-    sub.add_parser("balance", help="print the account's balances").set_defaults(func=_cmd_balance)
+    balance = sub.add_parser(
+        "balance", help="print balances, expiry dates and the channels' breaker states"
+    )
+    balance.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    balance.set_defaults(func=_cmd_balance)
+    from nusaworker.credit.breakers import CHANNELS
+
+    channel_names = [*CHANNELS, "all"]
+    pause = sub.add_parser("pause", help="pause channels fleet-wide (messages are held)")
+    pause.add_argument(
+        "channels",
+        nargs="+",
+        choices=channel_names,
+        metavar="channel",
+        help=", ".join(channel_names),
+    )
+    pause.set_defaults(func=_cmd_pause)
+    resume = sub.add_parser("resume", help="resume paused channels; re-enqueue held messages")
+    resume.add_argument(
+        "channels",
+        nargs="+",
+        choices=channel_names,
+        metavar="channel",
+        help=", ".join(channel_names),
+    )
+    resume.set_defaults(func=_cmd_resume)
+    callbacks = sub.add_parser(
+        "callbacks", help="serve the callback receiver (provider pushes → ledger, inbox, hooks)"
+    )
+    callbacks.add_argument("--host", help="default: NUSAWORKER_CALLBACK_HOST (127.0.0.1)")
+    callbacks.add_argument(
+        "--port", type=int, help="default: NUSAWORKER_CALLBACK_PORT (8090); 0 picks a free one"
+    )
+    callbacks.set_defaults(func=_cmd_callbacks)
     sub.add_parser(
         "demo", help="run the embedded demo (Redis, sandbox, a small fleet)", add_help=False
     ).set_defaults(func=_cmd_demo)

@@ -1,0 +1,150 @@
+"""Celery tasks of delivery tracking: thin glue around the poller, hooks and housekeeping.
+
+Task names start with ``nusaworker.status.`` (queue ``status``) or
+``nusaworker.housekeeping.`` (queue ``housekeeping``); :func:`nusaworker.routing.route_task`
+routes them by name. The periodic ones are sent by beat (:mod:`.schedule`) and run under a
+per-run lock; each returns a small dict of what it did (for logs; results are not stored).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from nusaworker.celery import app
+from nusaworker.keys import WEBHOOK_DEAD_MAXLEN
+from nusaworker.routing import max_countdown
+from nusaworker.tracking import housekeeping, schedule
+from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
+from nusaworker.tracking.hooks import dispatch_events as _dispatch_events
+from nusaworker.tracking.runtime import get_tracking
+from nusaworker.tracking.webhook import backoff_s, body_of, post_event
+
+log = logging.getLogger(__name__)
+
+
+@app.task(name="nusaworker.status.dispatch_polls")
+def dispatch_polls() -> dict[str, Any]:
+    """Hand out the due status polls of one tick (OTP first), within the poll budget."""
+    t = get_tracking()
+    with t.jobs.run_once("dispatch_polls", schedule.DISPATCH_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        report = t.poller.dispatch(t.poll_quota(schedule.POLL_TICK_S), t.enqueue_poll)
+    return {
+        "dispatched": len(report.dispatched),
+        "expired": report.expired,
+        "unpollable": report.unpollable,
+    }
+
+
+@app.task(name="nusaworker.status.poll")
+def poll(message_id: str) -> str:
+    """Ask the provider about one sent message and record the answer."""
+    t = get_tracking()
+    return t.poller.poll(message_id, t.poll_client).result
+
+
+@app.task(name="nusaworker.status.dispatch_events")
+def dispatch_events() -> dict[str, Any]:
+    """Hand new state changes and inbound messages on to the hooks."""
+    t = get_tracking()
+    with t.jobs.run_once("dispatch_events", schedule.DISPATCH_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        budget = 0.8 * schedule.EVENTS_TICK_S
+        handed = _dispatch_events(t.events, t.dispatcher, time_budget_s=budget)
+    return {"handed": handed}
+
+
+@app.task(name="nusaworker.housekeeping.webhook", bind=True, max_retries=None)
+def webhook(self: Any, event: dict[str, Any]) -> str:
+    """POST one event to the webhook, signed; retried with backoff, then kept as failed."""
+    t = get_tracking()
+    settings = t.settings
+    if not settings.webhook_url:
+        return "disabled"
+    if not settings.webhook_secret.get_secret_value():
+        # An unsigned webhook could be forged by anyone who finds the URL: never send one.
+        _dead_letter(
+            event, "NUSAWORKER_WEBHOOK_SECRET is not set; unsigned webhooks are not sent", 0
+        )
+        return "refused"
+    attempt = self.request.retries + 1
+    try:
+        post_event(
+            t.webhook_session,
+            settings.webhook_url,
+            settings.webhook_secret,
+            event,
+            timeout_s=settings.webhook_timeout_s,
+        )
+    except WebhookRefused as exc:
+        _dead_letter(event, str(exc), attempt)
+        return "refused"
+    except WebhookFailed as exc:
+        if attempt >= settings.webhook_max_attempts:
+            _dead_letter(event, str(exc), attempt)
+            return "failed"
+        cap = max_countdown(settings.visibility_timeout_s)
+        delay = backoff_s(attempt, base_s=settings.webhook_backoff_base_s, cap_s=cap)
+        log.info("webhook attempt %d failed (%s); again in %.1fs", attempt, exc, delay)
+        raise self.retry(countdown=delay) from None
+    return "delivered"
+
+
+def _dead_letter(event: dict[str, Any], reason: str, attempts: int) -> None:
+    """Keep an event the webhook never took (capped list) for an operator to replay."""
+    t = get_tracking()
+    event_id = event.get("event_id")
+    log.error("webhook gave up on event %s after %d attempt(s): %s", event_id, attempts, reason)
+    record = {"event": event, "reason": reason, "attempts": attempts, "at": time.time()}
+    keys = t.ledger.keys
+    pipe = t.ledger.redis.pipeline(transaction=False)
+    pipe.lpush(keys.webhook_dead, body_of(record))
+    pipe.ltrim(keys.webhook_dead, 0, WEBHOOK_DEAD_MAXLEN - 1)
+    pipe.execute()
+
+
+@app.task(name="nusaworker.housekeeping.replay")
+def replay() -> dict[str, Any]:
+    """Enqueue again the sends of records stuck in ``accepted`` (their task was lost)."""
+    t = get_tracking()
+    with t.jobs.run_once("replay", schedule.HOUSEKEEPING_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        report = housekeeping.replay_stuck(
+            t.ledger,
+            older_than_s=t.settings.replay_after_s,
+            period_s=schedule.REPLAY_PERIOD_S,
+            enqueue=t.enqueue_send,
+            is_paused=t.is_paused,
+        )
+    if report.replayed:
+        log.warning("replayed %d record(s) stuck in accepted", len(report.replayed))
+    return {"replayed": len(report.replayed), "paused": report.paused}
+
+
+@app.task(name="nusaworker.housekeeping.expire")
+def expire() -> dict[str, Any]:
+    """Expire ``sent`` records past the tracking horizon."""
+    t = get_tracking()
+    with t.jobs.run_once("expire", schedule.HOUSEKEEPING_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        expired = housekeeping.expire_overdue(
+            t.ledger, horizon_s=t.settings.poll_horizon_s, now=t.ledger.clock()
+        )
+    return {"expired": expired}
+
+
+@app.task(name="nusaworker.housekeeping.sweep_parked")
+def sweep_parked() -> dict[str, Any]:
+    """Apply parked status pushes whose record exists by now."""
+    t = get_tracking()
+    with t.jobs.run_once("sweep_parked", schedule.HOUSEKEEPING_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        applied = housekeeping.sweep_parked(t.ledger)
+    return {"applied": applied}

@@ -1,0 +1,128 @@
+"""The outbound webhook: one signed JSON POST per event to the user's backend.
+
+Each request carries::
+
+    Content-Type: application/json
+    X-Nusaworker-Event: <event_id>                  (the same on every retry: deduplicate on it)
+    X-Nusaworker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
+
+The backend recomputes the HMAC over the raw body with the shared secret and compares in
+constant time (:func:`verify_signature` does exactly that); the timestamp inside the signed
+text lets it refuse replays of an old request. 2xx means taken; a timeout, connection error,
+5xx, 408 or 429 is retried with exponential backoff and jitter (by the Celery task, see
+:mod:`nusaworker.tracking.tasks`); any other 4xx is final. None of it ever delays a send or a
+status update: webhooks run as tasks of their own, after the ledger has recorded the change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from pydantic import SecretStr
+
+from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
+
+SIGNATURE_HEADER = "X-Nusaworker-Signature"
+EVENT_HEADER = "X-Nusaworker-Event"
+# A signed request older (or newer) than this is refused by verify_signature: replay window.
+DEFAULT_TOLERANCE_S = 300
+BACKOFF_CAP_S = 300.0
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+def _secret_bytes(secret: str | SecretStr) -> bytes:
+    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    return value.encode("utf-8")
+
+
+def body_of(event: Mapping[str, Any]) -> bytes:
+    """The exact bytes posted for ``event`` (compact JSON, keys sorted, UTF-8)."""
+    return json.dumps(event, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def sign(secret: str | SecretStr, body: bytes, timestamp: int) -> str:
+    """The signature header value for ``body`` sent at ``timestamp`` (unix seconds)."""
+    signed = str(timestamp).encode() + b"." + body
+    digest = hmac.new(_secret_bytes(secret), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_signature(
+    secret: str | SecretStr,
+    body: bytes,
+    header: str | None,
+    *,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
+    """Whether ``header`` is a valid signature of ``body`` made within ``tolerance_s`` of now.
+
+    For the receiving backend: pass the raw request body (before any JSON parsing) and the
+    ``X-Nusaworker-Signature`` header. Constant-time comparison; never raises on bad input.
+    """
+    if not header:
+        return False
+    parts: dict[str, str] = {}
+    for item in header.split(","):
+        name, sep, value = item.strip().partition("=")
+        if sep:
+            parts.setdefault(name, value)
+    try:
+        timestamp = int(parts["t"])
+        given = parts["v1"]
+    except (KeyError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_s:
+        return False
+    expected = sign(secret, body, timestamp).partition(",v1=")[2]
+    return hmac.compare_digest(expected, given)
+
+
+def backoff_s(attempt: int, *, base_s: float, cap_s: float = BACKOFF_CAP_S) -> float:
+    """Delay before retry number ``attempt`` (1 = first retry): full jitter, capped."""
+    return random.uniform(0, min(cap_s, base_s * 2 ** max(0, attempt - 1)))
+
+
+def post_event(
+    session: requests.Session,
+    url: str,
+    secret: str | SecretStr,
+    event: Mapping[str, Any],
+    *,
+    timeout_s: float,
+    now: float | None = None,
+) -> int:
+    """POST ``event`` to ``url``, signed; the HTTP status on success (2xx).
+
+    Raises :class:`WebhookFailed` (retry later) or :class:`WebhookRefused` (do not).
+    Messages name the status or error class only: never the URL's query or the secret.
+    """
+    body = body_of(event)
+    timestamp = int(time.time() if now is None else now)
+    headers = {
+        "Content-Type": "application/json",
+        EVENT_HEADER: str(event.get("event_id", "")),
+        SIGNATURE_HEADER: sign(secret, body, timestamp),
+        "User-Agent": "nusaworker-webhook/1",
+    }
+    try:
+        response = session.post(
+            url, data=body, headers=headers, timeout=timeout_s, allow_redirects=False
+        )
+    except requests.RequestException as exc:
+        raise WebhookFailed(f"webhook not reached ({type(exc).__name__})") from None
+    status = response.status_code
+    response.close()
+    if 200 <= status < 300:
+        return status
+    if 400 <= status < 500 and status not in _RETRYABLE_4XX:
+        raise WebhookRefused(f"webhook answered HTTP {status}")
+    raise WebhookFailed(f"webhook answered HTTP {status}")

@@ -1,0 +1,55 @@
+"""The callback receiver as a WSGI ``application``, for any WSGI server::
+
+    NUSAWORKER_CALLBACK_TOKEN=… gunicorn -w 4 -b 0.0.0.0:8090 nusaworker.tracking.wsgi:application
+
+Settings are read (and Redis connected) on the first request, inside each server worker, not
+at import: a pre-forking server then gives every worker its own connections.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from nusaworker.keys import Keys
+from nusaworker.ledger import Ledger
+from nusaworker.settings import Settings, load_settings
+from nusaworker.tracking.callbacks import CallbackApp, StartResponse
+from nusaworker.tracking.events import EventStream
+from nusaworker.tracking.inbox import InboxStore
+
+
+def create_app(settings: Settings) -> CallbackApp:
+    """A receiver for ``settings`` (Redis URL, key prefix, token, body limit)."""
+    client = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+    )
+    keys = Keys(prefix=settings.key_prefix)
+    return CallbackApp(
+        ledger=Ledger(client, keys=keys),
+        inbox=InboxStore(client, keys=keys),
+        events=EventStream(client, keys=keys),
+        token=settings.callback_token,
+        max_body_bytes=settings.callback_max_body_bytes,
+    )
+
+
+class _LazyApplication:
+    """Builds the receiver from the environment on the first request."""
+
+    def __init__(self) -> None:
+        self._app: CallbackApp | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = create_app(load_settings())
+        return self._app(environ, start_response)
+
+
+application = _LazyApplication()

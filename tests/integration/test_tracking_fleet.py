@@ -1,0 +1,386 @@
+"""Delivery tracking end to end: real `celery worker` and `celery beat` processes, a real Redis,
+the sandbox over HTTP pushing to the real callback receiver, a real webhook endpoint."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from nusaworker.keys import Keys
+from nusaworker.ledger import FINAL_STATES, Ledger, MessageRecord, MessageState
+from nusaworker.producer import Producer
+from nusaworker.sandbox import Sandbox
+from nusaworker.settings import Settings
+from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.redis_server import delete_prefix
+from nusaworker.tracking.beat import BeatProcess
+from nusaworker.tracking.jobs import JobLocks
+from nusaworker.tracking.receiver import CallbackServer
+from nusaworker.tracking.statuses import read_status
+from nusaworker.tracking.webhook import EVENT_HEADER, SIGNATURE_HEADER, verify_signature
+from nusaworker.tracking.wsgi import create_app
+
+pytestmark = pytest.mark.integration
+
+S = MessageState
+ALL_QUEUES = "otp,wa,wa_official,sms,check,status,housekeeping"
+TOKEN = "fleet-callback-token-0123456789"
+WEBHOOK_SECRET = "webhook-secret-for-the-fleet-test"
+HOOK_QUEUE = "backendhooks"
+
+
+class WebhookSink:
+    """A real HTTP endpoint playing the user's backend: records every POST; the first
+    attempt of each event is answered 503 so that the retries are exercised."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self._lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k: v for k, v in self.headers.items()}
+                with sink._lock:
+                    first = not any(
+                        h.get(EVENT_HEADER) == headers.get(EVENT_HEADER) for h, _ in sink.requests
+                    )
+                    sink.requests.append((headers, body))
+                self.send_response(503 if first else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/nusaworker"
+
+    def delivered(self) -> dict[str, dict[str, Any]]:
+        """Event id → the event, for every event that got a 2xx."""
+        with self._lock:
+            attempts = list(self.requests)
+        seen: dict[str, int] = {}
+        done = {}
+        for headers, body in attempts:
+            event_id = headers.get(EVENT_HEADER, "")
+            seen[event_id] = seen.get(event_id, 0) + 1
+            if seen[event_id] >= 2:
+                done[event_id] = json.loads(body)
+        return done
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture(scope="module")
+def prefix(redis_url: str) -> Iterator[str]:
+    value = f"nwtest:track:{uuid.uuid4().hex[:8]}:"
+    yield value
+    delete_prefix(redis_url, value)
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Sandbox]:
+    with Sandbox(host="127.0.0.1", port=0, status_step_s=0.3, fail_rate=0.2, seed=4) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def receiver(redis_url: str, prefix: str) -> Iterator[CallbackServer]:
+    settings = Settings(redis_url=redis_url, key_prefix=prefix, callback_token=TOKEN)
+    with CallbackServer(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[WebhookSink]:
+    webhook = WebhookSink()
+    webhook.thread.start()
+    yield webhook
+    webhook.server.shutdown()
+    webhook.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def env(redis_url: str, prefix: str, box: Sandbox, sink: WebhookSink) -> dict[str, str]:
+    return fleet_env(
+        redis_url=redis_url,
+        key_prefix=prefix,
+        base_url=box.url,
+        # Half the account's budget for polls: the tests poll a handful of messages at once.
+        poll_share="0.5",
+        webhook_url=sink.url,
+        webhook_secret=WEBHOOK_SECRET,
+        webhook_backoff_base_s="0.2",
+        hook_task="backend.tasks.on_message_event",
+        hook_queue=HOOK_QUEUE,
+        replay_after_s="1",
+    )
+
+
+@pytest.fixture(scope="module")
+def logdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="nusaworker-beat-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fleet(env: dict[str, str]) -> Iterator[Fleet]:
+    with Fleet(env) as running:
+        running.start("track", ALL_QUEUES, concurrency=8)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def beats(env: dict[str, str], logdir: Path, fleet: Fleet) -> Iterator[list[BeatProcess]]:
+    first = BeatProcess.start(env, logdir, name="beat1")
+    running = [first]
+    try:
+        assert first.wait_active(30), first.log()[-2000:]
+        yield running
+    finally:
+        for beat in running:
+            beat.stop()
+
+
+@pytest.fixture
+def producer(
+    redis_url: str, prefix: str, box: Sandbox, fleet: Fleet, beats: list[BeatProcess]
+) -> Producer:
+    box.set_callback_url(None)
+    return Producer.from_settings(
+        Settings(redis_url=redis_url, key_prefix=prefix, nusasms_base_url=box.url)
+    )
+
+
+def expected_state(box: Sandbox, record: MessageRecord) -> MessageState:
+    assert record.ref_no is not None
+    view = box.message(record.ref_no)
+    assert view is not None
+    state = read_status(record.channel, view["path"][-1]).state
+    assert state is not None
+    return state
+
+
+def final(producer: Producer, ids: list[str]) -> bool:
+    return all(r.state in FINAL_STATES for r in producer.ledger.get_many(ids))
+
+
+def test_tracking_fleet_polling_alone_takes_messages_to_their_final_state(
+    producer: Producer, box: Sandbox
+) -> None:
+    ids = [producer.send_whatsapp(f"6281500000{i:03d}", f"poll me {i}") for i in range(8)]
+    ids += [producer.send_sms(f"6281600000{i:03d}", f"sms {i}") for i in range(3)]
+    ids.append(producer.send_sms("6281699999999", "code 1234", otp=True))
+
+    assert wait_for(lambda: final(producer, ids), timeout=40), producer.ledger.counts_by_state(ids)
+
+    records = producer.ledger.get_many(ids)
+    for record in records:
+        # The provider's own final word, read back through polls only (no callback URL).
+        want = expected_state(box, record)
+        if want is S.READ and record.channel == "wa":
+            # Polling stops at the first final answer: D or R, whichever the poll saw first.
+            assert record.state in (S.DELIVERED, S.READ)
+        else:
+            assert record.state is want
+        assert record.provider_status
+    polled = {hit["path"].rsplit("/", 1)[-1] for hit in box.hits(kind="read")}
+    wa_refs = {r.ref_no for r in records if r.channel == "wa"}
+    assert wa_refs <= polled
+    assert box.stats()["callbacks_sent"] == 0
+    assert box.stats()["violations"] == 0
+
+
+def test_tracking_fleet_callbacks_alone_finish_before_the_first_poll(
+    producer: Producer, box: Sandbox, receiver: CallbackServer
+) -> None:
+    box.set_callback_url(f"{receiver.url}/{TOKEN}")
+    started = time.monotonic()
+    ids = [producer.send_whatsapp(f"6281700000{i:03d}", f"push me {i}") for i in range(6)]
+
+    def as_provider_ended() -> bool:
+        records = producer.ledger.get_many(ids)
+        return all(r.ref_no and r.state is expected_state(box, r) for r in records)
+
+    # Pushes bring every step (delivered, then read): wait for the provider's last word.
+    assert wait_for(as_provider_ended, timeout=30), producer.ledger.counts_by_state(ids)
+    elapsed = time.monotonic() - started
+
+    records = producer.ledger.get_many(ids)
+    refs = {r.ref_no for r in records}
+    polled = [h for h in box.hits(kind="read") if h["path"].rsplit("/", 1)[-1] in refs]
+    # The first poll of a message is due 5 s after it was sent; the pushes got there first.
+    assert polled == [], f"finished in {elapsed:.1f}s"
+    assert box.stats()["callbacks_failed"] == 0
+
+
+def test_tracking_fleet_hooks_get_every_change_signed_and_retried(
+    producer: Producer, box: Sandbox, receiver: CallbackServer, sink: WebhookSink, redis_url: str
+) -> None:
+    box.set_callback_url(f"{receiver.url}/{TOKEN}")
+    message_id = producer.send_whatsapp("6281800000001", "hook me")
+    box.push_inbox("wa", "6281234500000", "a reply")
+
+    def at_provider_end() -> bool:
+        record = producer.ledger.get(message_id)
+        return bool(record.ref_no) and record.state is expected_state(box, record)
+
+    assert wait_for(at_provider_end, timeout=30), producer.ledger.get(message_id)
+
+    def webhook_saw_everything() -> bool:
+        events = list(sink.delivered().values())
+        states = {e.get("state") for e in events if e.get("message_id") == message_id}
+        tried_mine = {
+            json.loads(b)["state"]
+            for _, b in list(sink.requests)
+            if json.loads(b).get("message_id") == message_id
+        }
+        inbound = [e for e in events if e["type"] == "inbound" and e["text"] == "a reply"]
+        final_state = producer.ledger.get(message_id).state.value
+        return bool(inbound) and final_state in states and tried_mine <= states
+
+    assert wait_for(webhook_saw_everything, timeout=40), sink.requests[-5:]
+
+    mine = [(h, b) for h, b in sink.requests if json.loads(b).get("message_id") == message_id]
+    for headers, body in sink.requests:
+        assert verify_signature(WEBHOOK_SECRET, body, headers.get(SIGNATURE_HEADER))
+        assert not verify_signature("wrong-secret", body, headers.get(SIGNATURE_HEADER))
+    states = [json.loads(b)["state"] for _, b in mine]
+    assert "sent" in states
+    assert len(mine) >= 2 * len(set(states))  # every event: a 503 first, then a retry
+    # The backend's own task, by name, on its own queue of the fleet's broker.
+    raw = redis.Redis.from_url(redis_url).lrange(producer.ledger.keys.prefix + HOOK_QUEUE, 0, -1)
+    tasks = [json.loads(item) for item in raw]
+    assert {t["headers"]["task"] for t in tasks} == {"backend.tasks.on_message_event"}
+    args = [json.loads(base64.b64decode(t["body"]))[0][0] for t in tasks]
+    assert any(a.get("message_id") == message_id and a["state"] == "sent" for a in args)
+
+
+def test_tracking_fleet_replay_sends_a_lost_task_exactly_once(
+    producer: Producer, box: Sandbox
+) -> None:
+    # A record whose task never reached the broker (a producer crash between the two).
+    record = MessageRecord(
+        channel="wa",
+        destination="6281900000001",
+        payload={"destination": "6281900000001", "message": "lost task"},
+    )
+    message_id, _ = producer.ledger.create(record)
+    sends_before = box.stats()["accepted_sends"]
+    time.sleep(1.2)  # older than NUSAWORKER_REPLAY_AFTER_S=1
+
+    # Two replay runs at once: one replays, the other finds the lock or the marker.
+    producer.app.send_task("nusaworker.housekeeping.replay")
+    producer.app.send_task("nusaworker.housekeeping.replay")
+    done = wait_for(lambda: producer.ledger.get(message_id).state in FINAL_STATES | {S.SENT}, 30)
+    assert done, producer.ledger.get(message_id)
+    # Late copies: another replay run, and a stray send task of the same message.
+    producer.app.send_task("nusaworker.housekeeping.replay")
+    producer.app.send_task("nusaworker.send", args=[message_id], queue="wa")
+    time.sleep(1.5)  # either would have sent by now
+
+    assert box.stats()["accepted_sends"] == sends_before + 1
+    assert producer.ledger.get(message_id).ref_no
+
+
+def test_tracking_fleet_replay_skips_a_channel_the_breaker_paused(
+    producer: Producer, box: Sandbox, redis_url: str, prefix: str
+) -> None:
+    import io
+
+    from nusaworker.credit import commands
+
+    settings = Settings(
+        redis_url=redis_url,
+        key_prefix=prefix,
+        nusasms_base_url=box.url,
+        nusasms_api_key="test-key",
+        nusasms_sms_user="user",
+        nusasms_sms_password="pass",
+    )
+    record = MessageRecord(
+        channel="sms",
+        destination="6281900000002",
+        payload={"destination": "6281900000002", "text": "wait for the resume"},
+    )
+    message_id, _ = producer.ledger.create(record)
+    marker = producer.ledger.keys.replayed(message_id)
+    commands.pause(settings, ["sms"], io.StringIO())
+    try:
+        time.sleep(1.2)  # older than NUSAWORKER_REPLAY_AFTER_S=1
+        producer.app.send_task("nusaworker.housekeeping.replay")
+        time.sleep(2.0)
+        assert producer.ledger.redis.exists(marker) == 0
+        assert producer.ledger.get(message_id).state is S.ACCEPTED
+    finally:
+        commands.resume(settings, ["sms"], io.StringIO())
+    producer.app.send_task("nusaworker.housekeeping.replay")
+
+    assert wait_for(lambda: producer.ledger.get(message_id).state in FINAL_STATES | {S.SENT}, 30)
+    assert producer.ledger.get(message_id).attempts == 1
+
+
+def test_tracking_fleet_two_beats_run_each_job_once_and_fail_over(
+    env: dict[str, str], logdir: Path, beats: list[BeatProcess], redis_url: str, prefix: str
+) -> None:
+    first = beats[0]
+    second = BeatProcess.start(env, logdir, name="beat2")
+    beats.append(second)
+    jobs = JobLocks(redis.Redis.from_url(redis_url), keys=Keys(prefix=prefix))
+
+    def runs(job: str) -> float:
+        counters = jobs.stats().get(job, {})
+        return counters.get("runs", 0) + counters.get("skipped", 0)
+
+    time.sleep(2.0)  # the second beat is up and waiting on the lock
+    before = runs("dispatch_polls")
+    window = 6.0
+    time.sleep(window)
+    during = runs("dispatch_polls") - before
+
+    assert first.active and not second.active
+    # One beat ticking every second: at most about `window` runs (a busy box may drop a few:
+    # they expire), never the 2x of two beats sending the schedule.
+    assert 1 <= during <= window + 2, during
+
+    first.kill()  # a crash: the lock is not released, the standby waits for its timeout
+    assert second.wait_active(timeout=25), second.log()[-2000:]
+    resumed = runs("dispatch_polls")
+    time.sleep(3.0)
+    assert runs("dispatch_polls") >= resumed + 1
+
+
+def test_tracking_fleet_ledger_keys_stay_under_the_fleet_prefix(
+    redis_url: str, prefix: str
+) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    assert any(k.startswith(prefix + "redbeat:") for k in keys)
+    assert client.exists(Ledger(client, keys=Keys(prefix=prefix)).keys.events)
