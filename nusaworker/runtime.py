@@ -38,7 +38,13 @@ class Runtime:
         )
         # The gate gets a client of its own with short timeouts: a dead Redis must fail the
         # gate closed in a fraction of a second, not after redis-py's retries.
-        gate = RedisGate(settings.redis_url, min_interval_ms=settings.min_interval_ms, keys=keys)
+        gate = RedisGate(
+            settings.redis_url,
+            min_interval_ms=settings.min_interval_ms,
+            safety_margin_ms=settings.pacing_safety_margin_ms,
+            late_tolerance_ms=settings.pacing_late_tolerance_ms,
+            keys=keys,
+        )
         client = NusaSMSClient(
             base_url=settings.nusasms_base_url,
             api_key=settings.nusasms_api_key,

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     # The provider's documented rule is one hit per 50 ms per account; the gate adds its own
     # small safety margin on top (see nusaworker.pacing).
     min_interval_ms: float = Field(default=50.0, gt=0)
+    # Added to every interval: what may happen between the gate's last check and the request's
+    # arrival (a descheduled thread, network jitter). Raise it where the path to the provider
+    # is noisier than a LAN; see nusaworker.pacing.gate for how the default was measured.
+    pacing_safety_margin_ms: float = Field(default=2.0, ge=0)
+    # How late after its slot started a woken worker may still fire (at most the margin).
+    pacing_late_tolerance_ms: float = Field(default=1.0, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)
     # All nusaworker keys in Redis hang under this prefix (see nusaworker.keys).

@@ -61,3 +61,12 @@ def test_gatestats_record_sums_acquisitions() -> None:
     assert stats.acquisitions == 2  # reading twice does not count twice
     assert stats.late_reacquires == 1
     assert stats.given_back == 1
+
+
+def test_settings_pacing_defaults_are_the_gates_measured_ones() -> None:
+    from nusaworker.pacing import DEFAULT_LATE_TOLERANCE_MS, DEFAULT_SAFETY_MARGIN_MS
+    from nusaworker.settings import Settings
+
+    settings = Settings()
+    assert settings.pacing_safety_margin_ms == DEFAULT_SAFETY_MARGIN_MS
+    assert settings.pacing_late_tolerance_ms == DEFAULT_LATE_TOLERANCE_MS
