@@ -5,9 +5,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 QUEUES_OTP  := otp
-QUEUES_BULK := wa,wa_official,sms,check,status,housekeeping
+QUEUES_BULK := wa,wa_official,sms,check
+QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup test test-all lint fmt sandbox demo worker worker-otp beat bench chaos clean
+.PHONY: setup test test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,11 +48,22 @@ worker-otp: $(STAMP)
 worker: $(STAMP)
 	$(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_BULK) --pool threads -c 8 -n bulk@%h -l info
 
+# Status polls and housekeeping get their own worker: a worker drains its queues in the order
+# given, so one that also served the send queues would poll only when they were empty.
+worker-tracking: $(STAMP)
+	$(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_TRACKING) --pool threads -c 4 -n tracking@%h -l info
+
 beat: $(STAMP)
 	$(VENV)/bin/celery -A nusaworker beat -l info
 
+callbacks: $(STAMP)
+	$(VENV)/bin/nusaworker callbacks
+
+# Pacing and OTP latency against naive baselines, then status tracking (10,000 messages in
+# `sent`: the polls' share of the hits, and status lag polling-only vs callbacks).
 bench: $(STAMP)
 	$(VENV)/bin/nusaworker bench
+	$(PY) -m nusaworker.tracking.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench-results

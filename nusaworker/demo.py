@@ -1,31 +1,43 @@
 """``make demo``: the whole product on an embedded default, start to finish, in one command.
 
 Uses the Redis at ``NUSAWORKER_REDIS_URL`` if one answers (else starts a private one), starts the
-provider sandbox, a small fleet of real ``celery worker`` processes (one for OTPs, two for
-bulk), accepts a few hundred messages plus some OTPs through the producer API, waits for them,
-prints what happened, and stops everything it started. Its Redis keys live under a prefix of
-their own and are deleted at the end.
+provider sandbox, the callback receiver, a small fleet of real ``celery worker`` processes (one
+for OTPs, two for bulk sends, one for status polls and housekeeping) and a ``celery beat``,
+accepts a few hundred messages plus some OTPs through the producer API, waits until the
+provider has them and then until each reached its final state (callbacks and polls), prints
+what happened, and stops everything it started. Its Redis keys live under a prefix of their
+own and are deleted at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
+import shutil
+import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
 
 from pydantic import ValidationError
 
-from nusaworker.ledger import MessageState
+from nusaworker.ledger import FINAL_STATES, MessageState
 from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings, load_settings
 from nusaworker.testing.fleet import Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix, redis_url_or_private
+from nusaworker.tracking.beat import BeatProcess
+from nusaworker.tracking.receiver import CallbackServer
+from nusaworker.tracking.wsgi import create_app
 
-BULK_QUEUES = "wa,wa_official,sms,check,status,housekeeping"
+BULK_QUEUES = "wa,wa_official,sms,check"
+TRACKING_QUEUES = "status,housekeeping"
 SETTLED = {s.value for s in MessageState} - {"accepted", "sending"}
+FINAL = {s.value for s in FINAL_STATES}
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -34,15 +46,20 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--otps", type=int, default=20, help="OTP SMS injected while they drain")
     parser.add_argument("--latency-ms", type=float, default=100.0, help="sandbox answer latency")
     parser.add_argument("--timeout", type=float, default=120.0, help="give up waiting after")
+    parser.add_argument(
+        "--status-step", type=float, default=1.0, help="sandbox seconds per status step (Q→S→D→R)"
+    )
     return parser.parse_args(argv)
 
 
-def wait_settled(producer: Producer, ids: list[str], timeout: float) -> Counter[str]:
-    """Poll the ledger until every message left accepted/sending (or time runs out)."""
+def wait_states(
+    producer: Producer, ids: list[str], timeout: float, done: set[str] = SETTLED
+) -> Counter[str]:
+    """Poll the ledger until every message is in one of ``done`` (or time runs out)."""
     deadline = time.monotonic() + timeout
     while True:
         states = Counter(str(r.state) for r in producer.ledger.get_many(ids))
-        if sum(n for s, n in states.items() if s in SETTLED) == len(ids):
+        if sum(n for s, n in states.items() if s in done) == len(ids):
             return states
         if time.monotonic() > deadline:
             return states
@@ -50,24 +67,38 @@ def wait_settled(producer: Producer, ids: list[str], timeout: float) -> Counter[
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    with redis_url_or_private(settings.redis_url) as redis_url:
+    with redis_url_or_private(settings.redis_url) as redis_url, ExitStack() as stack:
         prefix = f"nwdemo:{uuid.uuid4().hex[:8]}:"
+        # Cleanups run last-in first-out: the keys go once nothing is left to write them (the
+        # sandbox keeps pushing late status steps until it stops).
+        stack.callback(delete_prefix, redis_url, prefix)
+        logdir = tempfile.mkdtemp(prefix="nusaworker-demo-")
+        stack.callback(shutil.rmtree, logdir, ignore_errors=True)
+        token = secrets.token_urlsafe(24)
+        own = Settings(redis_url=redis_url, key_prefix=prefix, callback_token=token)
         faults = FaultProfile(latency_ms=args.latency_ms, latency_jitter_ms=args.latency_ms / 3)
-        with Sandbox(host="127.0.0.1", port=0, faults=faults, seed=7) as box:
-            env = fleet_env(redis_url=redis_url, key_prefix=prefix, base_url=box.url)
-            print(f"redis {redis_url}  sandbox {box.url}  key prefix {prefix}")
-            with Fleet(env) as fleet:
-                fleet.start("otp", "otp", concurrency=2)
-                fleet.start("bulk1", BULK_QUEUES, concurrency=4)
-                fleet.start("bulk2", BULK_QUEUES, concurrency=4)
-                print("fleet ready: otp(2 threads) + bulk1(4) + bulk2(4)")
-                producer = Producer.from_settings(
-                    Settings(redis_url=redis_url, key_prefix=prefix, nusasms_base_url=box.url)
-                )
-                try:
-                    return _drive(args, producer, box)
-                finally:
-                    delete_prefix(redis_url, prefix)
+        box = stack.enter_context(
+            Sandbox(host="127.0.0.1", port=0, faults=faults, seed=7, status_step_s=args.status_step)
+        )
+        receiver = stack.enter_context(CallbackServer(create_app(own), port=0))
+        # The provider pushes every status step to the receiver; polls catch the rest.
+        box.set_callback_url(f"{receiver.url}/{token}")
+        print(f"redis {redis_url}  sandbox {box.url}  key prefix {prefix}")
+        print(f"callback receiver {receiver.url}/<token>/…")
+        env = fleet_env(redis_url=redis_url, key_prefix=prefix, base_url=box.url)
+        fleet = stack.enter_context(Fleet(env))
+        fleet.start("otp", "otp", concurrency=2)
+        fleet.start("bulk1", BULK_QUEUES, concurrency=4)
+        fleet.start("bulk2", BULK_QUEUES, concurrency=4)
+        fleet.start("tracking", TRACKING_QUEUES, concurrency=2)
+        beat = BeatProcess.start(env, Path(logdir), name="beat")
+        stack.callback(beat.stop)
+        if not beat.wait_active(30):
+            print("beat did not start:\n" + beat.log()[-2000:])
+            return 1
+        print("fleet ready: otp(2 threads) + bulk1(4) + bulk2(4) + tracking(2) + beat")
+        producer = Producer.from_settings(own.model_copy(update={"nusasms_base_url": box.url}))
+        return _drive(args, producer, box)
 
 
 def _drive(args: argparse.Namespace, producer: Producer, box: Sandbox) -> int:
@@ -93,20 +124,29 @@ def _drive(args: argparse.Namespace, producer: Producer, box: Sandbox) -> int:
         producer.send_whatsapp("not-a-number", "x")
     except ValidationError as exc:
         print(f"refused at the edge: ValidationError on {exc.errors()[0]['loc']}")
-    print("waiting for every message to settle …")
-    states = wait_settled(producer, ids + otp_ids, args.timeout)
+    print("waiting until the provider has every message …")
+    states = wait_states(producer, ids + otp_ids, args.timeout)
     elapsed = time.monotonic() - started
+    print(
+        f"… {sum(n for s, n in states.items() if s in SETTLED)} in {elapsed:.1f} s; "
+        "waiting for their delivery statuses …"
+    )
+    finals = wait_states(producer, ids + otp_ids, args.timeout, done=FINAL)
+    tracked = time.monotonic() - started
     stats = box.stats()
     acct = stats["accounts"].get("main", {})
     span = (acct.get("last_hit") or 0) - (acct.get("first_hit") or 0)
     rate = (acct.get("hits", 0) - 1) / span if span > 0 else 0.0
     print()
     print(f"{'state':<12}{'messages':>10}")
-    for state, count in sorted(states.items()):
+    for state, count in sorted(finals.items()):
         print(f"{state:<12}{count:>10}")
     print()
-    print(f"elapsed              {elapsed:8.1f} s")
+    print(f"all at the provider  {elapsed:8.1f} s")
+    print(f"all final            {tracked:8.1f} s")
     print(f"provider hits        {stats['hits']:8d}")
+    polls = len(box.hits(kind="read"))
+    print(f"  of which polls     {polls:8d}  (callbacks pushed: {stats['callbacks_sent']})")
     print(f"achieved rate        {rate:8.2f} hits/s (rule: 20/s)")
     print(f"rule violations      {stats['violations']:8d}")
     min_gap = stats.get("min_gap_ms")
@@ -117,9 +157,13 @@ def _drive(args: argparse.Namespace, producer: Producer, box: Sandbox) -> int:
             f"OTP enqueue→provider  p50 {latencies[len(latencies) // 2]:.0f} ms, "
             f"max {latencies[-1]:.0f} ms ({len(latencies)} OTPs, sent amid the bulk backlog)"
         )
-    settled = sum(n for s, n in states.items() if s in SETTLED)
-    ok = settled == len(ids) + len(otp_ids) and stats["violations"] == 0
-    print("demo OK" if ok else "demo FAILED: not every message settled, or the rule was broken")
+    final = sum(n for s, n in finals.items() if s in FINAL)
+    ok = final == len(ids) + len(otp_ids) and stats["violations"] == 0
+    print(
+        "demo OK"
+        if ok
+        else "demo FAILED: a message did not reach a final state, or the rule was broken"
+    )
     return 0 if ok else 1
 
 

@@ -60,3 +60,17 @@ def test_cli_status_of_an_unknown_id_fails_clearly(redis_url: str, key_prefix: s
     done = cli(redis_url, key_prefix, "status", "nope")
     assert done.returncode == 1
     assert "RecordNotFound" in done.stderr
+
+
+def test_cli_demo_takes_every_message_to_a_final_state_within_the_rule(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    env = {**os.environ, "NUSAWORKER_REDIS_URL": redis_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "nusaworker.cli", "demo", "--messages", "40", "--otps", "3"],
+        env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "demo OK" in done.stdout and "rule violations             0" in done.stdout
+    # The demo deletes the keys it made.
+    assert list(redis_client.scan_iter(match="nwdemo:*", count=1000)) == []
