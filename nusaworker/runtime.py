@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from nusaworker.fencing import FencedGate
 from nusaworker.keys import Keys
@@ -18,6 +20,10 @@ from nusaworker.ledger import Ledger
 from nusaworker.pacing import RedisGate
 from nusaworker.providers import NusaSMSClient
 from nusaworker.settings import Settings
+
+# 0.2, 0.4, 0.8, 1.6, then 2 s apart: about 25 s of waiting for Redis to come back.
+LEDGER_RETRIES = 15
+LEDGER_RETRY_BUDGET_S = 25
 
 
 @dataclass
@@ -33,8 +39,17 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         keys = Keys(prefix=settings.key_prefix)
+        # A Redis restart must not strand a record half-way (the provider took the message,
+        # mark_sent could not write it): ledger writes wait out a refused or dropped connection
+        # for about LEDGER_RETRY_BUDGET_S (redis-py's own retry). Every ledger script is safe
+        # to run twice — a repeated move finds the record already moved and changes nothing.
         client_redis = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+            settings.redis_url,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), LEDGER_RETRIES),
+            retry_on_error=[redis.ConnectionError],
         )
         # The gate gets a client of its own with short timeouts: a dead Redis must fail the
         # gate closed in a fraction of a second, not after redis-py's retries.

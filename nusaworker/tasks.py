@@ -11,6 +11,8 @@ import logging
 import random
 from typing import Any
 
+import redis
+from celery.exceptions import Reject
 from celery.signals import worker_ready
 
 from nusaworker.celery import app
@@ -39,14 +41,22 @@ def send(self: Any, message_id: str) -> str:
     """
     rt = get_runtime()
     cap = max_countdown(rt.settings.visibility_timeout_s)
-    outcome = deliver(
-        message_id,
-        ledger=rt.ledger,
-        client=rt.client,
-        retry_in=retry_countdown(self.request.retries, cap),
-        otp_resend_in_doubt=rt.settings.otp_resend_in_doubt,
-        circuit=get_credit().circuit,
-    )
+    try:
+        outcome = deliver(
+            message_id,
+            ledger=rt.ledger,
+            client=rt.client,
+            retry_in=retry_countdown(self.request.retries, cap),
+            otp_resend_in_doubt=rt.settings.otp_resend_in_doubt,
+            circuit=get_credit().circuit,
+        )
+    except redis.RedisError as exc:
+        # The ledger stayed out of reach beyond its retries. A failed task would be
+        # acknowledged and its message dropped with the record left mid-way; handed back, it
+        # is delivered again (or restored by the broker after the visibility timeout, if the
+        # broker — the same Redis — is down too), and the claim decides what is left to do.
+        log.error("message %s: ledger unreachable (%s); task handed back", message_id, exc)
+        raise Reject(f"ledger unreachable: {type(exc).__name__}", requeue=True) from exc
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.state
