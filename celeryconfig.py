@@ -49,12 +49,13 @@ task_send_sent_event = False
 # are named nusaworker.housekeeping.* / nusaworker.status.* and routed by name.
 beat_schedule = {**CREDIT_SCHEDULE, **TRACKING_SCHEDULE}
 
-# Beat runs highly available: celery-redbeat keeps the schedule in Redis and lets one beat at
+# Beat runs highly available: celery-redbeat (nusaworker.tracking.scheduler: a subclass that
+# outlives a Redis restart) keeps the schedule in Redis and lets one beat at
 # a time run it (a Redis lock, extended every tick); more beats can be started, they wait on
 # the lock and take over within redbeat_lock_timeout of the active one dying. Its Redis URL
 # and key prefix come from the settings (nusaworker/celery.py). Plain
 # `celery -A nusaworker beat` runs the whole schedule this way, no flags needed.
-beat_scheduler = "redbeat.RedBeatScheduler"
+beat_scheduler = "nusaworker.tracking.scheduler:RedBeatScheduler"
 # Ticks at least this often (the shortest entries run every second anyway); each tick extends
 # the lock, and a waiting beat retries the lock at this interval.
 beat_max_loop_interval = 2

@@ -28,7 +28,11 @@ def test_schedule_entry_task_is_routed_to_status_or_housekeeping(name: str) -> N
 
 def test_schedule_is_part_of_the_celery_config_with_redbeat() -> None:
     assert set(SCHEDULE) <= set(celeryconfig.beat_schedule)
-    assert celeryconfig.beat_scheduler == "redbeat.RedBeatScheduler"
+    from celery.utils.imports import symbol_by_name
+    from redbeat import RedBeatScheduler
+
+    scheduler = symbol_by_name(celeryconfig.beat_scheduler)
+    assert issubclass(scheduler, RedBeatScheduler)
     assert celeryconfig.redbeat_lock_timeout > celeryconfig.beat_max_loop_interval
 
 
@@ -44,3 +48,19 @@ def test_make_app_registers_the_tracking_tasks_and_redbeat_under_the_prefix() ->
     assert "nusaworker.status.poll" in app.tasks
     assert app.conf.redbeat_key_prefix == "fleet7:redbeat:"
     assert app.conf.redbeat_redis_url == "redis://127.0.0.1:1/0"
+
+
+def test_redbeat_tick_that_cannot_reach_redis_is_retried_not_fatal() -> None:
+    import redis
+
+    from nusaworker.tracking.scheduler import RETRY_TICK_S, RedBeatScheduler
+
+    class Unreachable:
+        def extend(self, *args: object) -> None:
+            raise redis.ConnectionError("Error 111 connecting. Connection refused.")
+
+    scheduler = RedBeatScheduler.__new__(RedBeatScheduler)  # no app, no Redis: tick only
+    scheduler.lock_key = "nw:redbeat::lock"
+    scheduler.lock = Unreachable()
+    scheduler.lock_timeout = 10
+    assert scheduler.tick() == RETRY_TICK_S
