@@ -1,0 +1,331 @@
+"""The long failure run (``make chaos``): workers SIGKILLed every few seconds, Redis restarted.
+
+A real fleet (one OTP worker, three bulk workers, ``celery worker`` processes) drains ~600
+messages from the producer to the sandbox while bulk workers are killed with SIGKILL and
+replaced every 2-3 s, and once mid-run the Redis server (broker, ledger and pacing gate in one)
+is stopped and started again on the same port and data directory. Nobody helps the fleet: the
+workers reconnect to the broker by themselves, the gate fails closed while Redis is down, the
+producer carries on, and tasks of killed workers come back after the broker's visibility
+timeout.
+
+What must hold at the end: no message is lost (every id has a record, none stuck in
+``accepted``/``sending``), none is sent twice (at the sandbox each destination got at most one
+message, except an OTP resent in doubt), every ``sent`` record's ref_no is known to the
+provider, and only few messages end ``unknown`` (hits in flight in a killed worker).
+
+The test runs its own ``redis-server`` with an append-only file (fsync on every write), so a
+restart keeps everything; it never touches the machine's shared Redis.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+
+from nusaworker.ledger import MessageRecord
+from nusaworker.producer import EnqueueError, Producer
+from nusaworker.sandbox import FaultProfile, Sandbox
+from nusaworker.settings import Settings
+from nusaworker.testing.fleet import Fleet, WorkerProcess, fleet_env
+from nusaworker.testing.redis_server import free_port, redis_answers
+from nusaworker.tracking.beat import BeatProcess
+
+pytestmark = [pytest.mark.chaos, pytest.mark.integration]
+
+BULK_QUEUES = "wa,sms"
+CONCURRENCY = 4
+BULK_WORKERS = 3
+BULK_MESSAGES = 580  # every 5th one an SMS, the rest WhatsApp
+OTPS = 20  # OTP SMS, sent while the bulk drains (and across the Redis restart)
+KILL_EVERY_S = (2.0, 3.0)
+CHAOS_FOR_S = 45.0  # no kills after this: the fleet must then settle by itself
+REDIS_RESTART_AT_S = 12.0
+REDIS_DOWN_S = 2.0
+SETTLE_TIMEOUT_S = 180.0
+# The broker hands a dead worker's task to another after this (the settings' minimum is 2 s).
+VISIBILITY_TIMEOUT_S = "4"
+# A task lost with the Redis restart (prefetched by a worker whose connection died) leaves its
+# record in accepted; beat's replay sweep enqueues it again after this long.
+REPLAY_AFTER_S = "8"
+
+
+class PersistentRedis:
+    """A private ``redis-server`` whose data survives a restart (AOF, fsync on every write)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="nusaworker-chaos-redis-"))
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.dir / "redis.log"
+
+    def start(self, timeout: float = 10.0) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not on the PATH")
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                "--dir",
+                str(self.dir),
+                "--logfile",
+                str(self.log_path),
+                "--loglevel",
+                "notice",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while not redis_answers(self.url):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on port {self.port} did not start")
+            time.sleep(0.05)
+        # Answering PING is not enough: while it loads the AOF it answers -LOADING.
+        client = redis.Redis.from_url(self.url)
+        try:
+            while int(client.info("persistence").get("loading", 0)):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not finish loading its AOF")
+                time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM: redis-server flushes its AOF and exits (a clean shutdown)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self, down_for: float) -> None:
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+    def dbsize(self) -> int:
+        client = redis.Redis.from_url(self.url)
+        try:
+            return int(client.dbsize())
+        finally:
+            client.close()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def chaos_redis() -> Iterator[PersistentRedis]:
+    server = PersistentRedis()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@contextmanager
+def _beat(env: Mapping[str, str], logdir: Path) -> Iterator[BeatProcess]:
+    beat = BeatProcess.start(env, logdir)
+    try:
+        yield beat
+    finally:
+        beat.stop()
+
+
+def _states(producer: Producer, ids: list[str]) -> tuple[list[MessageRecord], Counter[str]]:
+    records = producer.ledger.get_many(ids)
+    return records, Counter(str(r.state) for r in records)
+
+
+def _enqueue_otp(producer: Producer, i: int, errors: list[str]) -> str:
+    """One OTP through the producer; a call refused while Redis is down is tried again.
+
+    The idempotency key makes the retry safe: a record already written is not written twice.
+    """
+    key = f"chaos-otp-{i}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return producer.send_sms(
+                f"62899{i:08d}", f"Your code is {100000 + i}", otp=True, idempotency_key=key
+            )
+        except (redis.RedisError, OSError, EnqueueError) as exc:
+            errors.append(f"otp {i}: {type(exc).__name__}: {exc}")
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.mark.timeout(300)
+def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice(
+    chaos_redis: PersistentRedis,
+) -> None:
+    rng = random.Random(20240611)
+    prefix = f"nwchaos:{uuid.uuid4().hex[:8]}:"
+    faults = FaultProfile(latency_ms=100, latency_jitter_ms=30)
+    started = time.monotonic()
+    env_settings = {"visibility_timeout_s": VISIBILITY_TIMEOUT_S, "replay_after_s": REPLAY_AFTER_S}
+    # The Fleet stops its workers (warm) on the way out and keeps their logs on a failure.
+    with (
+        Sandbox(host="127.0.0.1", port=0, faults=faults, seed=11) as box,
+        Fleet(
+            fleet_env(
+                redis_url=chaos_redis.url, key_prefix=prefix, base_url=box.url, **env_settings
+            )
+        ) as fleet,
+        _beat(fleet.env, fleet.logdir) as beat,
+    ):
+        print(f"\nredis {chaos_redis.url} (dir {chaos_redis.dir})  worker logs {fleet.logdir}")
+        producer = Producer.from_settings(
+            Settings(redis_url=chaos_redis.url, key_prefix=prefix, nusasms_base_url=box.url)
+        )
+        fleet.start("otp", "otp", concurrency=CONCURRENCY)
+        fleet.start("tracking", "status,housekeeping", concurrency=2)
+        assert beat.wait_active(30), beat.log()[-2000:]
+        bulk: list[WorkerProcess] = [
+            fleet.start(f"bulk{n}", BULK_QUEUES, concurrency=CONCURRENCY)
+            for n in range(BULK_WORKERS)
+        ]
+        next_name = BULK_WORKERS
+        kills: list[str] = []
+        restarts = 0
+        producer_errors: list[str] = []
+
+        ids: list[str] = []
+        for i in range(BULK_MESSAGES):
+            number = f"62812{i:08d}"
+            if i % 5 == 4:
+                ids.append(producer.send_sms(number, f"Promo {i}", priority="bulk"))
+            else:
+                ids.append(producer.send_whatsapp(number, f"Hello #{i}", priority="bulk"))
+        otp_ids: list[str] = []
+
+        chaos_start = time.monotonic()
+        next_kill = chaos_start + rng.uniform(*KILL_EVERY_S)
+        next_otp = chaos_start
+        deadline = chaos_start + SETTLE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            elapsed = now - chaos_start
+            if len(otp_ids) < OTPS and now >= next_otp:
+                otp_ids.append(_enqueue_otp(producer, len(otp_ids), producer_errors))
+                next_otp = now + 1.5
+            if not restarts and elapsed >= REDIS_RESTART_AT_S:
+                print(f"[{elapsed:5.1f}s] stopping redis ({chaos_redis.dbsize()} keys)")
+                chaos_redis.restart(REDIS_DOWN_S)
+                restarts += 1
+                back = time.monotonic() - chaos_start
+                print(f"[{back:5.1f}s] redis back ({chaos_redis.dbsize()} keys)")
+            if elapsed < CHAOS_FOR_S and now >= next_kill:
+                victim = bulk.pop(rng.randrange(len(bulk)))
+                victim.kill()
+                kills.append(f"{victim.name}@{elapsed:.1f}s")
+                bulk.append(fleet.start(f"bulk{next_name}", BULK_QUEUES, concurrency=CONCURRENCY))
+                next_name += 1
+                next_kill = time.monotonic() + rng.uniform(*KILL_EVERY_S)
+            try:
+                _, states = _states(producer, ids + otp_ids)
+            except (redis.RedisError, OSError):
+                time.sleep(0.25)
+                continue
+            chaos_over = len(otp_ids) == OTPS and elapsed >= CHAOS_FOR_S
+            if chaos_over and not (states["accepted"] or states["sending"]):
+                break
+            time.sleep(0.25)
+        drained_s = time.monotonic() - chaos_start
+
+        all_ids = ids + otp_ids
+        records, states = _states(producer, all_ids)
+        stats = box.stats()
+        messages = box.messages()
+
+        by_id = {r.id: r for r in records}
+        otp_destinations = {by_id[i].destination for i in otp_ids if i in by_id}
+        at_provider = {m["ref_no"]: m for m in messages}
+        sends_per_destination = Counter(m["destination"] for m in messages)
+        duplicates = {d: n for d, n in sends_per_destination.items() if n > 1}
+        non_otp_duplicates = {d: n for d, n in duplicates.items() if d not in otp_destinations}
+        missing = sorted(set(all_ids) - set(by_id))
+        # A stuck record, with whether its hit had started and whether the provider has it.
+        stuck = sorted(
+            f"{r.id}:{r.state}:hit_started={r.hit_started}:"
+            f"at_provider={sends_per_destination[r.destination]}"
+            for r in records
+            if r.state in ("accepted", "sending")
+        )
+        bad_ref_no = sorted(
+            r.id
+            for r in records
+            if r.ref_no is not None
+            and (
+                r.ref_no not in at_provider or at_provider[r.ref_no]["destination"] != r.destination
+            )
+        )
+        # Hits in flight in a killed worker, or cut off from the ledger by the Redis restart.
+        unknown_bound = CONCURRENCY * (len(kills) + BULK_WORKERS + 1)
+
+        print()
+        print(
+            f"chaos run: {len(all_ids)} messages ({len(otp_ids)} OTP), settled in {drained_s:.1f} s"
+        )
+        print(f"  kills            {len(kills):5d}  {', '.join(kills)}")
+        print(f"  redis restarts   {restarts:5d}")
+        print(f"  states           {dict(sorted(states.items()))}")
+        print(f"  provider hits    {stats['hits']:5d}  (accepted sends {stats['accepted_sends']})")
+        print(
+            f"  rule violations  {stats['violations']:5d}  (min gap {stats.get('min_gap_ms')} ms)"
+        )
+        print(f"  duplicates       {len(duplicates):5d}  (non-OTP {len(non_otp_duplicates)})")
+        print(f"  producer retries {len(producer_errors):5d}")
+        for line in producer_errors[:5]:
+            print(f"    {line}")
+        print(f"  unknown bound    {unknown_bound:5d}")
+        print(f"  missing {missing[:10]}  stuck {stuck[:10]}  bad ref_no {bad_ref_no[:10]}")
+        print(f"  total runtime    {time.monotonic() - started:.1f} s")
+
+        assert restarts == 1
+        assert len(kills) >= 10
+        # Nothing lost: every message has its record, and none is stuck on its way.
+        assert not missing, missing
+        assert not stuck, stuck
+        # Beat polls statuses meanwhile: sent records move on to delivered/read/failed….
+        assert not set(states) & {"accepted", "sending", "rejected"}, states
+        # Nothing sent twice: only an OTP whose first hit was in doubt may be resent.
+        assert not non_otp_duplicates, non_otp_duplicates
+        # The provider knows every message the ledger calls sent, under its destination.
+        assert not bad_ref_no, bad_ref_no
+        assert set(sends_per_destination) <= {r.destination for r in records}
+        assert states["unknown"] <= unknown_bound, states
+        # Not zero: a SIGKILL cannot break the gap rule (a killed worker makes fewer hits, not
+        # closer ones), but on a loaded 2-core box rare scheduler outliers (about 1 in 2000
+        # hits, measured) land a hit a little early. More than a few is a pacing regression.
+        assert stats["violations"] <= 3, stats
