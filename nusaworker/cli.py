@@ -170,24 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     from nusaworker.credit.breakers import CHANNELS
 
     channel_names = [*CHANNELS, "all"]
-    pause = sub.add_parser("pause", help="pause channels fleet-wide (messages are held)")
-    pause.add_argument(
-        "channels",
-        nargs="+",
-        choices=channel_names,
-        metavar="channel",
-        help=", ".join(channel_names),
-    )
-    pause.set_defaults(func=_cmd_pause)
-    resume = sub.add_parser("resume", help="resume paused channels; re-enqueue held messages")
-    resume.add_argument(
-        "channels",
-        nargs="+",
-        choices=channel_names,
-        metavar="channel",
-        help=", ".join(channel_names),
-    )
-    resume.set_defaults(func=_cmd_resume)
+    for name, func, text in (
+        ("pause", _cmd_pause, "pause channels fleet-wide (messages are held)"),
+        ("resume", _cmd_resume, "resume paused channels; re-enqueue held messages"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument(
+            "channels",
+            nargs="+",
+            choices=channel_names,
+            metavar="channel",
+            help=", ".join(channel_names),
+        )
+        command.set_defaults(func=func)
     callbacks = sub.add_parser(
         "callbacks", help="serve the callback receiver (provider pushes → ledger, inbox, hooks)"
     )

@@ -28,9 +28,8 @@ from nusaworker.ledger import FINAL_STATES, MessageState
 from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings, load_settings
-from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix, redis_url_or_private
-from nusaworker.tracking.beat import BeatProcess
 from nusaworker.tracking.receiver import CallbackServer
 from nusaworker.tracking.wsgi import create_app
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 import redis
@@ -36,6 +36,19 @@ from nusaworker.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 SEND_TASK = "nusaworker.send"
+
+
+def enqueue_send(
+    send_task: Callable[..., Any], message_id: str, channel: str, priority: str
+) -> None:
+    """Hand the ``send`` task of one recorded message to the broker, on its channel's queue
+    at its priority. The one way a send is enqueued: producer, replay sweep, breaker resume."""
+    send_task(
+        SEND_TASK,
+        args=[message_id],
+        queue=queue_for(channel, priority),
+        priority=BROKER_PRIORITY[priority],
+    )
 
 
 class EnqueueError(NusaWorkerError):
@@ -88,12 +101,7 @@ class Producer:
         if not created:
             return message_id  # the same call came before: one record, one task
         try:
-            self.app.send_task(
-                SEND_TASK,
-                args=[message_id],
-                queue=queue_for(channel, options.priority),
-                priority=BROKER_PRIORITY[options.priority],
-            )
+            enqueue_send(self.app.send_task, message_id, channel, options.priority)
         except Exception as exc:  # kombu/redis errors of many kinds: all mean "not enqueued"
             log.error("message %s recorded but not enqueued: %s", message_id, exc)
             raise EnqueueError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -24,6 +25,20 @@ from nusaworker.settings import Settings
 # 0.2, 0.4, 0.8, 1.6, then 2 s apart: about 25 s of waiting for Redis to come back.
 LEDGER_RETRIES = 15
 LEDGER_RETRY_BUDGET_S = 25
+
+
+def provider_client(settings: Settings, **options: Any) -> NusaSMSClient:
+    """A NusaSMS client with the settings' endpoint, credentials and timeouts; ``options``
+    (gate, max_attempts, account …) go to :class:`~nusaworker.providers.NusaSMSClient`."""
+    return NusaSMSClient(
+        base_url=settings.nusasms_base_url,
+        api_key=settings.nusasms_api_key,
+        sms_user=settings.nusasms_sms_user,
+        sms_password=settings.nusasms_sms_password,
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=settings.read_timeout_s,
+        **options,
+    )
 
 
 @dataclass
@@ -60,15 +75,7 @@ class Runtime:
             late_tolerance_ms=settings.pacing_late_tolerance_ms,
             keys=keys,
         )
-        client = NusaSMSClient(
-            base_url=settings.nusasms_base_url,
-            api_key=settings.nusasms_api_key,
-            sms_user=settings.nusasms_sms_user,
-            sms_password=settings.nusasms_sms_password,
-            gate=FencedGate(gate),
-            connect_timeout=settings.connect_timeout_s,
-            read_timeout=settings.read_timeout_s,
-        )
+        client = provider_client(settings, gate=FencedGate(gate))
         return cls(settings, client_redis, Ledger(client_redis, keys=keys), gate, client)
 
     def warm_up(self, threads: int) -> None:

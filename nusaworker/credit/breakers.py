@@ -25,14 +25,13 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 from typing import Any, Literal
 
 import redis
 
 from nusaworker.keys import Keys
 from nusaworker.providers.errors import AuthError, InsufficientCredit
+from nusaworker.redis_scripts import lua
 
 __all__ = [
     "CHANNELS",
@@ -128,11 +127,6 @@ class BreakerState:
         )
 
 
-@cache
-def _lua(name: str) -> str:
-    return (files("nusaworker.credit") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
-
-
 class BreakerBoard:
     """The breakers of one provider account (its fingerprint, never a credential), in Redis.
 
@@ -151,7 +145,7 @@ class BreakerBoard:
         self.account = account
         self.keys = keys or Keys()
         self.clock = clock
-        self._close = redis_client.register_script(_lua("close_breakers"))
+        self._close = redis_client.register_script(lua("nusaworker.credit", "close_breakers"))
 
     def __repr__(self) -> str:
         return f"BreakerBoard(account={self.account!r})"
@@ -162,7 +156,7 @@ class BreakerBoard:
 
     def is_paused(self, channel: str) -> bool:
         """Whether ``channel`` is paused: one Redis round trip, cheap enough for every task."""
-        return bool(self.redis.exists(self.key(channel)))
+        return is_paused(self.redis, self.keys, self.account, channel)
 
     def state(self, channel: str) -> BreakerState:
         """The breaker of ``channel``."""

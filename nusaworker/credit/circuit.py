@@ -26,8 +26,7 @@ from nusaworker.credit.alerts import Alert, Alerter, AlertKind, Severity
 from nusaworker.credit.breakers import CHANNELS, BreakerBoard, BreakerState, Reason, trip_plan
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, describe_error
 from nusaworker.ledger.held import HeldRecords, HoldOutcome
-from nusaworker.producer import SEND_TASK
-from nusaworker.routing import BROKER_PRIORITY, queue_for
+from nusaworker.producer import enqueue_send
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +42,7 @@ def celery_enqueue(app: Any) -> Enqueue:
     """An :data:`Enqueue` that sends the ``send`` task for a record, as the producer does."""
 
     def enqueue(record: MessageRecord) -> None:
-        app.send_task(
-            SEND_TASK,
-            args=[record.id],
-            queue=queue_for(record.channel, record.priority),
-            priority=BROKER_PRIORITY[record.priority],
-        )
+        enqueue_send(app.send_task, record.id, record.channel, record.priority)
 
     return enqueue
 

@@ -25,28 +25,15 @@ from nusaworker.credit.context import Credit
 from nusaworker.errors import ConfigurationError, NusaWorkerError
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
-from nusaworker.providers import NusaSMSClient
-from nusaworker.providers.gate import Gate
+from nusaworker.runtime import provider_client
 from nusaworker.settings import Settings
-
-
-def _client(settings: Settings, gate: Gate | None = None) -> NusaSMSClient:
-    return NusaSMSClient(
-        base_url=settings.nusasms_base_url,
-        api_key=settings.nusasms_api_key,
-        sms_user=settings.nusasms_sms_user,
-        sms_password=settings.nusasms_sms_password,
-        gate=gate,
-        connect_timeout=settings.connect_timeout_s,
-        read_timeout=settings.read_timeout_s,
-    )
 
 
 @contextlib.contextmanager
 def _credit(settings: Settings, *, enqueue: bool = False) -> Iterator[Credit]:
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     ledger = Ledger(client, keys=Keys(prefix=settings.key_prefix))
-    with _client(settings) as provider:
+    with provider_client(settings) as provider:
         account = provider.account
     sender = None
     if enqueue:
@@ -94,7 +81,7 @@ def _live_snapshot(settings: Settings, account: str) -> tuple[BalanceSnapshot | 
         keys=Keys(prefix=settings.key_prefix),
     )
     try:
-        with _client(settings, gate) as client:
+        with provider_client(settings, gate=gate) as client:
             answers: list[Any] = []
             for name, call in (
                 ("balance", client.get_balance),

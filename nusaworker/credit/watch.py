@@ -28,6 +28,7 @@ from nusaworker.errors import ConfigurationError, NusaWorkerError
 from nusaworker.keys import BALANCE_SNAPSHOT_TTL_S, WATCH_LEVELS_TTL_S, Keys
 from nusaworker.providers import Balance, NusaSMSClient, SmsCredits
 from nusaworker.providers.errors import AuthError
+from nusaworker.redis_scripts import as_text
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,6 @@ class WatchReport:
             "errors": self.errors,
             "skipped": self.skipped,
         }
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class BalanceWatch:
@@ -154,7 +151,7 @@ class BalanceWatch:
         pipe.hset(key, mapping={n: levels[n] for n in names})
         pipe.expire(key, WATCH_LEVELS_TTL_S)
         before = pipe.execute()[0]
-        return {n: (None if v is None else _text(v)) for n, v in zip(names, before, strict=True)}
+        return {n: (None if v is None else as_text(v)) for n, v in zip(names, before, strict=True)}
 
     def last_snapshot(self) -> BalanceSnapshot | None:
         """The snapshot the last round stored, if any."""

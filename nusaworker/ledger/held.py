@@ -14,24 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from functools import cache
-from importlib.resources import files
-from typing import Any
 
 import redis
 
 from nusaworker.keys import Keys
 from nusaworker.ledger.errors import RecordNotFound
 from nusaworker.ledger.record import describe_error
-
-
-@cache
-def _lua(name: str) -> str:
-    return (files("nusaworker.ledger") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+from nusaworker.redis_scripts import as_text, lua
 
 
 class HoldOutcome(StrEnum):
@@ -51,7 +40,7 @@ class HeldRecords:
         self.redis = redis_client
         self.keys = keys
         self.clock = clock
-        self._hold = redis_client.register_script(_lua("hold"))
+        self._hold = redis_client.register_script(lua("nusaworker.ledger", "hold"))
 
     def hold(
         self,
@@ -68,14 +57,14 @@ class HeldRecords:
             keys=[self.keys.message(message_id), self.keys.accepted_index, into, guard],
             args=[message_id, repr(float(retry_at)), describe_error(reason), repr(self.clock())],
         )
-        if _text(verdict) == "missing":
+        if as_text(verdict) == "missing":
             raise RecordNotFound(message_id)
-        return HoldOutcome(_text(verdict))
+        return HoldOutcome(as_text(verdict))
 
     def take(self, into: str, count: int) -> list[str]:
         """Remove and return up to ``count`` ids from the set ``into`` (in no order)."""
         found = self.redis.spop(into, count)
-        return [_text(i) for i in (found or [])]
+        return [as_text(i) for i in (found or [])]
 
     def put_back(self, into: str, message_ids: list[str]) -> None:
         """Return ids to the set (a drain that could not re-enqueue them)."""

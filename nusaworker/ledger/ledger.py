@@ -12,8 +12,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import redis
@@ -25,6 +23,7 @@ from nusaworker.ledger.followup import FollowUp
 from nusaworker.ledger.parked import ParkedUpdates
 from nusaworker.ledger.record import MessageRecord, describe_error, from_redis_hash, to_redis_hash
 from nusaworker.ledger.states import EXPIRING_STATES, MessageState, predecessors
+from nusaworker.redis_scripts import as_text, lua
 
 DEFAULT_KEYS = Keys()
 
@@ -33,15 +32,6 @@ log = logging.getLogger(__name__)
 # States a status update (poll, callback, beat) may move a record into; the others belong to
 # the claim protocol (claim, release) and are reached through it only.
 _STATUS_TARGETS = frozenset(MessageState) - {MessageState.ACCEPTED, MessageState.SENDING}
-
-
-@cache
-def _lua(name: str) -> str:
-    return (files("nusaworker.ledger") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Ledger(FollowUp):
@@ -66,11 +56,11 @@ class Ledger(FollowUp):
         self.clock = clock
         self.events_maxlen = events_maxlen
         self.parked = ParkedUpdates(redis_client, keys=keys, clock=clock)
-        self._note = redis_client.register_script(_lua("note"))
-        self._create = redis_client.register_script(_lua("create"))
-        self._claim = redis_client.register_script(_lua("claim"))
-        self._begin_hit = redis_client.register_script(_lua("begin_hit"))
-        self._transition = redis_client.register_script(_lua("transition"))
+        self._note = redis_client.register_script(lua("nusaworker.ledger", "note"))
+        self._create = redis_client.register_script(lua("nusaworker.ledger", "create"))
+        self._claim = redis_client.register_script(lua("nusaworker.ledger", "claim"))
+        self._begin_hit = redis_client.register_script(lua("nusaworker.ledger", "begin_hit"))
+        self._transition = redis_client.register_script(lua("nusaworker.ledger", "transition"))
 
     # -- records -------------------------------------------------------------------------------
 
@@ -99,7 +89,7 @@ class Ledger(FollowUp):
         for field, value in to_redis_hash(fresh).items():
             args += [field, value]
         message_id, written = self._create(keys=script_keys, args=args)
-        return _text(message_id), bool(int(written))
+        return as_text(message_id), bool(int(written))
 
     def get(self, message_id: str) -> MessageRecord:
         """The record ``message_id``; raises :class:`RecordNotFound`."""
@@ -118,7 +108,7 @@ class Ledger(FollowUp):
     def id_for_ref(self, ref_no: str) -> str | None:
         """The id of the message the provider knows as ``ref_no``, if the ledger knows it."""
         value = self.redis.get(self.keys.ref(ref_no))
-        return None if value is None else _text(value)
+        return None if value is None else as_text(value)
 
     # -- the claim protocol --------------------------------------------------------------------
 
@@ -136,14 +126,14 @@ class Ledger(FollowUp):
             keys=[self.keys.message(message_id), self.keys.accepted_index],
             args=[message_id, token, repr(self.clock()), "1" if take_in_doubt else "0"],
         )
-        outcome = _text(result[0])
+        outcome = as_text(result[0])
         if outcome == "missing":
             raise RecordNotFound(message_id)
         return Claim(
             outcome=ClaimOutcome(outcome),
-            state=MessageState(_text(result[1])),
+            state=MessageState(as_text(result[1])),
             attempts=int(result[2]),
-            token=_text(result[3]) if len(result) > 3 else None,
+            token=as_text(result[3]) if len(result) > 3 else None,
         )
 
     def begin_hit(self, message_id: str, token: str) -> bool:
@@ -153,7 +143,7 @@ class Ledger(FollowUp):
         on every attempt (it is idempotent for the token holder). From here on a redelivered
         task sees ``IN_DOUBT`` instead of taking the record over. Raises :class:`RecordNotFound`.
         """
-        verdict = _text(
+        verdict = as_text(
             self._begin_hit(keys=[self.keys.message(message_id)], args=[token, repr(self.clock())])
         )
         if verdict == "missing":
@@ -304,7 +294,7 @@ class Ledger(FollowUp):
         """
         index = self.keys.sent_otp_index if otp_only else self.keys.sent_index
         ids = self.redis.zrangebyscore(index, "-inf", now, start=offset, num=limit)
-        return [_text(i) for i in ids]
+        return [as_text(i) for i in ids]
 
     def reschedule_poll(self, message_id: str, at: float) -> bool:
         """Set the next poll of a ``sent`` record; ``False`` if it is no longer on the index."""
@@ -318,7 +308,7 @@ class Ledger(FollowUp):
         """Ids ``accepted`` (or released for retry) at least ``older_than_s`` ago, oldest first."""
         cutoff = self.clock() - older_than_s
         ids = self.redis.zrangebyscore(self.keys.accepted_index, "-inf", cutoff, start=0, num=limit)
-        return [_text(i) for i in ids]
+        return [as_text(i) for i in ids]
 
     def count_sent_index(self) -> int:
         """How many ``sent`` records await a status poll."""
@@ -332,7 +322,7 @@ class Ledger(FollowUp):
         counts: dict[MessageState, int] = {}
         for value in pipe.execute():
             if value is not None:
-                state = MessageState(_text(value))
+                state = MessageState(as_text(value))
                 counts[state] = counts.get(state, 0) + 1
         return counts
 
@@ -415,7 +405,7 @@ class Ledger(FollowUp):
         ]
         for field, value in fields.items():
             args += [field, repr(value) if isinstance(value, float) else value]
-        verdict, current = (_text(v) for v in self._transition(keys=script_keys, args=args))
+        verdict, current = (as_text(v) for v in self._transition(keys=script_keys, args=args))
         if verdict == "missing":
             raise RecordNotFound(message_id)
         return verdict, current

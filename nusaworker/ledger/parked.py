@@ -20,19 +20,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import redis
 
 from nusaworker.keys import PARKED_TTL_S, Keys
 from nusaworker.ledger.states import MessageState
-
-
-@cache
-def _lua(name: str) -> str:
-    return (files("nusaworker.ledger") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+from nusaworker.redis_scripts import as_text, lua
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,7 @@ class ParkedUpdates:
         self.redis = redis_client
         self.keys = keys
         self.clock = clock
-        self._unpark = redis_client.register_script(_lua("unpark"))
+        self._unpark = redis_client.register_script(lua("nusaworker.ledger", "unpark"))
 
     def park(self, ref_no: str, update: StatusUpdate) -> None:
         """Append ``update`` to what is parked under ``ref_no``; the list's TTL starts again."""
@@ -102,7 +96,7 @@ class ParkedUpdates:
         """Up to ``limit`` ref_nos with parked updates (a full scan, in no particular order)."""
         found: list[str] = []
         for ref_no, _score in self.redis.zscan_iter(self.keys.parked_index, count=500):
-            found.append(ref_no.decode() if isinstance(ref_no, bytes) else str(ref_no))
+            found.append(as_text(ref_no))
             if len(found) >= limit:
                 break
         return found
@@ -117,7 +111,7 @@ class ParkedUpdates:
         old = self.redis.zrangebyscore(
             self.keys.parked_index, "-inf", now - PARKED_TTL_S, start=0, num=limit
         )
-        refs = [r.decode() if isinstance(r, bytes) else str(r) for r in old]
+        refs = [as_text(r) for r in old]
         if not refs:
             return 0
         pipe = self.redis.pipeline(transaction=False)

@@ -1,4 +1,4 @@
-"""Start and stop real ``celery worker`` processes: for the demo, the benchmarks and the tests.
+"""Start and stop real ``celery worker`` and ``celery beat`` processes: demo, benchmarks, tests.
 
 Each worker is a separate OS process started exactly as an operator would start one
 (``celery -A nusaworker worker …``), configured only through ``NUSAWORKER_*`` variables.
@@ -16,47 +16,100 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from nusaworker.errors import ConfigurationError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+ACQUIRED = "beat: Acquired lock"
+
+
 @dataclass
-class WorkerProcess:
-    """One running ``celery worker``; its log goes to a file (a pipe could fill and block it)."""
+class CeleryProcess:
+    """One running ``celery`` process; its log goes to a file (a pipe could fill and block it)."""
 
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    @classmethod
+    def spawn(
+        cls, name: str, args: list[str], env: Mapping[str, str], logdir: Path, cwd: Path
+    ) -> Self:
+        """Run ``python -m celery -A nusaworker <args>`` with ``env`` (``NUSAWORKER_*``)."""
+        log_path = logdir / f"{name}.log"
+        cmd = [sys.executable, "-m", "celery", "-A", "nusaworker", *args]
+        full_env = {**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)}
+        with open(log_path, "wb") as log_file:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=full_env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() takes all its children
+            )
+        return cls(name, proc, log_path)
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if " ready." in self.log():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise ConfigurationError(f"worker {self.name} did not start:\n{self.log()[-3000:]}")
+    def log(self) -> str:
+        """Everything the process wrote so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def kill(self) -> None:
-        """SIGKILL, as a crash or an OOM killer would: nothing is acknowledged or cleaned up."""
+        """SIGKILL, as a crash or an OOM killer would: nothing is acknowledged or released."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Warm shutdown (SIGTERM): finish running tasks, hand back the rest."""
+        """SIGTERM (a worker finishes running tasks, a beat releases its lock), then SIGKILL."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def _wait_for(self, marker: str, timeout: float) -> bool:
+        """Wait until ``marker`` is in the log; ``False`` on timeout, an error if it exited."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if marker in self.log():
+                return True
+            if self.proc.poll() is not None:
+                raise ConfigurationError(f"{self.name} exited:\n{self.log()[-3000:]}")
+            time.sleep(0.1)
+        return False
+
+
+class WorkerProcess(CeleryProcess):
+    """One running ``celery worker``."""
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        if not self._wait_for(" ready.", timeout):
+            raise ConfigurationError(f"worker {self.name} did not start:\n{self.log()[-3000:]}")
+
+
+class BeatProcess(CeleryProcess):
+    """One running ``celery beat``, started as an operator starts one: no flags but the log
+    level. With celery-redbeat one beat at a time holds the lock and runs the schedule."""
+
+    @classmethod
+    def start(cls, env: Mapping[str, str], logdir: Path, name: str = "beat") -> BeatProcess:
+        """Start a beat with ``env``; returns once the process runs."""
+        # cwd: celery beat may write files in its working directory; not ours.
+        return cls.spawn(name, ["beat", "-l", "info"], env, logdir, cwd=logdir)
+
+    @property
+    def active(self) -> bool:
+        """Whether this beat holds the redbeat lock (runs the schedule)."""
+        return ACQUIRED in self.log()
+
+    def wait_active(self, timeout: float = 30.0) -> bool:
+        """Wait until this beat holds the lock; ``False`` on timeout."""
+        return self._wait_for(ACQUIRED, timeout)
 
 
 @dataclass
@@ -71,13 +124,7 @@ class Fleet:
         self, name: str, queues: str, *, concurrency: int = 4, extra_args: tuple[str, ...] = ()
     ) -> WorkerProcess:
         """Start one worker consuming ``queues`` (comma-separated) and wait until it is ready."""
-        log_path = self.logdir / f"{name}.log"
-        cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "nusaworker",
+        args = [
             "worker",
             "-Q",
             queues,
@@ -94,17 +141,7 @@ class Fleet:
             "--without-heartbeat",
             *extra_args,
         ]
-        env = {**os.environ, **self.env, "PYTHONPATH": str(REPO_ROOT)}
-        with open(log_path, "wb") as log_file:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: kill() takes all its children
-            )
-        worker = WorkerProcess(name, proc, log_path)
+        worker = WorkerProcess.spawn(name, args, self.env, self.logdir, cwd=REPO_ROOT)
         self.workers.append(worker)
         worker.wait_ready()
         return worker

@@ -40,9 +40,8 @@ from nusaworker.producer import Producer
 from nusaworker.providers import NusaSMSClient
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
-from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix, redis_url_or_private
-from nusaworker.tracking.beat import BeatProcess
 from nusaworker.tracking.budget import polls_per_second
 from nusaworker.tracking.events import EventStream
 from nusaworker.tracking.receiver import CallbackServer

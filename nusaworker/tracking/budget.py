@@ -14,24 +14,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import cache
-from importlib.resources import files
 
 import redis
 
 from nusaworker.errors import ConfigurationError, GateUnavailable
 from nusaworker.keys import POLL_BUDGET_TTL_S, Keys
 from nusaworker.providers.gate import Gate, OnGrant, Priority
+from nusaworker.redis_scripts import lua
 from nusaworker.tracking.errors import PollBudgetTimeout
 
 # A poll that cannot get a token within this long gives up (the record is polled later):
 # a worker thread must not sit on a budget that other pollers keep taking.
 DEFAULT_MAX_WAIT_S = 10.0
-
-
-@cache
-def _lua(name: str) -> str:
-    return (files("nusaworker.tracking") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
 def polls_per_second(share: float, min_interval_ms: float) -> float:
@@ -60,7 +54,7 @@ class PollBudget:
         self.max_wait_s = max_wait_s
         self._sleep = sleep
         self._clock = clock
-        self._take = redis_client.register_script(_lua("budget"))
+        self._take = redis_client.register_script(lua("nusaworker.tracking", "budget"))
 
     @property
     def interval_us(self) -> int:

@@ -30,6 +30,7 @@ from typing import Any
 import redis
 
 from nusaworker.keys import EVENTS_MAXLEN, Keys
+from nusaworker.redis_scripts import as_text
 
 GROUP = "hooks"
 
@@ -40,13 +41,9 @@ _STATE_FIELDS = ("message_id", "state", "previous", "channel", "priority", "ref_
 _OPTIONAL_FIELDS = ("provider_status", "error")
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def to_event(entry_id: str, fields: Mapping[Any, Any]) -> dict[str, Any]:
     """The JSON object a hook receives for one stream entry (see the module docstring)."""
-    raw = {_text(k): _text(v) for k, v in fields.items()}
+    raw = {as_text(k): as_text(v) for k, v in fields.items()}
     kind = raw.get("type", "state")
     event: dict[str, Any] = {"event_id": entry_id, "type": kind}
     if kind == "state":
@@ -78,7 +75,7 @@ class EventStream:
             "at": repr(at),
         }
         entry_id = self.redis.xadd(self.keys.events, fields, maxlen=self.maxlen, approximate=True)
-        return _text(entry_id)
+        return as_text(entry_id)
 
     def ensure_group(self) -> None:
         """Create the consumer group (and the stream) unless they exist."""
@@ -104,7 +101,7 @@ class EventStream:
                 GROUP, consumer, {self.keys.events: start}, count=count - len(entries)
             )
             for _stream, items in found or []:
-                entries += [(_text(i), dict(f)) for i, f in items if f]
+                entries += [(as_text(i), dict(f)) for i, f in items if f]
             if len(entries) >= count:
                 break
         return entries
@@ -125,7 +122,7 @@ class EventStream:
         self.ensure_group()
         groups: Any = self.redis.xinfo_groups(self.keys.events)
         for group in groups:
-            name = _text(group.get("name") or group.get(b"name"))
+            name = as_text(group.get("name") or group.get(b"name"))
             if name == GROUP:
                 lag = group.get("lag", group.get(b"lag"))
                 return -1 if lag is None else int(lag)
@@ -134,4 +131,4 @@ class EventStream:
     def entries(self, start: str = "-", count: int | None = None) -> list[dict[str, Any]]:
         """The events from ``start`` on, as hooks see them (for tools and benchmarks)."""
         found: Any = self.redis.xrange(self.keys.events, min=start, count=count)
-        return [to_event(_text(i), f) for i, f in found if f]
+        return [to_event(as_text(i), f) for i, f in found if f]

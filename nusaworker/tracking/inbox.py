@@ -11,23 +11,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import redis
 
 from nusaworker.keys import EVENTS_MAXLEN, INBOX_MAXLEN, INBOX_SEEN_TTL_S, Keys
+from nusaworker.redis_scripts import as_text, lua
 from nusaworker.tracking.pushes import InboundPush
-
-
-@cache
-def _lua(name: str) -> str:
-    return (files("nusaworker.tracking") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class InboxStore:
@@ -45,7 +35,7 @@ class InboxStore:
         self.keys = keys
         self.clock = clock
         self.events_maxlen = events_maxlen
-        self._store = redis_client.register_script(_lua("inbox"))
+        self._store = redis_client.register_script(lua("nusaworker.tracking", "inbox"))
 
     def store(self, inbound: InboundPush) -> bool:
         """Store ``inbound`` unless it was stored before; whether it was new."""
@@ -65,9 +55,9 @@ class InboxStore:
         found: Any = self.redis.xrevrange(self.keys.inbox, count=count)
         messages = []
         for entry_id, fields in found:
-            decoded = {_text(k): _text(v) for k, v in fields.items()}
+            decoded = {as_text(k): as_text(v) for k, v in fields.items()}
             message = json.loads(decoded["data"])
-            message["inbox_id"] = _text(entry_id)
+            message["inbox_id"] = as_text(entry_id)
             message["at"] = float(decoded["at"])
             messages.append(message)
         return messages

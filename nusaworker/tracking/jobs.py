@@ -17,18 +17,12 @@ import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import redis
 
 from nusaworker.keys import Keys
-
-
-@cache
-def _lua(name: str) -> str:
-    return (files("nusaworker.tracking") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+from nusaworker.redis_scripts import lua
 
 
 class JobLocks:
@@ -40,7 +34,7 @@ class JobLocks:
         self.redis = redis_client
         self.keys = keys
         self.clock = clock
-        self._unlock = redis_client.register_script(_lua("unlock"))
+        self._unlock = redis_client.register_script(lua("nusaworker.tracking", "unlock"))
 
     @contextlib.contextmanager
     def run_once(self, job: str, ttl_s: float) -> Iterator[bool]:

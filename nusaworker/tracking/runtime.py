@@ -17,10 +17,10 @@ from typing import Any
 import requests
 
 from nusaworker.ledger import Ledger, MessageRecord
-from nusaworker.producer import SEND_TASK
+from nusaworker.producer import enqueue_send
 from nusaworker.providers import NusaSMSClient
-from nusaworker.routing import BROKER_PRIORITY, queue_for
-from nusaworker.runtime import Runtime
+from nusaworker.routing import BROKER_PRIORITY
+from nusaworker.runtime import Runtime, provider_client
 from nusaworker.settings import Settings
 from nusaworker.tracking.budget import PollBudget, PollGate, polls_per_second
 from nusaworker.tracking.events import EventStream
@@ -60,14 +60,9 @@ class Tracking:
             rate=polls_per_second(settings.poll_share, settings.min_interval_ms),
             keys=keys,
         )
-        poll_client = NusaSMSClient(
-            base_url=settings.nusasms_base_url,
-            api_key=settings.nusasms_api_key,
-            sms_user=settings.nusasms_sms_user,
-            sms_password=settings.nusasms_sms_password,
+        poll_client = provider_client(
+            settings,
             gate=PollGate(rt.gate, budget),
-            connect_timeout=settings.connect_timeout_s,
-            read_timeout=settings.read_timeout_s,
             max_attempts=POLL_MAX_ATTEMPTS,
             # Same credentials, same pacing account: polls and sends share one rate clock.
             account=rt.client.account,
@@ -109,12 +104,7 @@ class Tracking:
 
     def enqueue_send(self, record: MessageRecord) -> None:
         """Send the ``send`` task of a record again, exactly as the producer does."""
-        self.send_task(
-            SEND_TASK,
-            args=[record.id],
-            queue=queue_for(record.channel, record.priority),
-            priority=BROKER_PRIORITY[record.priority],
-        )
+        enqueue_send(self.send_task, record.id, record.channel, record.priority)
 
     def close(self) -> None:
         self.poll_client.close()

@@ -37,9 +37,8 @@ from nusaworker.ledger import MessageRecord
 from nusaworker.producer import EnqueueError, Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
-from nusaworker.testing.fleet import Fleet, WorkerProcess, fleet_env
+from nusaworker.testing.fleet import BeatProcess, Fleet, WorkerProcess, fleet_env
 from nusaworker.testing.redis_server import free_port, redis_answers
-from nusaworker.tracking.beat import BeatProcess
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 

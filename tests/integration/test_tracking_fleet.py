@@ -23,9 +23,8 @@ from nusaworker.ledger import FINAL_STATES, Ledger, MessageRecord, MessageState
 from nusaworker.producer import Producer
 from nusaworker.sandbox import Sandbox
 from nusaworker.settings import Settings
-from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix
-from nusaworker.tracking.beat import BeatProcess
 from nusaworker.tracking.jobs import JobLocks
 from nusaworker.tracking.receiver import CallbackServer
 from nusaworker.tracking.statuses import read_status
