@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
-from nusaworker.providers.gate import Gate, OnGrant, Priority
+from nusaworker.providers.gate import Gate, OnGrant, Priority, Turn
 
 # Called after each granted slot; raises (the ledger's ``Fenced``) when the hit must not be made.
 Fence = Callable[[], None]
@@ -48,13 +48,13 @@ class FencedGate:
 
     def acquire(
         self, account: str, *, priority: Priority = "normal", on_grant: OnGrant | None = None
-    ) -> None:
+    ) -> Turn:
         fence = _current_fence.get()
         hook = on_grant
         if fence is not None:
             hook = fence if on_grant is None else _both(fence, on_grant)
         # The fence (a Redis round trip) runs while the slot is awaited, not after "fire now".
-        self.inner.acquire(account, priority=priority, on_grant=hook)
+        return self.inner.acquire(account, priority=priority, on_grant=hook)
 
     def penalize(self, account: str, seconds: float) -> None:
         self.inner.penalize(account, seconds)

@@ -15,6 +15,12 @@ DEFAULT_PREFIX = "nw:"
 # fleet that talked to many accounts from leaving keys behind.
 PACE_TTL_S = 60
 
+# The causal gate's keys (turn, queue, waiter liveness, wake lists) describe the account's
+# current turn and its waiters; all of them are stale within a lease or a listen period, so
+# they may go a minute after the last call. Its "last write" must outlive the 50 ms interval
+# only: a key that expired means "free now" here too.
+TURN_TTL_S = 60
+
 # A message record lives as long as it is in flight; once it reaches a final state it stays
 # readable for a month (support questions, reports), then Redis drops it.
 RECORD_FINAL_TTL_S = 30 * 24 * 3600
@@ -75,6 +81,22 @@ class Keys:
     def pace(self, account: str) -> str:
         """String: the next free slot of ``account`` (µs, Redis server clock)."""
         return f"{self.prefix}pace:{account}"
+
+    def pace_turn(self, account: str) -> str:
+        """Hash: the causal gate's turn of ``account`` (holder, lease, last write; µs, Redis)."""
+        return f"{self.prefix}turn:{account}"
+
+    def pace_queue(self, account: str) -> str:
+        """Sorted set: callers waiting for the turn of ``account``, OTP first, then FIFO."""
+        return f"{self.prefix}turn:{account}:queue"
+
+    def pace_alive(self, account: str) -> str:
+        """Sorted set: waiter token → until when (µs) it is known to listen for its wake-up."""
+        return f"{self.prefix}turn:{account}:alive"
+
+    def pace_wake(self, account: str) -> str:
+        """Prefix of the wake lists of ``account``'s waiters (one list per waiter token)."""
+        return f"{self.prefix}turn:{account}:wake:"
 
     def message(self, message_id: str) -> str:
         """Hash: one message record."""

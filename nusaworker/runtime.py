@@ -18,7 +18,8 @@ from redis.retry import Retry
 from nusaworker.fencing import FencedGate
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
-from nusaworker.pacing import RedisGate
+from nusaworker.pacing import CausalGate, RedisGate
+from nusaworker.pacing.causal import DEFAULT_SAFETY_MARGIN_MS as CAUSAL_SAFETY_MARGIN_MS
 from nusaworker.providers import NusaSMSClient
 from nusaworker.settings import Settings
 
@@ -41,6 +42,28 @@ def provider_client(settings: Settings, **options: Any) -> NusaSMSClient:
     )
 
 
+def pacing_gate(settings: Settings, keys: Keys) -> CausalGate | RedisGate:
+    """The fleet-wide gate the settings choose (``pacing_gate``), with its own Redis client:
+    short timeouts, so that a dead Redis fails the gate closed in a fraction of a second."""
+    if settings.pacing_gate == "slots":
+        options: dict[str, Any] = {}
+        if settings.pacing_safety_margin_ms is not None:
+            options["safety_margin_ms"] = settings.pacing_safety_margin_ms
+        if settings.pacing_late_tolerance_ms is not None:
+            options["late_tolerance_ms"] = settings.pacing_late_tolerance_ms
+        return RedisGate(
+            settings.redis_url, min_interval_ms=settings.min_interval_ms, keys=keys, **options
+        )
+    margin = settings.pacing_safety_margin_ms
+    return CausalGate(
+        settings.redis_url,
+        min_interval_ms=settings.min_interval_ms,
+        safety_margin_ms=CAUSAL_SAFETY_MARGIN_MS if margin is None else margin,
+        lease_ms=settings.pacing_lease_ms,
+        keys=keys,
+    )
+
+
 @dataclass
 class Runtime:
     """Everything a task needs, built from settings."""
@@ -48,7 +71,7 @@ class Runtime:
     settings: Settings
     redis: redis.Redis
     ledger: Ledger
-    gate: RedisGate
+    gate: CausalGate | RedisGate
     client: NusaSMSClient
 
     @classmethod
@@ -66,15 +89,7 @@ class Runtime:
             retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), LEDGER_RETRIES),
             retry_on_error=[redis.ConnectionError],
         )
-        # The gate gets a client of its own with short timeouts: a dead Redis must fail the
-        # gate closed in a fraction of a second, not after redis-py's retries.
-        gate = RedisGate(
-            settings.redis_url,
-            min_interval_ms=settings.min_interval_ms,
-            safety_margin_ms=settings.pacing_safety_margin_ms,
-            late_tolerance_ms=settings.pacing_late_tolerance_ms,
-            keys=keys,
-        )
+        gate = pacing_gate(settings, keys)
         client = provider_client(settings, gate=FencedGate(gate))
         return cls(settings, client_redis, Ledger(client_redis, keys=keys), gate, client)
 

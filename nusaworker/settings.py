@@ -6,7 +6,7 @@ read too. Secrets are :class:`~pydantic.SecretStr`: masked in every repr and log
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -31,12 +31,20 @@ class Settings(BaseSettings):
     # The provider's documented rule is one hit per 50 ms per account; the gate adds its own
     # small safety margin on top (see nusaworker.pacing).
     min_interval_ms: float = Field(default=50.0, gt=0)
-    # Added to every interval: what may happen between the gate's last check and the request's
-    # arrival (a descheduled thread, network jitter). Raise it where the path to the provider
-    # is noisier than a LAN; see nusaworker.pacing.gate for how the default was measured.
-    pacing_safety_margin_ms: float = Field(default=2.0, ge=0)
-    # How late after its slot started a woken worker may still fire (at most the margin).
-    pacing_late_tolerance_ms: float = Field(default=1.0, gt=0)
+    # Which fleet-wide gate paces the hits: "causal" (a hit leaves only after the previous one
+    # was reported written; see nusaworker.pacing.causal) or "slots", the previous clock-based
+    # gate (nusaworker.pacing.gate), kept to be measured side by side.
+    pacing_gate: Literal["causal", "slots"] = "causal"
+    # Added to every interval. Causal gate: how much faster the path to the provider may carry
+    # one request than the one before (default 0.5 ms, a LAN); slots gate: also what happens
+    # between its last check and the write (default 2 ms). Empty = the gate's own default.
+    pacing_safety_margin_ms: float | None = Field(default=None, ge=0)
+    # Slots gate only: how late after its slot started a woken worker may still fire (at most
+    # the margin; default 1 ms).
+    pacing_late_tolerance_ms: float | None = Field(default=None, gt=0)
+    # Causal gate only: a turn not reported this long after its start is handed on (its holder
+    # died); what a dead holder costs the account.
+    pacing_lease_ms: float = Field(default=250.0, gt=10)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)
     # All nusaworker keys in Redis hang under this prefix (see nusaworker.keys).

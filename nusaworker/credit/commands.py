@@ -72,14 +72,10 @@ def resume(settings: Settings, names: Sequence[str], out: TextIO) -> int:
 
 def _live_snapshot(settings: Settings, account: str) -> tuple[BalanceSnapshot | None, list[str]]:
     """Read balance and CREDITS now, through the fleet's pacing gate."""
-    from nusaworker.pacing import RedisGate
+    from nusaworker.runtime import pacing_gate
 
     errors: list[str] = []
-    gate = RedisGate(
-        settings.redis_url,
-        min_interval_ms=settings.min_interval_ms,
-        keys=Keys(prefix=settings.key_prefix),
-    )
+    gate = pacing_gate(settings, Keys(prefix=settings.key_prefix))
     try:
         with provider_client(settings, gate=gate) as client:
             answers: list[Any] = []

@@ -84,3 +84,10 @@ class ClockSync:
             # Keep the later time as reference: widening is counted from there on.
             self._bounds, self._at = bounds, max(self._at, received_at)
             return bounds
+
+    def current(self, at: float) -> OffsetBounds:
+        """The bounds as they stand at local time ``at``, widened by the drift since the last
+        reply (infinite before the first)."""
+        with self._lock:
+            slack = self._drift * max(0.0, at - self._at) if not math.isinf(self._at) else 0.0
+            return OffsetBounds(self._bounds.low - slack, self._bounds.high + slack)

@@ -1,4 +1,9 @@
-"""The fleet-wide pacing gate: one Redis key per provider account, two Lua scripts.
+"""The previous, clock-based pacing gate ("slots"): one Redis key per account, two Lua scripts.
+
+Kept to be measured side by side with the causal gate (:mod:`nusaworker.pacing.causal`, the
+default) and selectable with ``NUSAWORKER_PACING_GATE=slots``. Its weakness, and the reason
+for the causal gate: a worker descheduled between its last lateness check and its write fires
+late while its successor fires on time, and the gap between them narrows below the interval.
 
 Every worker of every machine asks the same Redis for its slots (``lua/reserve.lua``), and
 Redis uses its own clock (``TIME``), so consecutive hits of one account are at least
@@ -27,7 +32,7 @@ from nusaworker.keys import PACE_TTL_S, Keys
 from nusaworker.pacing.clocksync import ClockSync
 from nusaworker.pacing.slots import Acquisition, take_slot
 from nusaworker.pacing.timing import DEFAULT_HORIZONS, Reply, horizon_us
-from nusaworker.providers.gate import OnGrant, Priority
+from nusaworker.providers.gate import NULL_TURN, OnGrant, Priority, Turn
 
 # Chosen by measurement with nusaworker.pacing.harness on the project's 2-core box (3 and 6
 # processes x 4 threads, 10 s each, with and without a busy loop per core). 2 ms: 96 % of the
@@ -218,12 +223,14 @@ class RedisGate:
 
     def acquire(
         self, account: str, *, priority: Priority = "normal", on_grant: OnGrant | None = None
-    ) -> None:
+    ) -> Turn:
         """Block until this process may fire one hit for ``account``, then return.
 
+        The turn returned has nothing to report to: slots are handed out on the clock alone.
         Raises :class:`~nusaworker.errors.GateUnavailable` when Redis does not answer.
         """
         self.acquire_slot(account, priority=priority, on_grant=on_grant)
+        return NULL_TURN
 
     def acquire_slot(
         self,

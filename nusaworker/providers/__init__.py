@@ -14,7 +14,7 @@ from .errors import (
     RateLimited,
     TransientError,
 )
-from .gate import Gate, NoopGate, Priority
+from .gate import NULL_TURN, Gate, NoopGate, Priority, Turn
 from .models_official import (
     BroadcastRequest,
     Channel,
@@ -46,6 +46,7 @@ from .nusasms import NusaSMSClient, account_fingerprint
 from .segments import SegmentInfo, count_segments, needs_unicode
 
 __all__ = [
+    "NULL_TURN",
     "Account",
     "AmbiguousOutcome",
     "AuthError",
@@ -74,6 +75,7 @@ __all__ = [
     "SmsSendResult",
     "Template",
     "TransientError",
+    "Turn",
     "WhatsAppMediaRequest",
     "WhatsAppMessageRequest",
     "WhatsAppMessageStatus",

@@ -1,8 +1,13 @@
-"""The pacing contract a provider client calls before every HTTP hit.
+"""The pacing contract a provider client calls around every HTTP hit.
 
 The client knows nothing of Redis: it is handed an object with this shape. The fleet-wide,
-Redis-backed implementation lives in :mod:`nusaworker.pacing`; a client used on its own gets
+Redis-backed implementations live in :mod:`nusaworker.pacing`; a client used on its own gets
 :class:`NoopGate`.
+
+A hit is bracketed: ``acquire`` returns a :class:`Turn` when the hit may be written, and the
+client reports on it once the request is written (``written``) or was never written
+(``cancel``). A causal gate hands the next turn out only after that report; a clock-based one
+ignores it.
 """
 
 from __future__ import annotations
@@ -16,21 +21,47 @@ Priority = Literal["otp", "normal", "bulk"]
 OnGrant = Callable[[], None]
 
 
+class Turn(Protocol):
+    """The right to write one request, held from ``acquire`` until one report on it."""
+
+    def written(self) -> None:
+        """The request was written (or may have been): the next hit may follow, after the
+        interval. Never raises: a report that cannot be delivered costs the gate's lease."""
+        ...
+
+    def cancel(self) -> None:
+        """Nothing of the request was written: the turn passes on at once. Never raises."""
+        ...
+
+
+class NullTurn:
+    """A turn with nothing to report to (clock-based and no-op gates)."""
+
+    def written(self) -> None:
+        return None
+
+    def cancel(self) -> None:
+        return None
+
+
+NULL_TURN = NullTurn()
+
+
 @runtime_checkable
 class Gate(Protocol):
     """Hands out the right to make one HTTP hit for an account."""
 
     def acquire(
         self, account: str, *, priority: Priority = "normal", on_grant: OnGrant | None = None
-    ) -> None:
-        """Block until this process may fire one hit for ``account``, then return.
+    ) -> Turn:
+        """Block until this process may write one hit for ``account``; return its turn.
 
         ``account`` is a non-secret fingerprint of the credentials (never the key itself).
-        Returning means "fire now": an implementation that wakes too late for its slot must
-        take a new one rather than fire into the next holder's slot. ``on_grant`` runs when a
-        slot is granted and before waiting for it, so that whatever it costs stays off the
-        path between "fire now" and the request; an exception from it aborts the acquisition.
-        Raises :class:`nusaworker.errors.GateUnavailable` when no slot can be had (fail closed).
+        Returning means "write now"; the caller then reports on the turn exactly once.
+        ``on_grant`` runs when the turn is granted and before waiting for it to start, so that
+        whatever it costs stays off the path between "write now" and the request; an exception
+        from it gives the turn back and propagates. Raises
+        :class:`nusaworker.errors.GateUnavailable` when no turn can be had (fail closed).
         """
         ...
 
@@ -48,9 +79,10 @@ class NoopGate:
 
     def acquire(
         self, account: str, *, priority: Priority = "normal", on_grant: OnGrant | None = None
-    ) -> None:
+    ) -> Turn:
         if on_grant is not None:
             on_grant()
+        return NULL_TURN
 
     def penalize(self, account: str, seconds: float) -> None:
         return None

@@ -1,11 +1,17 @@
-"""Take the pacing slot at the last possible moment: connection open, first byte not yet sent.
+"""Take the pacing turn at the last possible moment, and report it as soon as the request is out.
 
-The provider judges its rule on when each request *arrives*. If the slot were taken before
+The provider judges its rule on when each request *arrives*. If the turn were taken before
 ``requests`` looked up a pooled connection — or opened a new one, with a TLS handshake in
-production — whatever that took would push the hit late into its slot, towards the next
-holder's. So the transport does not call the gate itself: it leaves a hook in a context
-variable, and the connection calls it inside ``endheaders``, once the socket is connected and
-right before the request line and headers are written.
+production — whatever that took would push the hit late into its turn. So the transport does
+not call the gate itself: it leaves a hook in a context variable, and the connection calls it
+inside ``endheaders``, once the socket is connected and right before the request line and
+headers are written.
+
+The other end matters as much to a causal gate (:mod:`nusaworker.pacing.causal`), which hands
+the account's next turn out only once this one is reported written: the report is made when
+the whole request (headers and body) is out — at ``getresponse``, before waiting for the
+answer — or, if the request failed half-way, when the hook's context ends. A request that
+never wrote a byte gives its turn back instead.
 """
 
 from __future__ import annotations
@@ -20,23 +26,53 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.wait import wait_for_read
 
-BeforeWrite = Callable[[], None]
+from .gate import Turn
 
-_before_write: ContextVar[BeforeWrite | None] = ContextVar("nusaworker_before_write", default=None)
+BeforeWrite = Callable[[], Turn]
+
+
+class _Pending:
+    """The turn of the request being made on this thread, and whether it may have written."""
+
+    __slots__ = ("hook", "may_have_written", "turn")
+
+    def __init__(self, hook: BeforeWrite) -> None:
+        self.hook = hook
+        self.turn: Turn | None = None
+        self.may_have_written = False
+
+    def take(self) -> None:
+        self.turn = self.hook()
+        self.may_have_written = False
+
+    def report(self, *, written: bool) -> None:
+        turn, self.turn = self.turn, None
+        if turn is not None:
+            if written:
+                turn.written()
+            else:
+                turn.cancel()
+
+
+_pending: ContextVar[_Pending | None] = ContextVar("nusaworker_pending_turn", default=None)
 
 
 @contextmanager
 def before_write(hook: BeforeWrite) -> Iterator[None]:
-    """Run ``hook`` (the gate) right before the next request of this thread is written."""
-    token = _before_write.set(hook)
+    """Run ``hook`` (the gate) right before the next request of this thread is written, and
+    report its turn once the request is out (or given up)."""
+    pending = _Pending(hook)
+    token = _pending.set(pending)
     try:
         yield
     finally:
-        _before_write.reset(token)
+        _pending.reset(token)
+        # Normally reported at getresponse already; here for a request that failed mid-way.
+        pending.report(written=pending.may_have_written)
 
 
 class _PacedMixin:
-    """``endheaders`` that connects, calls the hook, then writes."""
+    """``endheaders`` that connects, takes the turn, then writes; ``getresponse`` reports it."""
 
     sock: Any
     connect: Callable[[], None]  # urllib3's, further down the MRO
@@ -49,18 +85,27 @@ class _PacedMixin:
         self.connect()
 
     def endheaders(self, *args: Any, **kwargs: Any) -> None:
-        hook = _before_write.get()
-        if hook is not None:
+        pending = _pending.get()
+        if pending is not None:
             if self.sock is None:
                 self.connect()
-            hook()
+            pending.take()
             # The server may have closed an idle keep-alive connection while we waited for
-            # the slot: writing on it now would be answered by a reset, indistinguishable from
-            # a lost answer. Open a new one, and take a fresh slot for the time that took.
+            # the turn: writing on it now would be answered by a reset, indistinguishable from
+            # a lost answer. Give the turn back, open a new connection, take a fresh turn.
             if wait_for_read(self.sock, timeout=0.0):
+                pending.report(written=False)
                 self._reconnect()
-                hook()
+                pending.take()
+            pending.may_have_written = True
         super().endheaders(*args, **kwargs)  # type: ignore[misc]
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        pending = _pending.get()
+        if pending is not None:
+            # Headers and body are out: the account's next hit may now be scheduled.
+            pending.report(written=True)
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
 
 
 class PacedHTTPConnection(_PacedMixin, HTTPConnection):

@@ -19,7 +19,7 @@ import redis
 
 from nusaworker.errors import ConfigurationError, GateUnavailable
 from nusaworker.keys import POLL_BUDGET_TTL_S, Keys
-from nusaworker.providers.gate import Gate, OnGrant, Priority
+from nusaworker.providers.gate import Gate, OnGrant, Priority, Turn
 from nusaworker.redis_scripts import lua
 from nusaworker.tracking.errors import PollBudgetTimeout
 
@@ -104,9 +104,9 @@ class PollGate:
 
     def acquire(
         self, account: str, *, priority: Priority = "normal", on_grant: OnGrant | None = None
-    ) -> None:
+    ) -> Turn:
         self.budget.take(account)
-        self.inner.acquire(account, priority="bulk", on_grant=on_grant)
+        return self.inner.acquire(account, priority="bulk", on_grant=on_grant)
 
     def penalize(self, account: str, seconds: float) -> None:
         self.inner.penalize(account, seconds)

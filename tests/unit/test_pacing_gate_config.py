@@ -63,10 +63,21 @@ def test_gatestats_record_sums_acquisitions() -> None:
     assert stats.given_back == 1
 
 
-def test_settings_pacing_defaults_are_the_gates_measured_ones() -> None:
-    from nusaworker.pacing import DEFAULT_LATE_TOLERANCE_MS, DEFAULT_SAFETY_MARGIN_MS
+def test_settings_pacing_defaults_pick_the_causal_gate_with_its_own_margin() -> None:
+    from nusaworker.keys import Keys
+    from nusaworker.pacing import CausalGate, RedisGate
+    from nusaworker.pacing.causal import DEFAULT_SAFETY_MARGIN_MS as CAUSAL_MARGIN_MS
+    from nusaworker.runtime import pacing_gate
     from nusaworker.settings import Settings
 
     settings = Settings()
-    assert settings.pacing_safety_margin_ms == DEFAULT_SAFETY_MARGIN_MS
-    assert settings.pacing_late_tolerance_ms == DEFAULT_LATE_TOLERANCE_MS
+    assert settings.pacing_gate == "causal"
+    assert settings.pacing_safety_margin_ms is None  # each gate's own measured default
+    gate = pacing_gate(settings, Keys())
+    assert isinstance(gate, CausalGate)
+    assert gate.safety_margin_ms == CAUSAL_MARGIN_MS
+    gate.close()
+    slots = pacing_gate(Settings(pacing_gate="slots"), Keys())
+    assert isinstance(slots, RedisGate)
+    assert slots.safety_margin_ms == 2.0 and slots.late_tolerance_ms == 1.0
+    slots.close()

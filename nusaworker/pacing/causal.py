@@ -1,0 +1,380 @@
+"""The causal pacing gate: a hit leaves only after the previous one is known to be written.
+
+Every hit of an account takes the account's *turn* from Redis (``lua/turn.lua``) and reports
+it once the request is out (:mod:`nusaworker.providers.paced_http` makes the report when the
+last byte is written). Redis hands the next turn out only then, with a start ``not_before =
+report + min_interval + margin`` on its own clock (``TIME``). So for two consecutive hits A, B:
+
+    arrival(B) ≥ write(B) ≥ not_before(B) = report(A) + interval > write(A) + interval
+
+whatever the pool, the number of processes or the CPU load: a worker that is descheduled,
+paused or slow only widens its *own* gap (its report comes later, and so does the next start);
+it can never narrow the next one. Redis's clock is the only one that measures the interval;
+the waiter converts ``not_before`` to its local clock with bounds that can only make it late,
+never early (:mod:`.clocksync`).
+
+What is left for the margin (``safety_margin_ms``, default :data:`DEFAULT_SAFETY_MARGIN_MS`):
+the path to the provider. If hit A travels to the provider slower than B does, by more than
+A's report took to reach Redis, their arrivals come closer than their writes. On a LAN or
+loopback that is far below a millisecond; raise the margin for a noisier path.
+
+Waiting costs no polling. A caller that cannot have the turn at once joins the account's queue
+(OTP first, then normal, then bulk; FIFO within one) and blocks on a wake list of its own
+(``BLPOP``); the report of the hit before pushes the turn onto it. One script call to ask, one
+blocking pop to wait, one script call to report: three Redis calls per hit, whatever the wait.
+
+**The lease.** A holder that dies between its grant and its report would hold the account for
+ever; so every turn is a lease of ``lease_ms`` from its start. Past it Redis hands the turn on
+by itself, counting the silent holder's hit as written at the end of its lease — which is
+sound because a holder never writes after that: it checks its lease (on the pessimistic side of
+the clock bounds, :data:`LEASE_GUARD_S` early) right before returning "write now", and gives the
+turn back if it is too late. What a dead holder costs is therefore one lease of the account's
+throughput (``lease_ms / interval`` hits, 5 at the defaults), and no violation. The one window
+the check cannot close is a thread descheduled for a whole lease between that check and its
+``send`` syscall, a few microseconds apart.
+
+Waiters die too (a worker SIGKILLed with threads waiting): each waiter promises Redis to listen
+for ``listen_s`` at most before asking again, and a waiter that stopped listening is skipped
+when the turn is handed on. The first waiter in line listens only until the holder's lease ends,
+so that a dead holder is replaced within its lease even when no other caller comes by.
+
+A 429 pushes the account's next start back fleet-wide (``penalize``): turns handed out after it
+start after the penalty. A turn already granted is not taken back (its holder fires into it);
+the provider's answer to that one hit, if also a 429, pushes again.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from nusaworker.errors import ConfigurationError, GateUnavailable
+from nusaworker.keys import TURN_TTL_S, Keys
+from nusaworker.pacing.clocksync import ClockSync
+from nusaworker.pacing.gate import gate_client
+from nusaworker.pacing.timing import sleep_until
+from nusaworker.providers.gate import OnGrant, Priority, Turn
+from nusaworker.redis_scripts import lua
+
+log = logging.getLogger(__name__)
+
+# The path to the provider on a LAN or loopback: see the module docstring. Measured with
+# `make bench` on the project's 2-core box (loopback sandbox, kernel arrival stamps): 0
+# violations at 0.5 ms with and without two busy loops hogging the cores.
+DEFAULT_SAFETY_MARGIN_MS = 0.5
+# A live holder reports within a millisecond or two of its start; 250 ms covers a worker that
+# the scheduler (or a GC pause) keeps off the CPU for a long while, and a dead holder costs
+# five hits of the account's throughput.
+DEFAULT_LEASE_MS = 250.0
+# How long a waiter blocks before it asks again (renewing its place and checking the holder's
+# lease). Long, because the turn is pushed to it: this only bounds how long a dead waiter stays
+# in the queue.
+DEFAULT_LISTEN_S = 2.0
+# A waiter's promise to listen outlives its block by this much (the round trip to ask again).
+LISTEN_SLACK_S = 0.5
+# A holder this close to the end of its lease (pessimistic clock bound) gives the turn back
+# rather than write: whatever delays its write after the check must fit in here.
+LEASE_GUARD_S = 0.005
+# The first waiter wakes this long after the holder's lease ends, to hand the turn on.
+LEASE_WAKE_SLACK_S = 0.002
+
+RANKS: dict[Priority, int] = {"otp": 0, "normal": 1, "bulk": 2}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A turn handed to this caller: its start and the end of its lease (µs, Redis clock)."""
+
+    not_before_us: int
+    lease_until_us: int
+
+
+@dataclass(frozen=True)
+class _Reply:
+    granted: bool
+    not_before_us: int
+    server_now_us: int
+    lease_until_us: int
+    position: int
+    holder_lease_until_us: int
+
+
+class CausalStats:
+    """Counters of one gate object (this process's view); safe to update from many threads."""
+
+    FIELDS = (
+        "acquisitions",
+        "immediate",
+        "woken",
+        "renewals",
+        "lease_lost",
+        "cancels",
+        "reports",
+        "report_failures",
+        "penalties",
+        "unavailable",
+        "script_calls",
+        "total_wait_s",
+    )
+
+    def __init__(self) -> None:
+        self._totals: dict[str, float] = dict.fromkeys(self.FIELDS, 0)
+        self._lock = threading.Lock()
+
+    def add(self, counter: str, amount: float = 1) -> None:
+        """Add ``amount`` to one counter."""
+        with self._lock:
+            self._totals[counter] += amount
+
+    def snapshot(self) -> dict[str, float]:
+        """The counters as a plain dict."""
+        with self._lock:
+            return dict(self._totals)
+
+
+class CausalTurn:
+    """One granted turn; reported exactly once (later calls do nothing)."""
+
+    __slots__ = ("_account", "_done", "_gate", "_token")
+
+    def __init__(self, gate: CausalGate, account: str, token: str) -> None:
+        self._gate = gate
+        self._account = account
+        self._token = token
+        self._done = False
+
+    def written(self) -> None:
+        """The request is out: the next turn may start ``interval`` from now (Redis clock)."""
+        if not self._done:
+            self._done = True
+            self._gate._report(self._account, self._token, "done")
+
+    def cancel(self) -> None:
+        """Nothing was written: hand the turn on at once."""
+        if not self._done:
+            self._done = True
+            self._gate._report(self._account, self._token, "cancel")
+
+
+class CausalGate:
+    """A :class:`~nusaworker.providers.gate.Gate` whose turns follow each other causally.
+
+    Args:
+        redis_client_or_url: a ``redis://`` URL (a client is made with
+            :func:`~nusaworker.pacing.gate.gate_client`: short timeouts) or a ready client.
+            Waiting uses a second connection pool with the same options and a socket timeout
+            above ``listen_s`` (a blocking pop holds its connection).
+        min_interval_ms: the provider's rule, one hit per this many ms per account.
+        safety_margin_ms: added to every interval: the path to the provider (module docstring).
+        lease_ms: how long after its start a turn may go unreported before Redis hands it on.
+        listen_s: how long a waiter blocks before it asks again.
+        keys: key names (the prefix lets tests and benchmarks share a server).
+        clock, sleep: the local monotonic clock and how to sleep (injected for tests).
+    """
+
+    def __init__(
+        self,
+        redis_client_or_url: redis.Redis | str,
+        *,
+        min_interval_ms: float = 50.0,
+        safety_margin_ms: float = DEFAULT_SAFETY_MARGIN_MS,
+        lease_ms: float = DEFAULT_LEASE_MS,
+        listen_s: float = DEFAULT_LISTEN_S,
+        keys: Keys = Keys(),  # noqa: B008 - frozen dataclass, safe as a default
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not min_interval_ms > 0:
+            raise ConfigurationError("min_interval_ms must be positive")
+        if not safety_margin_ms >= 0:
+            raise ConfigurationError("safety_margin_ms must not be negative")
+        if not lease_ms > 2 * LEASE_GUARD_S * 1000:
+            raise ConfigurationError(f"lease_ms must be above {2 * LEASE_GUARD_S * 1000:.0f}")
+        if not listen_s > 0:
+            raise ConfigurationError("listen_s must be positive")
+        if isinstance(redis_client_or_url, str):
+            self._client = gate_client(redis_client_or_url)
+        else:
+            self._client = redis_client_or_url
+        self._blocking = _blocking_client(self._client, listen_s)
+        self.min_interval_ms = min_interval_ms
+        self.safety_margin_ms = safety_margin_ms
+        self.lease_ms = lease_ms
+        self.listen_s = listen_s
+        self.keys = keys
+        self.stats = CausalStats()
+        self._interval_us = round((min_interval_ms + safety_margin_ms) * 1000)
+        self._lease_us = round(lease_ms * 1000)
+        self._listen_us = round((listen_s + LISTEN_SLACK_S) * 1_000_000)
+        self._ttl_ms = TURN_TTL_S * 1000
+        self._clock = clock
+        self._sleep = sleep
+        self._clock_sync = ClockSync()
+        self._script = self._client.register_script(lua("nusaworker.pacing", "turn"))
+
+    @property
+    def interval_s(self) -> float:
+        """From one report to the next start: ``min_interval_ms + safety_margin_ms``, in s."""
+        return self._interval_us / 1_000_000
+
+    def acquire(
+        self, account: str, *, priority: Priority = "normal", on_grant: OnGrant | None = None
+    ) -> Turn:
+        """Block until this caller holds ``account``'s turn and its start has come.
+
+        ``on_grant`` runs once the turn is granted, before waiting for its start; if it raises,
+        the turn is given back and the exception propagates. Raises
+        :class:`~nusaworker.errors.GateUnavailable` when Redis does not answer.
+        """
+        started = self._clock()
+        while True:
+            token = secrets.token_hex(8)
+            grant = self._wait_for_turn(account, token, RANKS[priority])
+            turn = CausalTurn(self, account, token)
+            try:
+                if on_grant is not None:
+                    on_grant()
+                bounds = self._clock_sync.current(self._clock())
+                start_latest = grant.not_before_us / 1_000_000 - bounds.low
+                lease_earliest = grant.lease_until_us / 1_000_000 - bounds.high
+                woke_at = sleep_until(start_latest, clock=self._clock, sleep=self._sleep)
+            except BaseException:
+                turn.cancel()
+                raise
+            if woke_at <= lease_earliest - LEASE_GUARD_S:
+                self.stats.add("acquisitions")
+                self.stats.add("total_wait_s", woke_at - started)
+                return turn
+            # Too late for our own lease: Redis may have handed the turn on already.
+            self.stats.add("lease_lost")
+            turn.cancel()
+
+    def penalize(self, account: str, seconds: float) -> None:
+        """Start no turn of ``account`` before ``seconds`` from now, fleet-wide (after a 429).
+
+        Raises :class:`~nusaworker.errors.GateUnavailable` when Redis does not answer.
+        """
+        if not seconds > 0:
+            return
+        self._call("penalize", account, "", round(seconds * 1_000_000))
+        self.stats.add("penalties")
+
+    def warm_up(self, connections: int = 1) -> None:
+        """Check that Redis answers, load the script, learn its clock, open connections.
+
+        Call it when a worker process starts, with its number of threads. Raises
+        :class:`~nusaworker.errors.GateUnavailable` if Redis does not answer.
+        """
+        opened: list[tuple[Any, Any]] = []
+        try:
+            self._client.ping()
+            self._script.sha = self._client.script_load(self._script.script)
+            for _ in range(8):
+                sent_at = self._clock()
+                seconds, micros = self._client.time()
+                self._clock_sync.observe(seconds * 1_000_000 + micros, sent_at, self._clock())
+            for pool in (self._client.connection_pool, self._blocking.connection_pool):
+                for _ in range(connections):
+                    opened.append((pool, pool.get_connection()))
+        except (redis.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        finally:
+            for pool, connection in opened:
+                pool.release(connection)
+
+    def close(self) -> None:
+        """Close the Redis connections this gate holds."""
+        self._client.close()
+        self._blocking.close()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _wait_for_turn(self, account: str, token: str, rank: int) -> Grant:
+        reply = self._call("enter", account, token, rank, self._listen_us)
+        if reply.granted:
+            self.stats.add("immediate")
+            return Grant(reply.not_before_us, reply.lease_until_us)
+        wake_key = self.keys.pace_wake(account) + token
+        while True:
+            timeout = self.listen_s
+            if reply.position == 0 and reply.holder_lease_until_us:
+                # Next in line: be there when the holder's lease runs out, in case it died.
+                left = (reply.holder_lease_until_us - reply.server_now_us) / 1_000_000
+                timeout = min(timeout, max(0.01, left + LEASE_WAKE_SLACK_S))
+            try:
+                item = self._blocking.blpop([wake_key], timeout=timeout)
+            except (redis.RedisError, OSError) as exc:
+                self._report(account, token, "cancel")
+                raise self._unavailable(exc) from exc
+            if item is not None:
+                self.stats.add("woken")
+                not_before, _pushed_at, lease_until = (int(v) for v in item[1].split())
+                return Grant(not_before, lease_until)
+            self.stats.add("renewals")
+            reply = self._call("enter", account, token, rank, self._listen_us)
+            if reply.granted:
+                return Grant(reply.not_before_us, reply.lease_until_us)
+
+    def _report(self, account: str, token: str, op: str) -> None:
+        """``done`` or ``cancel``; never raises: the lease covers a report that is lost."""
+        try:
+            self._call(op, account, token)
+        except GateUnavailable as exc:
+            self.stats.add("report_failures")
+            log.warning("pacing turn of %s not reported (%s); its lease covers it", account, exc)
+            return
+        self.stats.add("reports" if op == "done" else "cancels")
+
+    def _call(self, op: str, account: str, token: str, arg7: int = 0, arg8: int = 0) -> _Reply:
+        keys = [
+            self.keys.pace_turn(account),
+            self.keys.pace_queue(account),
+            self.keys.pace_alive(account),
+        ]
+        args: list[str | int] = [
+            op,
+            token,
+            self._interval_us,
+            self._lease_us,
+            self._ttl_ms,
+            self.keys.pace_wake(account),
+            arg7,
+            arg8,
+        ]
+        sent_at = self._clock()
+        try:
+            result = self._script(keys=keys, args=args)
+        except (redis.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+        received_at = self._clock()
+        self.stats.add("script_calls")
+        values = [int(value) for value in result]
+        self._clock_sync.observe(values[2], sent_at, received_at)
+        return _Reply(bool(values[0]), values[1], values[2], values[3], values[4], values[5])
+
+    def _unavailable(self, exc: BaseException) -> GateUnavailable:
+        self.stats.add("unavailable")
+        # Host and port only: the URL may carry a password.
+        kwargs = self._client.connection_pool.connection_kwargs
+        where = kwargs.get("path") or f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+        return GateUnavailable(
+            f"pacing gate unavailable: Redis at {where} did not answer "
+            f"({type(exc).__name__}: {exc}); no hit was made"
+        )
+
+
+def _blocking_client(client: redis.Redis, listen_s: float) -> redis.Redis:
+    """A client on the same server whose socket timeout outlasts a blocking pop of
+    ``listen_s`` (the gate's own client times out in a fraction of a second)."""
+    pool = client.connection_pool
+    kwargs = {**pool.connection_kwargs, "socket_timeout": listen_s + 2.0}
+    return redis.Redis(
+        connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+    )
