@@ -44,6 +44,8 @@ class FaultProfile:
         p_timeout_after_accept: Chance an accepted send is processed, then the server sleeps
             ``timeout_sleep_s`` and closes the connection (client read timeout).
         timeout_sleep_s: How long the "timeout after accept" fault holds the connection.
+        down_paths: Path prefixes answered 503 on every hit, never processed: an endpoint (a
+            channel) that is down for good while the others work.
     """
 
     latency_ms: float = 0.0
@@ -57,6 +59,7 @@ class FaultProfile:
     p_malformed: float = 0.0
     p_timeout_after_accept: float = 0.0
     timeout_sleep_s: float = 30.0
+    down_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in PROBABILITIES:
@@ -78,6 +81,10 @@ class FaultProfile:
         for name, value in data.items():
             if name == "retry_after_date":
                 values[name] = bool(value)
+            elif name == "down_paths":
+                if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                    raise ValueError(f"down_paths must be a list of path prefixes, got {value!r}")
+                values[name] = tuple(value)
             else:
                 try:
                     values[name] = float(value)
@@ -87,7 +94,9 @@ class FaultProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """The profile as JSON-ready data (the shape ``from_mapping`` accepts)."""
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["down_paths"] = list(self.down_paths)
+        return data
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,14 @@ class FaultDecision:
     hold_s: float = 0.0  # how long "timeout" holds the connection before closing it
 
 
-def draw(profile: FaultProfile, rng: random.Random, *, is_send: bool) -> FaultDecision:
+def draw(
+    profile: FaultProfile, rng: random.Random, *, is_send: bool, path: str = ""
+) -> FaultDecision:
     """Decide the faults of one hit; draws only for the knobs that are switched on."""
+    if path and any(path.startswith(prefix) for prefix in profile.down_paths):
+        return FaultDecision(
+            delay_s=max(0.0, profile.latency_ms) / 1000.0, reject="5xx", status_5xx=503
+        )
 
     def chance(p: float) -> bool:
         return p > 0 and rng.random() < p

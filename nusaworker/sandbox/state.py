@@ -123,7 +123,9 @@ class SandboxState:
             )
             limited = hit.violation and self.enforce_rate
             faults = (
-                FaultDecision() if limited else draw(self.faults, self.rng, is_send=kind == "send")
+                FaultDecision()
+                if limited
+                else draw(self.faults, self.rng, is_send=kind == "send", path=req.path)
             )
             if limited and self.faults.latency_ms > 0:
                 faults = FaultDecision(delay_s=self.faults.latency_ms / 1000.0)

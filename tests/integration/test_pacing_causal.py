@@ -221,9 +221,12 @@ def test_paced_connection_reports_each_turn_once_and_gives_back_unwritten_ones(
             client.get_balance()
     assert gate.reports == ["written"] * 3
     refused = RecordingGate(make_gate())
-    with NusaSMSClient(
-        base_url=f"http://127.0.0.1:{free_port()}", api_key="k", gate=refused, max_attempts=1
-    ) as client, pytest.raises(Exception):  # noqa: B017 - any error: nothing was written
+    with (
+        NusaSMSClient(
+            base_url=f"http://127.0.0.1:{free_port()}", api_key="k", gate=refused, max_attempts=1
+        ) as client,
+        pytest.raises(Exception),
+    ):  # noqa: B017 - any error: nothing was written
         client.get_balance()
     # The connection was refused before the turn was taken: nothing to report.
     assert refused.reports == []

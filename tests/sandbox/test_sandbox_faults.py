@@ -147,3 +147,22 @@ def test_faults_reproducible_with_seed(make_sandbox: Any, http: requests.Session
         )
     assert runs[0] == runs[1]
     assert {200, 429} <= set(runs[0]) and any(code >= 500 for code in runs[0])
+
+
+def test_fault_down_paths_answer_503_for_good_and_leave_other_paths_working(
+    make_sandbox: Any, http: requests.Session
+) -> None:
+    box = make_sandbox(min_interval_ms=0, faults=FaultProfile(down_paths=("/api/v3/",)))
+    sms = http.get(f"{box.url}/api/v3/sendsms/json", params={"user": "user", "password": "pass"})
+    assert sms.status_code == 503
+    assert send(http, box).status_code == 201
+    assert len(box.messages()) == 1  # the WhatsApp send only
+    # Set over the control surface as JSON too, and shown back as a list.
+    answer = http.post(f"{box.url}/_sandbox/faults", json={"down_paths": ["/nusasms_api/"]})
+    assert answer.status_code == 200 and answer.json()["down_paths"] == ["/nusasms_api/"]
+    assert send(http, box).status_code == 503
+
+
+def test_fault_down_paths_must_be_a_list_of_prefixes() -> None:
+    with pytest.raises(ValueError, match="down_paths"):
+        FaultProfile.from_mapping({"down_paths": "/api/v3/"})
