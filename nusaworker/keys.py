@@ -72,6 +72,16 @@ BALANCE_SNAPSHOT_TTL_S = 7 * 24 * 3600
 WATCH_LEVELS_TTL_S = 30 * 24 * 3600
 
 
+# -- worker liveness and leases (nusaworker.ledger.leases, nusaworker.liveness) ----------------
+
+# A worker's heartbeat key lives settings.heartbeat_ttl_s (default 8 s) and is rewritten every
+# settings.heartbeat_interval_s (1 s): its absence is how the fleet learns, within seconds, that
+# a worker died holding claims. The TTL is many intervals long so that a live worker that is
+# merely slow (GC, a loaded box, a Redis blip) is never declared dead. The lease index, the
+# holder registry and a holder's received-task index have no TTL: each entry is removed by the
+# step that ends it (a move out of sending, the end of a task, the resolution of a dead holder).
+
+
 @dataclass(frozen=True)
 class Keys:
     """Key names under one prefix."""
@@ -160,6 +170,24 @@ class Keys:
     def job_stats(self) -> str:
         """Hash: ``<job>:runs``, ``<job>:skipped``, ``<job>:last_run`` of every periodic job."""
         return f"{self.prefix}jobs"
+
+    def heartbeat(self, holder: str) -> str:
+        """String: present while worker ``holder`` is alive (TTL: ``heartbeat_ttl_s``)."""
+        return f"{self.prefix}hb:{holder}"
+
+    @property
+    def holders(self) -> str:
+        """Set: every worker identity that heartbeats (or did, until its death was resolved)."""
+        return f"{self.prefix}holders"
+
+    @property
+    def lease_index(self) -> str:
+        """Hash: id of each ``sending`` record claimed by a heartbeating worker → its holder."""
+        return f"{self.prefix}idx:leases"
+
+    def received(self, holder: str) -> str:
+        """Hash: task id → message id of ``send`` tasks worker ``holder`` received, not ended."""
+        return f"{self.prefix}received:{holder}"
 
     def replayed(self, message_id: str) -> str:
         """String: set when a stuck ``accepted`` record was re-enqueued; lives one replay period."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Balance types the watch knows (see nusaworker.credit.balance): the JSON API's balances and
@@ -49,12 +49,21 @@ class Settings(BaseSettings):
     read_timeout_s: float = Field(default=30.0, gt=0)
     # All nusaworker keys in Redis hang under this prefix (see nusaworker.keys).
     key_prefix: str = "nw:"
-    # Broker redelivery of an unacknowledged task after a worker died; every countdown we use
-    # stays far below it (nusaworker.routing.MAX_COUNTDOWN_S).
-    visibility_timeout_s: int = Field(default=3600, ge=2)
+    # Broker redelivery of an unacknowledged task whose worker died. Only a last resort: what a
+    # dead worker held comes back within seconds through the heartbeat and lease resolution
+    # below. It must stay well above the longest task (a send with its transport retries takes
+    # a few minutes at worst) and above every countdown (nusaworker.routing.max_countdown
+    # caps them at a quarter of it), or a live task would be handed out a second time.
+    visibility_timeout_s: int = Field(default=600, ge=2)
     # A redelivered OTP whose first hit may have reached the provider is sent again (a
     # duplicate code is better than none); other priorities end "unknown". See README.
     otp_resend_in_doubt: bool = True
+    # Worker liveness (nusaworker.liveness): every worker process that holds broker messages
+    # rewrites its heartbeat key this often, with this TTL. A worker whose key is gone is dead:
+    # beat resolves its claims and re-enqueues what it had received within seconds. The TTL is
+    # many intervals long, so a live worker that is merely slow is never declared dead.
+    heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    heartbeat_ttl_s: float = Field(default=8.0, gt=0)
 
     # -- delivery tracking (nusaworker.tracking) ------------------------------------------------
     # Status polls may use at most this share of the account's hits (the rest is the sends');
@@ -123,6 +132,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _heartbeat_outlives_its_interval(self) -> Settings:
+        if self.heartbeat_ttl_s < 3 * self.heartbeat_interval_s:
+            raise ValueError("heartbeat_ttl_s must be at least 3 heartbeat intervals")
+        return self
 
     @field_validator("balance_thresholds")
     @classmethod

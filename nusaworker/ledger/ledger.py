@@ -112,19 +112,31 @@ class Ledger(FollowUp):
 
     # -- the claim protocol --------------------------------------------------------------------
 
-    def claim(self, message_id: str, *, take_in_doubt: bool = False) -> Claim:
+    def claim(
+        self, message_id: str, *, take_in_doubt: bool = False, holder: str | None = None
+    ) -> Claim:
         """Try to take the record for sending; see :class:`ClaimOutcome` for the answers.
 
         ``accepted`` → ``sending`` with a fresh fencing token, ``attempts`` + 1, off the
         accepted index. A ``sending`` record whose hit never started is taken over (new token).
         A ``sending`` record whose hit started is ``IN_DOUBT``: no token, nothing changes —
-        unless ``take_in_doubt`` (the OTP policy), then it is taken over too. Raises
-        :class:`RecordNotFound`.
+        unless ``take_in_doubt`` (the OTP policy), then it is taken over too.
+
+        ``holder`` is the claiming worker's identity (:mod:`nusaworker.liveness`): the claim is
+        then a lease, valid while that worker heartbeats, resolved by beat once it stops
+        (:mod:`nusaworker.ledger.leases`). Without it the claim is only recovered by a broker
+        redelivery. Raises :class:`RecordNotFound`.
         """
         token = secrets.token_hex(16)
         result = self._claim(
-            keys=[self.keys.message(message_id), self.keys.accepted_index],
-            args=[message_id, token, repr(self.clock()), "1" if take_in_doubt else "0"],
+            keys=[self.keys.message(message_id), self.keys.accepted_index, self.keys.lease_index],
+            args=[
+                message_id,
+                token,
+                repr(self.clock()),
+                "1" if take_in_doubt else "0",
+                holder or "",
+            ],
         )
         outcome = as_text(result[0])
         if outcome == "missing":
@@ -387,6 +399,7 @@ class Ledger(FollowUp):
             keys.sent_index,
             keys.sent_otp_index,
             keys.events,
+            keys.lease_index,
         ]
         if ref_no is not None:
             script_keys.append(self.keys.ref(ref_no))

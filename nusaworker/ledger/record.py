@@ -34,8 +34,9 @@ class MessageRecord(BaseModel):
 
     ``id`` is made at enqueue (:func:`new_message_id`). ``payload`` holds the provider request
     fields the worker needs to send — never credentials. Timestamps are epoch seconds.
-    ``token``, ``hit_started``, ``hit_started_at`` and ``claimed_at`` are the claim bookkeeping
-    of :class:`nusaworker.ledger.Ledger`; callers read them, only the ledger writes them.
+    ``token``, ``hit_started``, ``hit_started_at``, ``claimed_at`` and ``holder`` (the worker
+    whose heartbeat keeps the claim alive) are the claim bookkeeping of
+    :class:`nusaworker.ledger.Ledger`; callers read them, only the ledger writes them.
     """
 
     # Records written by a newer version may carry fields this one does not know: keep reading.
@@ -60,6 +61,7 @@ class MessageRecord(BaseModel):
     token: str | None = Field(default=None, repr=False)
     hit_started: bool = False
     hit_started_at: float | None = None
+    holder: str | None = None
 
     @field_validator("payload")
     @classmethod

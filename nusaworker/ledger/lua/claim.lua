@@ -2,10 +2,12 @@
 --
 -- KEYS[1]  record hash
 -- KEYS[2]  accepted index (sorted set)
+-- KEYS[3]  lease index (hash: id → holder of a claim made by a heartbeating worker)
 -- ARGV[1]  message id
 -- ARGV[2]  the new fencing token
 -- ARGV[3]  now (epoch seconds)
 -- ARGV[4]  '1' to hand a token out even when the outcome is in doubt (resend policy), else '0'
+-- ARGV[5]  the claiming worker's identity (its heartbeat names it), or '' for none
 --
 -- Returns {outcome, state, attempts[, token]} with outcome one of claimed, taken_over,
 -- in_doubt, not_claimable; or {'missing'}. A token is returned only when one was handed out.
@@ -41,4 +43,15 @@ redis.call('HSET', KEYS[1], 'state', 'sending', 'token', ARGV[2], 'hit_started',
     'claimed_at', ARGV[3], 'updated_at', ARGV[3])
 redis.call('HDEL', KEYS[1], 'hit_started_at')
 redis.call('ZREM', KEYS[2], ARGV[1])
+-- The claim is a lease: it stays valid exactly as long as its holder's heartbeat key lives
+-- (the worker process rewrites it every second or so; a running task needs to do nothing).
+-- Once the key is gone, beat resolves the records the index names under that holder. Every
+-- move out of sending (transition.lua, release included) takes the record off the index.
+if ARGV[5] ~= '' then
+    redis.call('HSET', KEYS[1], 'holder', ARGV[5])
+    redis.call('HSET', KEYS[3], ARGV[1], ARGV[5])
+else
+    redis.call('HDEL', KEYS[1], 'holder')
+    redis.call('HDEL', KEYS[3], ARGV[1])
+end
 return {outcome, 'sending', attempts, ARGV[2]}

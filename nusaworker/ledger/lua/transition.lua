@@ -6,7 +6,8 @@
 -- KEYS[3]  sent index (sorted set)
 -- KEYS[4]  OTP sent index (sorted set): the priority="otp" part of KEYS[3], polled first
 -- KEYS[5]  events stream: every move (but a release back to accepted) is appended, atomically
--- KEYS[6]  ref_no → id key (optional; written when given)
+-- KEYS[6]  lease index (hash): a record that leaves sending leaves it
+-- KEYS[7]  ref_no → id key (optional; written when given)
 -- ARGV[1]  message id
 -- ARGV[2]  the new state
 -- ARGV[3]  the states it may come from, space-separated
@@ -56,8 +57,12 @@ else
     redis.call('ZREM', KEYS[4], id)
 end
 
-if KEYS[6] then
-    redis.call('SET', KEYS[6], id, 'EX', ARGV[7])
+if state == 'sending' then
+    redis.call('HDEL', KEYS[6], id)
+end
+
+if KEYS[7] then
+    redis.call('SET', KEYS[7], id, 'EX', ARGV[7])
 end
 
 -- The hooks learn of the move from the stream, written in the same atomic step: no move is
