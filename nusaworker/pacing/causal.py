@@ -3,44 +3,45 @@
 Every hit of an account takes the account's *turn* from Redis (``lua/turn.lua``) and reports
 it once the request is out (:mod:`nusaworker.providers.paced_http` makes the report when the
 last byte is written). Redis hands the next turn out only then, with a start ``not_before =
-report + min_interval + margin`` on its own clock (``TIME``). So for two consecutive hits A, B:
+report + min_interval + margin`` on its own clock (``TIME``), and the holder asks Redis once
+more right before writing (``fire``), which refuses it before ``not_before``. So for two
+consecutive hits A, B, all on Redis's clock and in causal order:
 
-    arrival(B) ≥ write(B) ≥ not_before(B) = report(A) + interval > write(A) + interval
+    arrival(B) ≥ write(B) > fire(B) ≥ report(A) + interval > write(A) + interval
 
 whatever the pool, the number of processes or the CPU load: a worker that is descheduled,
 paused or slow only widens its *own* gap (its report comes later, and so does the next start);
-it can never narrow the next one. Redis's clock is the only one that measures the interval;
-the waiter converts ``not_before`` to its local clock with bounds that can only make it late,
-never early (:mod:`.clocksync`).
+it can never narrow the next one. The local clock only decides how long to sleep before
+asking (converted with bounds that make it late rather than early, :mod:`.clocksync`).
 
 What is left for the margin (``safety_margin_ms``, default :data:`DEFAULT_SAFETY_MARGIN_MS`):
 the path to the provider. If hit A travels to the provider slower than B does, by more than
-A's report took to reach Redis, their arrivals come closer than their writes. On a LAN or
-loopback that is far below a millisecond; raise the margin for a noisier path.
+A's report took to reach Redis, their arrivals come closer than their writes. On loopback or
+a LAN that is well below a millisecond; raise the margin for a noisier path.
 
 Waiting costs no polling. A caller that cannot have the turn at once joins the account's queue
 (OTP first, then normal, then bulk; FIFO within one) and blocks on a wake list of its own
-(``BLPOP``); the report of the hit before pushes the turn onto it. One script call to ask, one
-blocking pop to wait, one script call to report: three Redis calls per hit, whatever the wait.
+(``BLPOP``); the report of the hit before pushes the turn onto it. Per hit: ``enter``, a
+blocking pop while waiting, ``fire``, ``done`` — whatever the wait. Until its ``fire`` a turn
+is not spent: a caller of a higher priority takes it over (the holder goes back to the head
+of its class and learns it at ``fire``), so an OTP waits for at most the hit in flight, not for
+a bulk hit that was granted but has not left.
 
 **The lease.** A holder that dies between its grant and its report would hold the account for
 ever; so every turn is a lease of ``lease_ms`` from its start. Past it Redis hands the turn on
-by itself, counting the silent holder's hit as written at the end of its lease — which is
-sound because a holder never writes after that: it checks its lease (on the pessimistic side of
-the clock bounds, :data:`LEASE_GUARD_S` early) right before returning "write now", and gives the
-turn back if it is too late. What a dead holder costs is therefore one lease of the account's
-throughput (``lease_ms / interval`` hits, 5 at the defaults), and no violation. The one window
-the check cannot close is a thread descheduled for a whole lease between that check and its
-``send`` syscall, a few microseconds apart.
+by itself, counting the silent holder's hit as written at the end of its lease — sound because
+``fire`` is refused within :data:`LEASE_GUARD_S` of the lease's end: a holder writes within
+the lease or not at all. What a dead holder costs is one lease of the account's throughput
+(``lease_ms / interval`` hits, 5 at the defaults), never a violation. The one window no check
+can close is a thread descheduled for the whole guard between Redis's yes and its ``send``.
 
 Waiters die too (a worker SIGKILLed with threads waiting): each waiter promises Redis to listen
 for ``listen_s`` at most before asking again, and a waiter that stopped listening is skipped
 when the turn is handed on. The first waiter in line listens only until the holder's lease ends,
 so that a dead holder is replaced within its lease even when no other caller comes by.
 
-A 429 pushes the account's next start back fleet-wide (``penalize``): turns handed out after it
-start after the penalty. A turn already granted is not taken back (its holder fires into it);
-the provider's answer to that one hit, if also a 429, pushes again.
+A 429 pushes the account's next start back fleet-wide (``penalize``), including a turn already
+granted and not yet fired: its ``fire`` moves it behind the penalty.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ from nusaworker.redis_scripts import lua
 
 log = logging.getLogger(__name__)
 
-# The path to the provider on a LAN or loopback: see the module docstring. Measured with
-# `make bench` on the project's 2-core box (loopback sandbox, kernel arrival stamps): 0
-# violations at 0.5 ms with and without two busy loops hogging the cores.
-DEFAULT_SAFETY_MARGIN_MS = 0.5
+# The path to the provider on a LAN or loopback: see the module docstring. On loopback it
+# needs nothing (a hit is on the wire before its report leaves); a quarter of a millisecond
+# covers a LAN's jitter and costs 0.5 % of the rate.
+DEFAULT_SAFETY_MARGIN_MS = 0.25
 # A live holder reports within a millisecond or two of its start; 250 ms covers a worker that
 # the scheduler (or a GC pause) keeps off the CPU for a long while, and a dead holder costs
 # five hits of the account's throughput.
@@ -79,8 +80,8 @@ DEFAULT_LEASE_MS = 250.0
 DEFAULT_LISTEN_S = 2.0
 # A waiter's promise to listen outlives its block by this much (the round trip to ask again).
 LISTEN_SLACK_S = 0.5
-# A holder this close to the end of its lease (pessimistic clock bound) gives the turn back
-# rather than write: whatever delays its write after the check must fit in here.
+# `fire` is refused this close to the end of the lease: what delays the write after Redis's
+# yes (the answer's way back, the thread getting the CPU) must fit in here.
 LEASE_GUARD_S = 0.005
 # The first waiter wakes this long after the holder's lease ends, to hand the turn on.
 LEASE_WAKE_SLACK_S = 0.002
@@ -96,9 +97,14 @@ class Grant:
     lease_until_us: int
 
 
+# Answers of the script (its first value).
+QUEUED, GRANTED, TOO_EARLY = 0, 1, 2
+FIRE_NOW = GRANTED
+
+
 @dataclass(frozen=True)
 class _Reply:
-    granted: bool
+    code: int
     not_before_us: int
     server_now_us: int
     lease_until_us: int
@@ -114,7 +120,8 @@ class CausalStats:
         "immediate",
         "woken",
         "renewals",
-        "lease_lost",
+        "taken_over",
+        "early",
         "cancels",
         "reports",
         "report_failures",
@@ -213,6 +220,7 @@ class CausalGate:
         self._interval_us = round((min_interval_ms + safety_margin_ms) * 1000)
         self._lease_us = round(lease_ms * 1000)
         self._listen_us = round((listen_s + LISTEN_SLACK_S) * 1_000_000)
+        self._guard_us = round(LEASE_GUARD_S * 1_000_000)
         self._ttl_ms = TURN_TTL_S * 1000
         self._clock = clock
         self._sleep = sleep
@@ -234,27 +242,43 @@ class CausalGate:
         :class:`~nusaworker.errors.GateUnavailable` when Redis does not answer.
         """
         started = self._clock()
+        token = secrets.token_hex(8)
+        rank = RANKS[priority]
         while True:
-            token = secrets.token_hex(8)
-            grant = self._wait_for_turn(account, token, RANKS[priority])
+            grant = self._wait_for_turn(account, token, rank)
             turn = CausalTurn(self, account, token)
             try:
                 if on_grant is not None:
                     on_grant()
-                bounds = self._clock_sync.current(self._clock())
-                start_latest = grant.not_before_us / 1_000_000 - bounds.low
-                lease_earliest = grant.lease_until_us / 1_000_000 - bounds.high
-                woke_at = sleep_until(start_latest, clock=self._clock, sleep=self._sleep)
+                fired = self._fire(account, token, grant)
             except BaseException:
                 turn.cancel()
                 raise
-            if woke_at <= lease_earliest - LEASE_GUARD_S:
+            if fired:
                 self.stats.add("acquisitions")
-                self.stats.add("total_wait_s", woke_at - started)
+                self.stats.add("total_wait_s", self._clock() - started)
                 return turn
-            # Too late for our own lease: Redis may have handed the turn on already.
-            self.stats.add("lease_lost")
-            turn.cancel()
+            # Taken over by a higher priority (we are back at the head of our class), or our
+            # lease ran out before we could fire: queue again.
+            self.stats.add("taken_over")
+
+    def _fire(self, account: str, token: str, grant: Grant) -> bool:
+        """Sleep to the turn's start, then ask Redis for the last word; True: write now."""
+        not_before_us = grant.not_before_us
+        while True:
+            bounds = self._clock_sync.current(self._clock())
+            # The latest local moment the start can be: never early, by the clock bounds; and
+            # if it is, `fire` says so and we sleep the rest.
+            sleep_until(
+                not_before_us / 1_000_000 - bounds.low, clock=self._clock, sleep=self._sleep
+            )
+            reply = self._call("fire", account, token, self._guard_us)
+            if reply.code == FIRE_NOW:
+                return True
+            if reply.code != TOO_EARLY:
+                return False
+            self.stats.add("early")
+            not_before_us = reply.not_before_us
 
     def penalize(self, account: str, seconds: float) -> None:
         """Start no turn of ``account`` before ``seconds`` from now, fleet-wide (after a 429).
@@ -298,7 +322,7 @@ class CausalGate:
 
     def _wait_for_turn(self, account: str, token: str, rank: int) -> Grant:
         reply = self._call("enter", account, token, rank, self._listen_us)
-        if reply.granted:
+        if reply.code == GRANTED:
             self.stats.add("immediate")
             return Grant(reply.not_before_us, reply.lease_until_us)
         wake_key = self.keys.pace_wake(account) + token
@@ -319,7 +343,7 @@ class CausalGate:
                 return Grant(not_before, lease_until)
             self.stats.add("renewals")
             reply = self._call("enter", account, token, rank, self._listen_us)
-            if reply.granted:
+            if reply.code == GRANTED:
                 return Grant(reply.not_before_us, reply.lease_until_us)
 
     def _report(self, account: str, token: str, op: str) -> None:
@@ -357,7 +381,7 @@ class CausalGate:
         self.stats.add("script_calls")
         values = [int(value) for value in result]
         self._clock_sync.observe(values[2], sent_at, received_at)
-        return _Reply(bool(values[0]), values[1], values[2], values[3], values[4], values[5])
+        return _Reply(*values[:6])
 
     def _unavailable(self, exc: BaseException) -> GateUnavailable:
         self.stats.add("unavailable")

@@ -5,22 +5,32 @@
 -- caller that is not granted the turn at once waits in a queue (OTP first, then FIFO) and is
 -- woken by a push onto its own wake list when the turn is handed to it; it never polls.
 --
--- KEYS[1]  turn hash: holder, not_before, lease_until, last, penalty_until (µs, TIME)
+-- The holder of a turn asks once more right before it writes (`fire`): only then is the turn
+-- spent. Until that moment a caller of a higher priority may take the turn over (the holder
+-- goes back to the head of its own class), so an OTP never waits behind a bulk hit that has
+-- not left yet. `fire` is also where Redis's clock has the last word: it is refused before
+-- not_before, and after the lease (minus a guard for the write that follows).
+--
+-- KEYS[1]  turn hash: holder, holder_rank, fired, not_before, lease_until, last,
+--          penalty_until (µs, TIME)
 -- KEYS[2]  waiting queue (sorted set): token → rank * 1e13 + ms of arrival
 -- KEYS[3]  waiter liveness (sorted set): token → µs until which the waiter is listening
--- ARGV[1]  op: enter | done | cancel | penalize
+-- ARGV[1]  op: enter | fire | done | cancel | penalize
 -- ARGV[2]  the caller's token ('' for penalize)
 -- ARGV[3]  interval_us  min interval + safety margin, from a report to the next hit
 -- ARGV[4]  lease_us     how long after not_before the holder has to write and report
 -- ARGV[5]  ttl_ms       how long the keys outlive the last call
 -- ARGV[6]  wake prefix  the wake list of token T is ARGV[6] .. T
--- ARGV[7]  enter: priority rank (0 first); penalize: penalty_us
+-- ARGV[7]  enter: priority rank (0 first); penalize: penalty_us; fire: guard_us
 -- ARGV[8]  enter: µs the caller will listen for a wake-up before it asks again
 --
--- Returns {granted, not_before_us, now_us, lease_until_us, position, holder_lease_until_us}
---   granted = 1: the caller holds the turn (enter), or the call was applied (others).
---   position:    enter, not granted: the caller's place in the queue (0 = next).
---   holder_lease_until_us: enter, not granted: when the current holder's lease runs out.
+-- Returns {code, not_before_us, now_us, lease_until_us, position, holder_lease_until_us}
+--   code = 1: enter: the caller holds the turn; fire: write now; others: applied.
+--   code = 0: enter: queued; fire: the turn is not the caller's any more (taken over, or its
+--             lease ran out): enter again.
+--   code = 2: fire: too early, not_before is still ahead (ask again then).
+--   position:    enter, queued: the caller's place in the queue (0 = next).
+--   holder_lease_until_us: enter, queued: when the current holder's lease runs out.
 --
 -- Keys are computed from ARGV[6] for the wake lists: fine on a single server (which the gate
 -- needs anyway: one clock), not for a cluster.
@@ -48,21 +58,25 @@ local function fmt(v)
 end
 
 local h = redis.call('HMGET', KEYS[1], 'holder', 'not_before', 'lease_until', 'last',
-  'penalty_until')
+  'penalty_until', 'holder_rank', 'fired')
 local holder = h[1]
 local not_before = num(h[2])
 local lease_until = num(h[3])
 local last = num(h[4])
 local penalty = num(h[5])
+local holder_rank = num(h[6])
+local fired = h[7] == '1'
 
+local expired = false
 if holder and now >= lease_until then
   -- The holder neither reported nor gave its turn back within its lease (it died, or lost
-  -- its connection). It never writes after its lease ends (it checks before writing), so
-  -- its hit, if any, counts as written at the end of the lease.
+  -- its connection). It cannot write after its lease ends (`fire` refuses it), so its hit,
+  -- if any, counts as written at the end of the lease.
   if lease_until > last then
     last = lease_until
   end
   holder = false
+  expired = true
 end
 
 -- Hand the free turn to the first live waiter; push the grant onto its wake list unless the
@@ -72,7 +86,7 @@ local function promote(caller)
     return
   end
   while true do
-    local first = redis.call('ZRANGE', KEYS[2], 0, 0)
+    local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
     if #first == 0 then
       return
     end
@@ -82,6 +96,8 @@ local function promote(caller)
     redis.call('ZREM', KEYS[3], waiter)
     if alive and alive >= now then
       holder = waiter
+      holder_rank = math.floor(tonumber(first[2]) / 1e13)
+      fired = false
       not_before = math.max(now, last + interval, penalty)
       lease_until = not_before + lease
       if waiter ~= caller then
@@ -97,11 +113,12 @@ end
 
 local function save()
   if holder then
-    redis.call('HSET', KEYS[1], 'holder', holder, 'not_before', fmt(not_before),
+    redis.call('HSET', KEYS[1], 'holder', holder, 'holder_rank', holder_rank,
+      'fired', fired and '1' or '0', 'not_before', fmt(not_before),
       'lease_until', fmt(lease_until), 'last', fmt(last), 'penalty_until', fmt(penalty))
   else
     redis.call('HSET', KEYS[1], 'last', fmt(last), 'penalty_until', fmt(penalty))
-    redis.call('HDEL', KEYS[1], 'holder', 'not_before', 'lease_until')
+    redis.call('HDEL', KEYS[1], 'holder', 'holder_rank', 'fired', 'not_before', 'lease_until')
   end
   -- The hash must outlive a penalty still in the future, and the lease of its holder.
   local horizon = math.max(penalty, now)
@@ -115,6 +132,10 @@ local function save()
   end
 end
 
+if expired then
+  promote('')
+end
+
 if op == 'enter' then
   if holder == token then
     -- The caller's wait for a wake-up timed out just as the turn was pushed to it.
@@ -123,8 +144,23 @@ if op == 'enter' then
     return {1, not_before, now, lease_until, 0, lease_until}
   end
   local rank = tonumber(ARGV[7])
+  local listen_until = fmt(now + tonumber(ARGV[8]))
+  if holder and not fired and rank < holder_rank then
+    -- Take the turn over from a lower priority that has not fired yet: it goes back to the
+    -- head of its own class (and learns it at its `fire`); the start stays where it was.
+    redis.call('ZADD', KEYS[2], fmt(holder_rank * 1e13), holder)
+    redis.call('ZADD', KEYS[3], listen_until, holder)
+    -- A grant pushed to it and not read yet is withdrawn: it keeps waiting.
+    redis.call('DEL', wake_prefix .. holder)
+    redis.call('ZREM', KEYS[2], token)
+    redis.call('ZREM', KEYS[3], token)
+    holder = token
+    holder_rank = rank
+    save()
+    return {1, not_before, now, lease_until, 0, lease_until}
+  end
   redis.call('ZADD', KEYS[2], 'NX', fmt(rank * 1e13 + math.floor(now / 1000)), token)
-  redis.call('ZADD', KEYS[3], fmt(now + tonumber(ARGV[8])), token)
+  redis.call('ZADD', KEYS[3], listen_until, token)
   promote(token)
   save()
   if holder == token then
@@ -132,6 +168,30 @@ if op == 'enter' then
   end
   local position = redis.call('ZRANK', KEYS[2], token) or 0
   return {0, 0, now, 0, position, holder and lease_until or 0}
+elseif op == 'fire' then
+  if holder ~= token then
+    save()
+    return {0, 0, now, 0, 0, 0}
+  end
+  if penalty > not_before then
+    -- A 429 came back since this turn was granted: its start moves behind the penalty.
+    not_before = penalty
+    lease_until = penalty + lease
+    save()
+  end
+  if now < not_before then
+    return {2, not_before, now, lease_until, 0, 0}
+  end
+  if now > lease_until - tonumber(ARGV[7]) then
+    -- Too late to write inside the lease: give the turn up (nothing was written).
+    holder = false
+    promote('')
+    save()
+    return {0, 0, now, 0, 0, 0}
+  end
+  fired = true
+  save()
+  return {1, not_before, now, lease_until, 0, 0}
 elseif op == 'done' or op == 'cancel' then
   if holder == token then
     if op == 'done' and now > last then
