@@ -1,154 +1,133 @@
-"""``make bench`` / ``nusaworker bench``: pacing, OTP latency under backlog and cost, measured
-side by side against naive baselines, on the provider sandbox and real worker processes.
+"""``make bench`` / ``nusaworker bench``: pacing in each pool layout, OTP latency under backlog
+and the cost of a send, measured side by side against naive baselines, on the provider sandbox
+and real worker processes, through both pacing gates.
 
-Scenarios (all in one run; ``--only`` picks some):
+Scenarios (all in one run; ``--only`` picks some, or a group: ``pacing``, ``quiet``, ``hogs``,
+``baselines``, ``latency``):
 
-* ``ours`` / ``naive`` / ``serial`` — a WhatsApp batch through our fleet (Redis gate), through
-  the same fleet paced by Celery's per-worker ``rate_limit``, and through one serial worker
-  (:mod:`.pacing_bench`); with each worker's CPU seconds and peak RSS (:mod:`.procstat`).
+* ``default`` / ``prefork`` / ``threads8`` and each again with ``-hogs`` — a WhatsApp batch
+  through the fleet as a new user lays it out (:mod:`.layouts`), with the default pool,
+  ``--pool prefork``, or one ``--pool threads -c 8`` worker; ``-hogs`` runs two busy loops
+  meanwhile. Each runs once per gate (``--gates``: ``causal`` and ``slots``, passed to the
+  workers as ``NUSAWORKER_PACING_GATE``), with each worker's CPU seconds and peak RSS
+  (:mod:`.procstat`) and the Redis script calls and commands per send (:mod:`.redisstats`).
+* ``naive`` / ``serial`` — the same batch paced by Celery's per-worker ``rate_limit``, and
+  through one serial worker (:mod:`.pacing_bench`).
 * ``otp`` / ``fifo`` — OTPs injected while a bulk backlog drains, with their own queue and
-  worker, and with everything on one FIFO queue (:mod:`.otp_bench`).
+  worker (once per gate), and with everything on one FIFO queue (:mod:`.otp_bench`).
 
-Results go to ``bench-results/bench-<UTC timestamp>.json`` and ``bench-results/latest.json``;
-a table is printed (:mod:`.report`). The exit status is 0 whenever the run completed, whether
-or not each goal was met. Every Redis key lives under ``nwbench:<hex>:`` and is deleted at the
-end; every process started is stopped, also on Ctrl-C.
+The bench runs its own ``redis-server`` on a free port (so that nobody else's commands are
+counted). Results go to ``bench-results/bench-<UTC timestamp>.json`` and
+``bench-results/latest.json``; a table is printed (:mod:`.report`, :mod:`.table`). The exit
+status is 0 whenever the run completed, whether or not each goal was met. Every Redis key lives
+under ``nwbench:<hex>:``; every process started is stopped, also on Ctrl-C.
 
 This package's ``__init__`` imports nothing heavy: workers import :mod:`.naive_tasks` from it.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import signal
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from nusaworker.bench.params import SCENARIOS, BenchParams, parse_args
+
 if TYPE_CHECKING:
     from nusaworker.bench.rig import Rig
 
-SCENARIOS = ("ours", "naive", "serial", "otp", "fifo")
-
-
-@dataclass(frozen=True)
-class BenchParams:
-    """Sizes of one run (``--quick`` shrinks every one)."""
-
-    quick: bool
-    pacing_messages: int
-    serial_messages: int
-    workers: int
-    threads: int
-    backlog: int
-    otps: int
-    fifo_timeout_s: float
-    seed: int
-    scenarios: tuple[str, ...]
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> BenchParams:
-        quick = bool(args.quick)
-
-        def pick(value: Any, full: Any, small: Any) -> Any:
-            return value if value is not None else (small if quick else full)
-
-        return cls(
-            quick=quick,
-            pacing_messages=pick(args.messages, 600, 200),
-            serial_messages=pick(args.serial_messages, 200, 60),
-            workers=args.workers,
-            threads=args.threads,
-            backlog=pick(args.backlog, 5000, 1000),
-            otps=pick(args.otps, 40, 20),
-            fifo_timeout_s=pick(args.fifo_timeout, 300.0, 90.0),
-            seed=args.seed,
-            scenarios=tuple(args.only or SCENARIOS),
-        )
-
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The command line of ``nusaworker bench``."""
-    parser = argparse.ArgumentParser(
-        prog="nusaworker bench",
-        description="Benchmarks against the provider sandbox; JSON results in bench-results/.",
-    )
-    parser.add_argument("--quick", action="store_true", help="smaller batches, a fast run")
-    parser.add_argument("--messages", type=int, help="pacing: sends per fleet (600; quick 200)")
-    parser.add_argument("--serial-messages", type=int, help="serial baseline sends (200; 60)")
-    parser.add_argument("--workers", type=int, default=3, help="pacing fleet processes (3)")
-    parser.add_argument("--threads", type=int, default=8, help="threads per process (8)")
-    parser.add_argument("--backlog", type=int, help="OTP scenario bulk backlog (5000; 1000)")
-    parser.add_argument("--otps", type=int, help="OTPs injected (40; 20)")
-    parser.add_argument(
-        "--fifo-timeout",
-        type=float,
-        help="seconds after the last OTP before un-arrived FIFO OTPs are censored (300; 90)",
-    )
-    parser.add_argument("--seed", type=int, default=7, help="sandbox and OTP spacing seed")
-    parser.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
-    parser.add_argument("--out-dir", type=Path, default=Path("bench-results"))
-    args = parser.parse_args(argv)
-    for name in ("messages", "serial_messages", "backlog", "otps"):
-        value = getattr(args, name)
-        if value is not None and value < 2:
-            parser.error(f"--{name.replace('_', '-')} must be at least 2")
-    if args.workers < 1 or args.threads < 1:
-        parser.error("--workers and --threads must be at least 1")
-    return args
+__all__ = ["SCENARIOS", "BenchParams", "main", "parse_args", "run_scenarios"]
 
 
 def _say(text: str) -> None:
     print(text, flush=True)
 
 
+# A run returns where its row goes — (group, key, gate or None) — and the row.
+Run = Callable[[], tuple[str, str, str | None, Any]]
+Step = tuple[str, str, Run]
+
+
+def plan(rig: Rig, params: BenchParams) -> list[Step]:
+    """The runs of the chosen scenarios in order: ``(scenario, gate or "", run)``.
+
+    Each ``run()`` returns ``(group, key, gate or None, row)``: where its row goes in the
+    results (``results[group][key]``, or ``results[group][key][gate]``).
+    """
+    from nusaworker.bench import otp_bench, pacing_bench
+    from nusaworker.bench.layouts import VARIANTS_BY_NAME
+
+    def variant(name: str, gate: str) -> Run:
+        return lambda: (
+            "pacing",
+            name,
+            gate,
+            pacing_bench.run_variant(
+                rig,
+                VARIANTS_BY_NAME[name],
+                gate=gate,
+                messages=params.pacing_messages,
+                priority=params.priority,
+            ),
+        )
+
+    def otp(gate: str) -> Run:
+        return lambda: (
+            "otp",
+            "priority",
+            gate,
+            otp_bench.run_priority(rig, backlog=params.backlog, otps=params.otps, gate=gate),
+        )
+
+    def naive() -> tuple[str, str, str | None, Any]:
+        row = pacing_bench.run_naive(rig, messages=params.naive_messages)
+        return "baselines", "naive_rate_limit", None, row
+
+    def serial() -> tuple[str, str, str | None, Any]:
+        row = pacing_bench.run_serial(
+            rig, messages=params.serial_messages, priority=params.priority
+        )
+        return "baselines", "serial", None, row
+
+    def fifo() -> tuple[str, str, str | None, Any]:
+        row = otp_bench.run_fifo(
+            rig, backlog=params.backlog, otps=params.otps, timeout=params.fifo_timeout_s
+        )
+        return "otp", "fifo", None, row
+
+    steps: list[Step] = []
+    for name in params.scenarios:
+        if name in VARIANTS_BY_NAME:
+            steps += [(name, gate, variant(name, gate)) for gate in params.gates]
+        elif name == "otp":
+            steps += [(name, gate, otp(gate)) for gate in params.gates]
+        else:
+            steps.append((name, "", {"naive": naive, "serial": serial, "fifo": fifo}[name]))
+    return steps
+
+
 def run_scenarios(rig: Rig, params: BenchParams) -> dict[str, Any]:
     """Run the chosen scenarios one after the other; each has its own sandbox and keys."""
-    from nusaworker.bench import otp_bench, pacing_bench
-
     results: dict[str, Any] = {}
-    pacing: dict[str, Any] = {}
-    otp: dict[str, Any] = {}
-    fleet = {"workers": params.workers, "threads": params.threads}
-    steps = {
-        "ours": lambda: pacing.__setitem__(
-            "ours", pacing_bench.run_ours(rig, messages=params.pacing_messages, **fleet)
-        ),
-        "naive": lambda: pacing.__setitem__(
-            "naive_rate_limit",
-            pacing_bench.run_naive(rig, messages=params.pacing_messages, **fleet),
-        ),
-        "serial": lambda: pacing.__setitem__(
-            "serial", pacing_bench.run_serial(rig, messages=params.serial_messages)
-        ),
-        "otp": lambda: otp.__setitem__(
-            "priority", otp_bench.run_priority(rig, backlog=params.backlog, otps=params.otps)
-        ),
-        "fifo": lambda: otp.__setitem__(
-            "fifo",
-            otp_bench.run_fifo(
-                rig, backlog=params.backlog, otps=params.otps, timeout=params.fifo_timeout_s
-            ),
-        ),
-    }
-    for name in SCENARIOS:
-        if name not in params.scenarios:
-            continue
+    steps = plan(rig, params)
+    for index, (name, gate, run) in enumerate(steps, start=1):
         started = time.monotonic()
-        _say(f"[bench] {name} …")
-        steps[name]()
-        _say(f"[bench] {name} done in {time.monotonic() - started:.1f} s")
-    if pacing:
-        results["pacing"] = pacing
-    if otp:
-        results["otp"] = otp
+        title = f"{name} ({gate} gate)" if gate else name
+        _say(f"[bench] {index}/{len(steps)} {title} …")
+        group, key, row_gate, row = run()
+        slot = results.setdefault(group, {})
+        if row_gate is None:
+            slot[key] = row
+        else:
+            slot.setdefault(key, {})[row_gate] = row
+        _say(f"[bench] {title} done in {time.monotonic() - started:.1f} s")
     return results
 
 
@@ -159,7 +138,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``nusaworker bench``; 0 when the run completed (goals met or not)."""
-    from nusaworker.bench.report import build_report, machine_info, render_table, write_report
+    from nusaworker.bench.report import build_report, machine_info, redis_version, write_report
     from nusaworker.bench.rig import (
         LATENCY_JITTER_MS,
         LATENCY_MS,
@@ -167,8 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         Rig,
         load_1m,
     )
-    from nusaworker.settings import load_settings
-    from nusaworker.testing.redis_server import redis_url_or_private
+    from nusaworker.bench.table import render_table
+    from nusaworker.testing.redis_server import private_redis
 
     args = parse_args(argv)
     params = BenchParams.from_args(args)
@@ -177,11 +156,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_info()
     try:
         with (
-            redis_url_or_private(load_settings().redis_url) as redis_url,
+            private_redis() as redis_url,
             tempfile.TemporaryDirectory(prefix="nusaworker-bench-") as logdir,
         ):
+            machine["redis_server"] = redis_version(redis_url)
             prefix = f"nwbench:{uuid.uuid4().hex[:10]}:"
-            rig = Rig(redis_url, prefix, seed=params.seed, logdir=Path(logdir))
+            rig = Rig(
+                redis_url,
+                prefix,
+                seed=params.seed,
+                logdir=Path(logdir),
+                keep_logs=args.out_dir / "logs" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+            )
             _say(f"[bench] redis {redis_url}, key prefix {rig.run_prefix}, quick={params.quick}")
             try:
                 results = run_scenarios(rig, params)

@@ -1,11 +1,12 @@
 """Scenario 2: how long an OTP waits when a bulk backlog is draining.
 
-``priority`` — the fleet as deployed: bulk WhatsApp on ``wa`` (priority ``bulk``), OTP SMS on
-their own ``otp`` queue with a worker of their own (``-Q otp -c 4``) and ``"otp"`` priority at
-the gate, next to two bulk workers (``-Q wa,sms -c 8``).
+``priority`` — the new user's fleet (:func:`.layouts.new_user_fleet`: three ``-Q <all send
+queues> -c 4`` workers that take ``otp`` first, one ``-Q otp -c 2`` worker, the default pool):
+bulk WhatsApp on ``wa`` (priority ``bulk``), OTP SMS on the ``otp`` queue with ``"otp"``
+priority at the gate; run once per gate (``NUSAWORKER_PACING_GATE``).
 
 ``fifo`` — the baseline: the same backlog and the same OTPs, all on one queue with one priority
-(``wa``, broker priority 3, record priority ``normal``), the same three workers consuming only
+(``wa``, broker priority 3, record priority ``normal``), the same four processes consuming only
 that queue. OTPs then wait behind the backlog; those that have not arrived ``fifo_timeout``
 seconds after the last one was injected are reported as censored (``>=`` the time waited).
 
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from nusaworker.bench.layouts import fifo_fleet, new_user_fleet
 from nusaworker.bench.rig import Meter, Rig, Stage, WorkerSpec, load_1m, wait_until
 from nusaworker.bench.stats import count_between, latency_summary
 from nusaworker.ledger import MessageRecord
@@ -35,20 +37,6 @@ PRIORITY_TIMEOUT_S = 30.0
 OTP_GAP_S = (0.5, 1.0)
 
 Send = Callable[[str, str], str]
-
-
-def priority_specs() -> list[WorkerSpec]:
-    """One OTP worker and two bulk workers, as the Makefile's fleet."""
-    return [
-        WorkerSpec("otp", "otp", 4),
-        WorkerSpec("bulk1", "wa,sms", 8),
-        WorkerSpec("bulk2", "wa,sms", 8),
-    ]
-
-
-def fifo_specs() -> list[WorkerSpec]:
-    """The same three processes, all consuming the one FIFO queue."""
-    return [WorkerSpec(spec.name, "wa", spec.concurrency) for spec in priority_specs()]
 
 
 def enqueue_backlog(producer: Producer, count: int, priority: str) -> tuple[list[str], float]:
@@ -90,12 +78,12 @@ def inject_otps(send: Send, count: int, seed: int) -> list[tuple[str, float]]:
     return injected
 
 
-def run_priority(rig: Rig, *, backlog: int, otps: int) -> dict[str, Any]:
-    """Our fleet: OTP queue and worker of their own, beside the bulk backlog."""
-    with rig.stage("otp-priority") as stage:
-        return _run(
+def run_priority(rig: Rig, *, backlog: int, otps: int, gate: str) -> dict[str, Any]:
+    """Our fleet through ``gate``: OTP queue and worker of their own, beside the bulk backlog."""
+    with rig.stage(f"otp-priority-{gate}", pacing_gate=gate) as stage:
+        row = _run(
             stage,
-            priority_specs(),
+            new_user_fleet(),
             backlog=backlog,
             backlog_priority="bulk",
             otps=otps,
@@ -103,6 +91,10 @@ def run_priority(rig: Rig, *, backlog: int, otps: int) -> dict[str, Any]:
             seed=rig.seed,
             timeout=PRIORITY_TIMEOUT_S,
         )
+        if not row["all_arrived"]:
+            row["logs"] = stage.save_logs()
+    row["gate"] = gate
+    return row
 
 
 def run_fifo(rig: Rig, *, backlog: int, otps: int, timeout: float) -> dict[str, Any]:
@@ -110,7 +102,7 @@ def run_fifo(rig: Rig, *, backlog: int, otps: int, timeout: float) -> dict[str, 
     with rig.stage("otp-fifo") as stage:
         return _run(
             stage,
-            fifo_specs(),
+            fifo_fleet(),
             backlog=backlog,
             backlog_priority="normal",
             otps=otps,
@@ -176,6 +168,7 @@ def _run(
         "violations": sum(1 for h in hits if h.get("violation")),
         "http_429": sum(1 for h in hits if h.get("status") == 429),
         "worker_cpu_s_during_otps": cpu,
+        "pools": dict(stage.pools),
         "machine": machine,
         "loadavg_1m": [load_start, load_1m()],
     }

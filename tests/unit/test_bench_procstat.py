@@ -6,7 +6,9 @@ import pytest
 
 from nusaworker.bench.procstat import (
     cpu_delta,
+    descendants,
     parse_busy_ticks,
+    parse_stat_ppid,
     parse_stat_ticks,
     parse_status_kib,
 )
@@ -67,3 +69,26 @@ def test_parse_busy_ticks_counts_busy_fields_of_the_aggregate_line() -> None:
 def test_parse_busy_ticks_rejects_text_without_the_aggregate_line() -> None:
     with pytest.raises(ValueError):
         parse_busy_ticks("cpu0 1 2 3 4\n")
+
+
+def test_parse_stat_ticks_adds_reaped_children_only_when_asked() -> None:
+    # cutime (field 16) = 7, cstime (field 17) = 3: a prefork pool child that was replaced.
+    reaped = STAT.replace(" 1234 56 0 0 ", " 1234 56 7 3 ")
+    assert parse_stat_ticks(reaped) == 1290
+    assert parse_stat_ticks(reaped, reaped_children=True) == 1300
+
+
+def test_parse_stat_ppid_reads_field_four_past_a_tricky_command_name() -> None:
+    assert parse_stat_ppid(STAT) == 1
+    assert parse_stat_ppid(STAT.replace("(python3)", "(a) 9 (b)")) == 1
+
+
+def test_descendants_walks_a_prefork_tree_root_first() -> None:
+    # 100 is a prefork worker with children 101, 102; 102 forked 103; 200 is someone else's.
+    parents = {100: 1, 101: 100, 102: 100, 103: 102, 200: 1, 201: 200}
+    assert descendants(parents, 100) == [100, 101, 102, 103]
+    assert descendants(parents, 101) == [101]
+
+
+def test_descendants_of_an_unknown_pid_is_the_pid_alone() -> None:
+    assert descendants({}, 42) == [42]
