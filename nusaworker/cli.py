@@ -50,6 +50,7 @@ def _cmd_send(args: argparse.Namespace, rest: list[str]) -> int:
             args.text,
             priority=args.priority or "normal",
             idempotency_key=args.idempotency_key,
+            validity_s=args.validity,
             **extra,
         )
     else:
@@ -59,6 +60,7 @@ def _cmd_send(args: argparse.Namespace, rest: list[str]) -> int:
             otp=args.otp,
             priority=args.priority,
             idempotency_key=args.idempotency_key,
+            validity_s=args.validity,
             **extra,
         )
     print(message_id)
@@ -148,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send.add_argument("--otp", action="store_true", help="SMS: send on the OTP route (otp=Y)")
     send.add_argument("--idempotency-key")
+    send.add_argument(
+        "--validity",
+        type=float,
+        metavar="SECONDS",
+        help="not sent within this long, the message ends expired (default: 300 for OTPs, "
+        "none else; NUSAWORKER_VALIDITY_S)",
+    )
     send.add_argument(
         "--field",
         type=_field,

@@ -8,15 +8,20 @@ What each outcome does to the record:
     PermanentError         → rejected, with the reason
     AuthError, credit      → the channel's circuit breaker opens (fleet-wide, one alert) and the
                              message is held: accepted, re-enqueued when the channel resumes
-    RateLimited, Transient → back to accepted (the provider did not process it), retried
-    GateUnavailable        → back to accepted (no hit was made), retried
+    RateLimited, Transient → retried later (the provider did not process it): back to accepted,
+                             on the ledger's retry index; or, past its budget, failed (the last
+                             reason), past its validity, expired — see nusaworker.retries
+    GateUnavailable        → the same (no hit was made)
     AmbiguousOutcome       → unknown (the hit may have reached the provider; never resent)
     Fenced                 → nothing: another worker owns the message now
+
+The task ends in every case: a retry is released by beat from the ledger, never by a Celery
+countdown. A record past its validity is never claimed: the claim moves it to ``expired``.
 
 A message whose channel is paused (its breaker is open: :mod:`nusaworker.credit`) is neither
 claimed nor sent: it is held in the ledger (``accepted``, with a ``retry_at``) and the task
 ends; nothing is failed for a pause. Without a circuit (``circuit=None``) auth and credit
-errors are simply retried later.
+errors are retried later like transient ones, within the budget.
 
 A redelivered task (its first worker died) finds the record in ``sending``. If the first
 attempt never started its hit, this one takes over and sends. If it had started, the outcome
@@ -47,6 +52,7 @@ from nusaworker.ledger import (
     describe_error,
 )
 from nusaworker.ledger.held import HoldOutcome
+from nusaworker.ledger.leases import IN_DOUBT_ERROR, resend_in_doubt
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.errors import (
     AmbiguousOutcome,
@@ -55,22 +61,26 @@ from nusaworker.providers.errors import (
     PermanentError,
     ProviderError,
 )
+from nusaworker.retries import RetryRules, decide
 
 log = logging.getLogger(__name__)
 
 # First status poll of a sent message (a later issue's beat job does the polling).
 FIRST_POLL_AFTER_S = 5.0
 
+_DEFAULT_RULES = RetryRules.defaults()
+
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one delivery attempt; ``retry_in`` asks the caller to try again later.
+    """What became of one delivery attempt.
 
+    ``retry_at``: the message waits in the ledger for a retry due then (beat releases it).
     ``held``: the channel is paused and the message waits in the ledger for its resume.
     """
 
-    state: str
-    retry_in: float | None = None
+    state: MessageState
+    retry_at: float | None = None
     error: str | None = None
     held: bool = False
 
@@ -130,30 +140,41 @@ def deliver(
     *,
     ledger: Ledger,
     client: NusaSMSClient,
-    retry_in: float,
+    rules: RetryRules | None = None,
     otp_resend_in_doubt: bool = True,
     circuit: Circuit | None = None,
+    holder: str | None = None,
 ) -> Outcome:
-    """Claim, send and record one message; never raises for an expected provider outcome."""
+    """Claim, send and record one message; never raises for an expected provider outcome.
+
+    ``holder`` is this worker's identity (:func:`nusaworker.liveness.holder`): the claim is
+    then a lease that beat resolves within seconds if the worker dies. ``rules`` are the
+    retry budgets (default: those of default settings).
+    """
+    rules = rules or _DEFAULT_RULES
     record = ledger.get(message_id)
     paused = circuit is not None and circuit.is_paused(record.channel)
     if circuit is not None and paused and record.state is MessageState.ACCEPTED:
         held = circuit.hold(message_id, record.channel, _paused_reason(record.channel))
         if held is HoldOutcome.HELD:
-            return Outcome(state="accepted", held=True)
+            return Outcome(state=MessageState.ACCEPTED, held=True)
         # UNGUARDED: resumed since the check, send as usual; NOT_ACCEPTED: the claim decides.
         paused = held is not HoldOutcome.UNGUARDED
-    claim = ledger.claim(message_id)
-    if claim.outcome is ClaimOutcome.NOT_CLAIMABLE:
-        return Outcome(state=str(claim.state))
+    claim = ledger.claim(message_id, holder=holder)
+    if claim.outcome in (ClaimOutcome.NOT_CLAIMABLE, ClaimOutcome.EXPIRED):
+        return Outcome(state=claim.state)
     if claim.outcome is ClaimOutcome.IN_DOUBT:
-        if not (record.priority == "otp" and otp_resend_in_doubt):
-            error = "AmbiguousOutcome: worker lost after the provider hit started"
+        if not resend_in_doubt(record.priority, otp_resend_in_doubt):
+            ledger.mark_unknown(message_id, IN_DOUBT_ERROR)
+            return Outcome(state=MessageState.UNKNOWN, error=IN_DOUBT_ERROR)
+        claim = ledger.claim(message_id, take_in_doubt=True, holder=holder)
+        if claim.token is None and claim.outcome is ClaimOutcome.IN_DOUBT:
+            # Past its validity an OTP in doubt is not resent: a late code is no use.
+            error = f"{IN_DOUBT_ERROR}; not resent: past its validity"
             ledger.mark_unknown(message_id, error)
-            return Outcome(state="unknown", error=error)
-        claim = ledger.claim(message_id, take_in_doubt=True)
+            return Outcome(state=MessageState.UNKNOWN, error=error)
         if claim.token is None:
-            return Outcome(state=str(claim.state))
+            return Outcome(state=claim.state)
     token = claim.token
     assert token is not None
     if circuit is not None and paused:
@@ -161,7 +182,7 @@ def deliver(
         reason = _paused_reason(record.channel)
         if not _release(ledger, message_id, token, reason, circuit.clock() + circuit.hold_s):
             return _moved_on(ledger, message_id)
-        return _hold_released(circuit, record, reason, retry_in)
+        return _hold_released(circuit, record, reason)
     sender = SENDERS[record.channel]
 
     def fence() -> None:
@@ -173,37 +194,33 @@ def deliver(
             ref_no = sender(client, record)
     except Fenced:
         log.info("message %s was taken over by another worker", message_id)
-        return Outcome(state="sending")
+        return Outcome(state=MessageState.SENDING)
     except AmbiguousOutcome as exc:
         ledger.mark_unknown(message_id, describe_error(exc), token=token)
-        return Outcome(state="unknown", error=describe_error(exc))
+        return Outcome(state=MessageState.UNKNOWN, error=describe_error(exc))
     except PermanentError as exc:
         ledger.mark_rejected(message_id, describe_error(exc), token=token)
-        return Outcome(state="rejected", error=describe_error(exc))
+        return Outcome(state=MessageState.REJECTED, error=describe_error(exc))
     except (AuthError, InsufficientCredit) as exc:
         # The account, not the message, is at fault: pause the channel and keep the message.
         if circuit is None:
             log.error("account refused (%s); message %s kept for retry", exc, message_id)
-            if not _release(ledger, message_id, token, describe_error(exc)):
-                return _moved_on(ledger, message_id)
-            return Outcome(state="accepted", retry_in=retry_in, error=describe_error(exc))
+            return _retry_or_end(ledger, rules, record, token, claim.attempts, exc)
         opening = circuit.open_for(record.channel, exc)
         retry_at = circuit.clock() + circuit.hold_s
         try:
             if not _release(ledger, message_id, token, describe_error(exc), retry_at):
                 return _moved_on(ledger, message_id)
-            return _hold_released(circuit, record, describe_error(exc), retry_in)
+            return _hold_released(circuit, record, describe_error(exc))
         finally:
             # The record is safe (held) before the alert's slow sinks are called.
             circuit.announce(opening)
     except (ProviderError, GateUnavailable) as exc:
         # The provider did not process this hit (or no hit was made): safe to try again.
-        if not _release(ledger, message_id, token, describe_error(exc)):
-            return _moved_on(ledger, message_id)
-        return Outcome(state="accepted", retry_in=retry_in, error=describe_error(exc))
+        return _retry_or_end(ledger, rules, record, token, claim.attempts, exc)
     except (NusaWorkerError, ValidationError) as exc:  # a stored payload that no longer validates
         ledger.mark_rejected(message_id, describe_error(exc), token=token)
-        return Outcome(state="rejected", error=describe_error(exc))
+        return Outcome(state=MessageState.REJECTED, error=describe_error(exc))
     try:
         ledger.mark_sent(message_id, token, ref_no, next_poll_at=time.time() + FIRST_POLL_AFTER_S)
     except Fenced:
@@ -211,8 +228,48 @@ def deliver(
         log.warning(
             "message %s: late answer ref_no=%s after take-over, not recorded", message_id, ref_no
         )
-        return Outcome(state="sending")
-    return Outcome(state="sent")
+        return Outcome(state=MessageState.SENDING)
+    return Outcome(state=MessageState.SENT)
+
+
+def _retry_or_end(
+    ledger: Ledger,
+    rules: RetryRules,
+    record: MessageRecord,
+    token: str,
+    attempts: int,
+    exc: BaseException,
+) -> Outcome:
+    """A transient failure: schedule the retry in the ledger, or end the record (budget spent:
+    ``failed``; validity over: ``expired``), as :func:`nusaworker.retries.decide` says."""
+    error = describe_error(exc)
+    decision = decide(
+        rules.budget(record.priority),
+        attempts=attempts,
+        error=error,
+        created_at=record.created_at,
+        now=ledger.clock(),
+        expires_at=record.expires_at,
+        validity_s=record.validity_s,
+    )
+    try:
+        if decision.retry_at is not None:
+            ledger.retry_later(record.id, token, error, retry_at=decision.retry_at)
+            return Outcome(MessageState.ACCEPTED, retry_at=decision.retry_at, error=error)
+        if decision.state is MessageState.EXPIRED:
+            moved = ledger.expire(
+                record.id, from_state=MessageState.SENDING, token=token, reason=decision.reason
+            )
+        else:
+            moved = ledger.mark_failed(record.id, decision.reason, token=token)
+    except (Fenced, IllegalTransition) as moved_on:
+        # Slow enough for the task to be redelivered: the record is another worker's now.
+        log.warning("message %s moved on before its retry (%s); not retried", record.id, moved_on)
+        return _moved_on(ledger, record.id)
+    if not moved:
+        return _moved_on(ledger, record.id)
+    log.warning("message %s %s: %s", record.id, decision.state, decision.reason)
+    return Outcome(decision.state, error=decision.reason)
 
 
 def _release(
@@ -233,25 +290,25 @@ def _release(
 
 
 def _moved_on(ledger: Ledger, message_id: str) -> Outcome:
-    return Outcome(state=str(ledger.get(message_id).state))
+    return Outcome(state=ledger.get(message_id).state)
 
 
 def _paused_reason(channel: str) -> str:
     return f"Paused: channel {channel} is paused; held until it resumes"
 
 
-def _hold_released(
-    circuit: Circuit, record: MessageRecord, reason: str, retry_in: float
-) -> Outcome:
+def _hold_released(circuit: Circuit, record: MessageRecord, reason: str) -> Outcome:
     """Hold a record just released back to ``accepted``; if the channel resumed meanwhile,
-    ask for an ordinary retry instead."""
+    schedule it for a retry now instead (beat's release job enqueues it)."""
     held = circuit.hold(record.id, record.channel, reason)
     if held is HoldOutcome.HELD:
-        return Outcome(state="accepted", held=True, error=reason)
+        return Outcome(state=MessageState.ACCEPTED, held=True, error=reason)
     if held is HoldOutcome.UNGUARDED:
-        return Outcome(state="accepted", retry_in=retry_in, error=reason)
+        now = circuit.clock()
+        circuit.ledger.schedule_retry(record.id, now)
+        return Outcome(state=MessageState.ACCEPTED, retry_at=now, error=reason)
     # NOT_ACCEPTED: another worker (a replay) took the record meanwhile; it owns it now.
-    return Outcome(state=str(circuit.ledger.get(record.id).state), error=reason)
+    return Outcome(state=circuit.ledger.get(record.id).state, error=reason)
 
 
 def payload_of(model: Any) -> dict[str, Any]:

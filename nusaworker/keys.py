@@ -126,6 +126,25 @@ class Keys:
         return f"{self.prefix}idx:accepted"
 
     @property
+    def retry_index(self) -> str:
+        """Sorted set: ids released for a later retry, scored by when the retry is due.
+
+        Beat's release job enqueues what is due (:mod:`nusaworker.tracking.release`). An id is
+        only ever added by a release for retry and removed by that job, which drops ids whose
+        record moved on meanwhile: no TTL needed, nothing stays longer than its due time.
+        """
+        return f"{self.prefix}idx:retry"
+
+    @property
+    def expiry_index(self) -> str:
+        """Sorted set: ids of records with a validity, scored by when it ends.
+
+        Beat expires the records still waiting (``accepted``) once due and drops the others;
+        like :attr:`retry_index`, nothing stays past its score, so no TTL.
+        """
+        return f"{self.prefix}idx:expiry"
+
+    @property
     def sent_index(self) -> str:
         """Sorted set: ids in ``sent``, scored by the time their next status poll is due."""
         return f"{self.prefix}idx:sent"

@@ -3,8 +3,12 @@
 Each call validates its input with the provider layer's own request models (bad input raises
 :class:`pydantic.ValidationError` naming the field, and nothing is written), writes the ledger
 record (state ``accepted``), enqueues one Celery task carrying only the message id, and returns
-the id at once. The module-level functions use a producer built from the environment on first
-use; a backend that wants explicit wiring builds its own :class:`Producer`.
+the id at once. ``validity_s`` (every call) bounds how long after acceptance the message may
+still be sent; past it, unsent, it ends ``expired`` instead of arriving late. Without it a
+message gets its priority's default (``NUSAWORKER_VALIDITY_S``: 300 s for OTPs, none else).
+
+The module-level functions use a producer built from the environment on first use; a backend
+that wants explicit wiring builds its own :class:`Producer`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from nusaworker.providers import (
     WhatsAppMediaRequest,
     WhatsAppMessageRequest,
 )
+from nusaworker.retries import RetryRules
 from nusaworker.routing import BROKER_PRIORITY, queue_for
 from nusaworker.settings import Settings, load_settings
 
@@ -65,14 +70,17 @@ class EnqueueOptions(BaseModel):
 
     priority: Literal["otp", "normal", "bulk"] = "normal"
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    validity_s: float | None = Field(default=None, gt=0)
 
 
 class Producer:
     """Validates, records and enqueues messages."""
 
-    def __init__(self, *, ledger: Ledger, app: Celery) -> None:
+    def __init__(self, *, ledger: Ledger, app: Celery, rules: RetryRules | None = None) -> None:
         self.ledger = ledger
         self.app = app
+        # Only the default validities are read here; the budgets are the workers'.
+        self.rules = rules or RetryRules.defaults()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Producer:
@@ -82,7 +90,7 @@ class Producer:
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2
         )
         ledger = Ledger(client, keys=Keys(prefix=settings.key_prefix))
-        return cls(ledger=ledger, app=make_app(settings))
+        return cls(ledger=ledger, app=make_app(settings), rules=RetryRules.from_settings(settings))
 
     def _accept(
         self, channel: str, destination: str, model: BaseModel, options: EnqueueOptions
@@ -96,6 +104,7 @@ class Producer:
             payload=model.model_dump(mode="json", exclude_none=True),
             idempotency_key=options.idempotency_key,
             created_at=time.time(),
+            validity_s=options.validity_s or self.rules.validity(options.priority),
         )
         message_id, created = self.ledger.create(record, idempotency_key=options.idempotency_key)
         if not created:
@@ -117,10 +126,13 @@ class Producer:
         *,
         priority: str = "normal",
         idempotency_key: str | None = None,
+        validity_s: float | None = None,
         **provider_fields: Any,
     ) -> str:
         """Accept a WhatsApp text message; returns its message id."""
-        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        options = EnqueueOptions(
+            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
+        )
         model = WhatsAppMessageRequest(destination=destination, message=message, **provider_fields)
         return self._accept("wa", model.destination, model, options)
 
@@ -134,10 +146,13 @@ class Producer:
         caption: str | None = None,
         priority: str = "normal",
         idempotency_key: str | None = None,
+        validity_s: float | None = None,
         **provider_fields: Any,
     ) -> str:
         """Accept a WhatsApp media message (URL, or base64 with a file name)."""
-        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        options = EnqueueOptions(
+            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
+        )
         model = WhatsAppMediaRequest(
             destination=destination,
             media_url=media_url,
@@ -156,11 +171,14 @@ class Producer:
         otp: bool = False,
         priority: str | None = None,
         idempotency_key: str | None = None,
+        validity_s: float | None = None,
         **provider_fields: Any,
     ) -> str:
         """Accept an SMS; ``otp=True`` sends it on the OTP route and queue."""
         chosen = priority or ("otp" if otp else "normal")
-        options = EnqueueOptions(priority=chosen, idempotency_key=idempotency_key)
+        options = EnqueueOptions(
+            priority=chosen, idempotency_key=idempotency_key, validity_s=validity_s
+        )
         model = SmsRequest(destination=destination, text=text, otp=otp, **provider_fields)
         return self._accept("sms", model.destination, model, options)
 
@@ -174,9 +192,12 @@ class Producer:
         *,
         priority: str = "normal",
         idempotency_key: str | None = None,
+        validity_s: float | None = None,
     ) -> str:
         """Accept a WhatsApp Official template broadcast."""
-        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        options = EnqueueOptions(
+            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
+        )
         model = BroadcastRequest(
             destination=destination,
             destination_name=destination_name,
@@ -195,9 +216,12 @@ class Producer:
         file_url: str | None = None,
         priority: str = "normal",
         idempotency_key: str | None = None,
+        validity_s: float | None = None,
     ) -> str:
         """Accept a WhatsApp Official reply into an open room."""
-        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        options = EnqueueOptions(
+            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
+        )
         model = ReplyRequest(room_id=room_id, type=type, text=text, file_url=file_url)
         return self._accept("wa_official_reply", str(model.room_id), model, options)
 
@@ -208,9 +232,12 @@ class Producer:
         callback_url: str | None = None,
         priority: str = "normal",
         idempotency_key: str | None = None,
+        validity_s: float | None = None,
     ) -> str:
         """Accept a WhatsApp phone check of 1 to 100 numbers; results arrive by callback."""
-        options = EnqueueOptions(priority=priority, idempotency_key=idempotency_key)
+        options = EnqueueOptions(
+            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
+        )
         model = PhoneCheckRequest(phone_numbers=list(numbers), callback_url=callback_url)
         summary = ",".join(model.phone_numbers[:3]) + ("…" if len(model.phone_numbers) > 3 else "")
         return self._accept("check", summary, model, options)

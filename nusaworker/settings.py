@@ -8,8 +8,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from nusaworker.routing import PRIORITIES
+
+# Retry budgets and validity per priority (see nusaworker.retries and the README). In the
+# environment each is JSON naming only the priorities it changes, e.g.
+# NUSAWORKER_RETRY_MAX_ATTEMPTS='{"bulk": 6}'; the others keep these defaults.
+RETRY_MAX_ATTEMPTS: dict[str, int] = {"otp": 5, "normal": 10, "bulk": 10}
+RETRY_MAX_AGE_S: dict[str, float] = {"otp": 900.0, "normal": 6 * 3600.0, "bulk": 24 * 3600.0}
+RETRY_BACKOFF_BASE_S: dict[str, float] = {"otp": 2.0, "normal": 10.0, "bulk": 30.0}
+VALIDITY_S: dict[str, float] = {"otp": 300.0, "normal": 0.0, "bulk": 0.0}
+_PER_PRIORITY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "retry_max_attempts": RETRY_MAX_ATTEMPTS,
+    "retry_max_age_s": RETRY_MAX_AGE_S,
+    "retry_backoff_base_s": RETRY_BACKOFF_BASE_S,
+    "validity_s": VALIDITY_S,
+}
 
 # Balance types the watch knows (see nusaworker.credit.balance): the JSON API's balances and
 # the SMS v3 CREDITS answer.
@@ -65,6 +81,21 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     heartbeat_ttl_s: float = Field(default=8.0, gt=0)
 
+    # -- retries and validity (nusaworker.retries) ----------------------------------------------
+    # A delivery attempt (one claim; the client's own quick transport retries inside it) that
+    # failed transiently — 429, 5xx, connect errors, the gate out of reach — goes back to the
+    # ledger and beat releases it again after a backoff: uniform in [0, min(cap, base · 2^(n-1))]
+    # after attempt n. Past max attempts, or max age since acceptance, it ends ``failed``.
+    retry_max_attempts: dict[str, int] = Field(default_factory=lambda: dict(RETRY_MAX_ATTEMPTS))
+    retry_max_age_s: dict[str, float] = Field(default_factory=lambda: dict(RETRY_MAX_AGE_S))
+    retry_backoff_base_s: dict[str, float] = Field(
+        default_factory=lambda: dict(RETRY_BACKOFF_BASE_S)
+    )
+    retry_backoff_cap_s: float = Field(default=1800.0, gt=0)
+    # Validity: a message not sent (its hit not started) this long after its acceptance ends
+    # ``expired`` instead of arriving late; 0 = none. A producer call may give its own.
+    validity_s: dict[str, float] = Field(default_factory=lambda: dict(VALIDITY_S))
+
     # -- delivery tracking (nusaworker.tracking) ------------------------------------------------
     # Status polls may use at most this share of the account's hits (the rest is the sends');
     # they also take their pacing slots at "bulk" priority, so they never overtake a send.
@@ -73,8 +104,8 @@ class Settings(BaseSettings):
     poll_horizon_s: float = Field(default=24 * 3600, gt=0)
     # A poll handed to a worker is not handed out again for this long (its task was lost).
     poll_lease_s: float = Field(default=120, gt=0)
-    # Records ``accepted`` this long (their task was lost) are re-enqueued; above the longest
-    # Celery retry countdown (nusaworker.routing.MAX_COUNTDOWN_S), so a pending retry is left be.
+    # Records ``accepted`` this long (their task was lost) are re-enqueued: a safety net. A
+    # record waiting for a retry counts from its retry_at (beat's release job enqueues it then).
     replay_after_s: float = Field(default=600, gt=0)
     # The callback receiver: the secret path segment providers push to (``/<token>/wa/status``).
     callback_token: SecretStr = SecretStr("")
@@ -138,6 +169,18 @@ class Settings(BaseSettings):
         if self.heartbeat_ttl_s < 3 * self.heartbeat_interval_s:
             raise ValueError("heartbeat_ttl_s must be at least 3 heartbeat intervals")
         return self
+
+    @field_validator(*_PER_PRIORITY_DEFAULTS, mode="after")
+    @classmethod
+    def _per_priority(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(PRIORITIES))
+        if unknown:
+            raise ValueError(f"unknown priorities {unknown} (known: {', '.join(PRIORITIES)})")
+        assert info.field_name is not None
+        least = 1 if info.field_name == "retry_max_attempts" else 0
+        if any(v < least for v in value.values()):
+            raise ValueError(f"values must be at least {least}")
+        return {**_PER_PRIORITY_DEFAULTS[info.field_name], **value}
 
     @field_validator("balance_thresholds")
     @classmethod

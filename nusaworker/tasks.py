@@ -1,54 +1,59 @@
 """Celery tasks: thin glue around :mod:`nusaworker.delivery`.
 
 A task's only argument is a message id; everything else is in the ledger. Tasks handle what
-Celery is for — retries and routing — and nothing more. The beat jobs of balances and breakers
-live in :mod:`nusaworker.credit.tasks`.
+Celery is for — serialization and routing — and nothing more: a send task is never retried by
+Celery. A message to be tried again waits in the ledger (``accepted``, on the retry index) and
+beat's release job enqueues it once due (:mod:`nusaworker.retries`). The beat jobs of balances
+and breakers live in :mod:`nusaworker.credit.tasks`.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any
 
 import redis
 from celery.exceptions import Reject
 from celery.signals import worker_ready
 
+from nusaworker import liveness
 from nusaworker.celery import app
 from nusaworker.credit.context import get_credit
 from nusaworker.delivery import deliver
-from nusaworker.routing import max_countdown
+from nusaworker.retries import RetryRules
 from nusaworker.runtime import get_runtime
+from nusaworker.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Base delay before a message whose hit failed transiently is tried again; grows per retry.
-RETRY_BASE_S = 2.0
+_rules: tuple[Settings, RetryRules] | None = None
 
 
-def retry_countdown(retries: int, cap: float) -> float:
-    """Exponential backoff with full jitter, capped below the broker's visibility timeout."""
-    return random.uniform(0, min(cap, RETRY_BASE_S * 2**retries))
+def _retry_rules(settings: Settings) -> RetryRules:
+    """The retry budgets of this process's settings, built once."""
+    global _rules
+    if _rules is None or _rules[0] is not settings:
+        _rules = (settings, RetryRules.from_settings(settings))
+    return _rules[1]
 
 
-@app.task(name="nusaworker.send", bind=True, max_retries=None)
+@app.task(name="nusaworker.send", bind=True)
 def send(self: Any, message_id: str) -> str:
     """Deliver one message (any channel) recorded in the ledger under ``message_id``.
 
-    A message whose channel is paused is held in the ledger and the task ends (no retry):
-    the channel's resume re-enqueues it.
+    The task always ends: a message to be retried is scheduled in the ledger (beat releases
+    it), one whose channel is paused is held there (the resume re-enqueues it).
     """
     rt = get_runtime()
-    cap = max_countdown(rt.settings.visibility_timeout_s)
     try:
         outcome = deliver(
             message_id,
             ledger=rt.ledger,
             client=rt.client,
-            retry_in=retry_countdown(self.request.retries, cap),
+            rules=_retry_rules(rt.settings),
             otp_resend_in_doubt=rt.settings.otp_resend_in_doubt,
             circuit=get_credit().circuit,
+            holder=liveness.holder(),
         )
     except redis.RedisError as exc:
         # The ledger stayed out of reach beyond its retries. A failed task would be
@@ -57,9 +62,12 @@ def send(self: Any, message_id: str) -> str:
         # broker — the same Redis — is down too), and the claim decides what is left to do.
         log.error("message %s: ledger unreachable (%s); task handed back", message_id, exc)
         raise Reject(f"ledger unreachable: {type(exc).__name__}", requeue=True) from exc
-    if outcome.retry_in is not None:
-        raise self.retry(countdown=outcome.retry_in)
-    return outcome.state
+    return outcome.state.value
+
+
+# A send task received by a worker that dies before it ends is enqueued again by beat within
+# seconds (nusaworker.liveness, nusaworker.ledger.recovery), not after the visibility timeout.
+liveness.track(send.name)
 
 
 @worker_ready.connect

@@ -29,9 +29,11 @@ The ledger reports what it finds; the task decides:
   it MAY resend — configurable in the task, default resend, because a lost OTP is worse than
   a duplicate code: it claims again with ``take_in_doubt=True`` and gets a new token.
 * ``NOT_CLAIMABLE`` — any other state (already sent, final, …): do nothing.
+* ``EXPIRED`` — the record was past its validity and not sent: it is now ``expired``.
 
 Long delays (scheduled sends, slow retries) are kept in the ledger's own indexes, swept by
-beat (:meth:`Ledger.stuck_accepted`, :meth:`Ledger.due_for_poll`), never in Celery countdowns.
+beat (:mod:`nusaworker.ledger.schedule` — the retry and expiry indexes —,
+:meth:`Ledger.stuck_accepted`, :meth:`Ledger.due_for_poll`), never in Celery countdowns.
 """
 
 from nusaworker.ledger.claim import Claim, ClaimOutcome

@@ -22,6 +22,9 @@ class ClaimOutcome(StrEnum):
     IN_DOUBT = "in_doubt"
     #: Any other state: the task must do nothing.
     NOT_CLAIMABLE = "not_claimable"
+    #: The record was not sent within its validity: no token, and the record is now
+    #: ``expired`` (an in-doubt one past it answers ``IN_DOUBT``, without a token, instead).
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)

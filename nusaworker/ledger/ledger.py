@@ -22,6 +22,7 @@ from nusaworker.ledger.errors import Fenced, IllegalTransition, LedgerError, Rec
 from nusaworker.ledger.followup import FollowUp
 from nusaworker.ledger.parked import ParkedUpdates
 from nusaworker.ledger.record import MessageRecord, describe_error, from_redis_hash, to_redis_hash
+from nusaworker.ledger.schedule import Schedule
 from nusaworker.ledger.states import EXPIRING_STATES, MessageState, predecessors
 from nusaworker.redis_scripts import as_text, lua
 
@@ -32,9 +33,12 @@ log = logging.getLogger(__name__)
 # States a status update (poll, callback, beat) may move a record into; the others belong to
 # the claim protocol (claim, release) and are reached through it only.
 _STATUS_TARGETS = frozenset(MessageState) - {MessageState.ACCEPTED, MessageState.SENDING}
+# A status update may expire a sent record (its tracking horizon); a record not sent yet is
+# expired by its validity only, through the claim protocol (claim, retry decision, beat).
+_UNSENT = frozenset({MessageState.ACCEPTED, MessageState.SENDING})
 
 
-class Ledger(FollowUp):
+class Ledger(FollowUp, Schedule):
     """Message records in Redis, and the atomic moves between their states.
 
     ``keys`` names every key (use ``Keys(prefix=…)`` to share a Redis); ``clock`` gives the
@@ -73,19 +77,33 @@ class Ledger(FollowUp):
         :data:`~nusaworker.keys.IDEMPOTENCY_TTL_S`. Returns ``(id, True)`` when the record was
         written, ``(id of the earlier record, False)`` when the key — or the record id itself —
         was already known; then nothing is written. Race-free: of any number of concurrent
-        creates with one key, exactly one writes.
+        creates with one key, exactly one writes. A record with ``validity_s`` gets its
+        ``expires_at`` (now + validity) and joins the expiry index.
         """
         key = idempotency_key or record.idempotency_key
         now = self.clock()
         # Only what the producer describes is kept; the ledger owns the rest (state, claims…).
-        described = record.model_dump(include={"id", "channel", "destination", "priority"})
-        fresh = MessageRecord(
-            **described, payload=record.payload, idempotency_key=key, created_at=now, updated_at=now
+        described = record.model_dump(
+            include={"id", "channel", "destination", "priority", "validity_s"}
         )
-        script_keys = [self.keys.message(fresh.id), self.keys.accepted_index]
+        expires_at = None if record.validity_s is None else now + record.validity_s
+        fresh = MessageRecord(
+            **described,
+            payload=record.payload,
+            idempotency_key=key,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires_at,
+        )
+        script_keys = [
+            self.keys.message(fresh.id),
+            self.keys.accepted_index,
+            self.keys.expiry_index,
+        ]
         if key:
             script_keys.append(self.keys.idempotency(key))
-        args: list[Any] = [fresh.id, repr(now), IDEMPOTENCY_TTL_S]
+        expiry = "" if expires_at is None else repr(expires_at)
+        args: list[Any] = [fresh.id, repr(now), IDEMPOTENCY_TTL_S, expiry]
         for field, value in to_redis_hash(fresh).items():
             args += [field, value]
         message_id, written = self._create(keys=script_keys, args=args)
@@ -120,7 +138,9 @@ class Ledger(FollowUp):
         ``accepted`` → ``sending`` with a fresh fencing token, ``attempts`` + 1, off the
         accepted index. A ``sending`` record whose hit never started is taken over (new token).
         A ``sending`` record whose hit started is ``IN_DOUBT``: no token, nothing changes —
-        unless ``take_in_doubt`` (the OTP policy), then it is taken over too.
+        unless ``take_in_doubt`` (the OTP policy), then it is taken over too. A record past
+        its validity is never handed out: not sent yet, it is moved to ``expired`` (answer
+        ``EXPIRED``); in doubt, it stays so (``IN_DOUBT`` without a token, never resent).
 
         ``holder`` is the claiming worker's identity (:mod:`nusaworker.liveness`): the claim is
         then a lease, valid while that worker heartbeats, resolved by beat once it stops
@@ -141,12 +161,21 @@ class Ledger(FollowUp):
         outcome = as_text(result[0])
         if outcome == "missing":
             raise RecordNotFound(message_id)
+        if outcome == ClaimOutcome.EXPIRED:
+            return self._expire_refused(message_id, MessageState(as_text(result[1])), result)
         return Claim(
             outcome=ClaimOutcome(outcome),
             state=MessageState(as_text(result[1])),
             attempts=int(result[2]),
             token=as_text(result[3]) if len(result) > 3 else None,
         )
+
+    def _expire_refused(self, message_id: str, state: MessageState, result: Any) -> Claim:
+        """The claim refused a record past its validity (and fenced out any holder): move it
+        to ``expired``. Nobody can claim it any more, so the move cannot race a send."""
+        moved = self.expire(message_id, from_state=state)
+        current = MessageState.EXPIRED if moved else self.get(message_id).state
+        return Claim(outcome=ClaimOutcome.EXPIRED, state=current, attempts=int(result[2]))
 
     def begin_hit(self, message_id: str, token: str) -> bool:
         """Mark the provider hit as started; ``False`` means "fenced out: do not send".
@@ -293,7 +322,16 @@ class Ledger(FollowUp):
         if target is MessageState.SENT:
             fields["sent_at"] = when
             score = now if next_poll_at is None else next_poll_at
-        return self._move(message_id, target, "update_status", fields=fields, score=score, at=when)
+        allowed = predecessors(target) - _UNSENT if target is MessageState.EXPIRED else None
+        return self._move(
+            message_id,
+            target,
+            "update_status",
+            fields=fields,
+            score=score,
+            at=when,
+            allowed_from=allowed,
+        )
 
     # -- indexes -------------------------------------------------------------------------------
 
@@ -363,6 +401,7 @@ class Ledger(FollowUp):
         score: float | None = None,
         ref_no: str | None = None,
         at: float | None = None,
+        allowed_from: Iterable[MessageState] | None = None,
     ) -> bool:
         """A forward move along the graph: ``False`` if not allowed, :class:`Fenced` if stale."""
         if target.is_final:
@@ -370,7 +409,7 @@ class Ledger(FollowUp):
         verdict, _ = self._run_transition(
             message_id,
             target,
-            predecessors(target),
+            predecessors(target) if allowed_from is None else allowed_from,
             token=token,
             fields=fields,
             score=score,

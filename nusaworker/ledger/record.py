@@ -62,6 +62,10 @@ class MessageRecord(BaseModel):
     hit_started: bool = False
     hit_started_at: float | None = None
     holder: str | None = None
+    # The validity: a record not sent (hit started) by ``expires_at`` (its acceptance plus
+    # ``validity_s``; the ledger sets it) ends ``expired`` instead of arriving late.
+    validity_s: float | None = Field(default=None, gt=0)
+    expires_at: float | None = None
 
     @field_validator("payload")
     @classmethod

@@ -6,12 +6,12 @@
               │
               ▼
         ┌───────────┐
-        │ accepted  ├──────────────────────────▶ rejected, aborted
+        │ accepted  ├──────────────────────────▶ rejected, aborted, expired
         └───────────┘
           claim │ ▲ release (the token holder; no hit, or one not processed)
                 ▼ │
         ┌───────────┐
-        │  sending  ├──────────────────────────▶ rejected, failed
+        │  sending  ├──────────────────────────▶ rejected, failed, expired
         └───────────┘
                 │ └─── mark_unknown ───┐
                 │                      ▼
@@ -39,12 +39,17 @@ Down the page is forward. rejected, aborted, failed and expired are dead ends.
 
 Every edge, the source of truth (:data:`TRANSITIONS`)::
 
-    accepted  → sending | rejected | aborted
-    sending   → sent | rejected | failed | unknown
+    accepted  → sending | rejected | aborted | expired
+    sending   → sent | rejected | failed | unknown | expired
     sent      → delivered | read | failed | aborted | expired
     delivered → read
     unknown   → sent | delivered | read | failed
     read, failed, aborted, rejected, expired: no way out
+
+``expired`` has two meanings that end the same way, "too late": a record not *sent* (its hit
+not started) within its validity (``accepted``/``sending → expired``, by the claim, a release
+or beat — never by a status update), and a sent record with no final status at the tracking
+horizon (``sent → expired``). ``sending → failed`` is also where a retry budget ends.
 
 Forward only: every edge climbs :data:`RANK`, so no sequence of updates can bring a record
 back to an earlier state — a late ``sent`` never overwrites ``read``. A move that is not an
@@ -93,8 +98,8 @@ class MessageState(StrEnum):
 S = MessageState
 
 TRANSITIONS: dict[MessageState, frozenset[MessageState]] = {
-    S.ACCEPTED: frozenset({S.SENDING, S.REJECTED, S.ABORTED}),
-    S.SENDING: frozenset({S.SENT, S.REJECTED, S.FAILED, S.UNKNOWN}),
+    S.ACCEPTED: frozenset({S.SENDING, S.REJECTED, S.ABORTED, S.EXPIRED}),
+    S.SENDING: frozenset({S.SENT, S.REJECTED, S.FAILED, S.UNKNOWN, S.EXPIRED}),
     S.SENT: frozenset({S.DELIVERED, S.READ, S.FAILED, S.ABORTED, S.EXPIRED}),
     S.DELIVERED: frozenset({S.READ}),
     S.UNKNOWN: frozenset({S.SENT, S.DELIVERED, S.READ, S.FAILED}),

@@ -14,8 +14,10 @@ from typing import Any
 
 from nusaworker.celery import app
 from nusaworker.keys import WEBHOOK_DEAD_MAXLEN
+from nusaworker.ledger.leases import Leases
+from nusaworker.ledger.recovery import resolve_dead_holders
 from nusaworker.routing import max_countdown
-from nusaworker.tracking import housekeeping, schedule
+from nusaworker.tracking import housekeeping, release, schedule
 from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
 from nusaworker.tracking.hooks import dispatch_events as _dispatch_events
 from nusaworker.tracking.runtime import get_tracking
@@ -148,3 +150,49 @@ def sweep_parked() -> dict[str, Any]:
             return {"skipped": True}
         applied = housekeeping.sweep_parked(t.ledger)
     return {"applied": applied}
+
+
+# -- dead workers (nusaworker.liveness, nusaworker.ledger.recovery) -----------------------------
+
+
+@app.task(name="nusaworker.housekeeping.dead_workers")
+def dead_workers() -> dict[str, Any]:
+    """Resolve what workers whose heartbeat is gone held: claims and received sends."""
+    t = get_tracking()
+    with t.jobs.run_once("dead_workers", schedule.DEAD_WORKERS_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        report = resolve_dead_holders(
+            t.ledger,
+            Leases(t.ledger.redis, keys=t.ledger.keys),
+            enqueue=t.enqueue_send,
+            otp_resend_in_doubt=t.settings.otp_resend_in_doubt,
+        )
+    return {
+        "dead": len(report.dead),
+        "requeued": len(report.requeued),
+        "resent": len(report.resent),
+        "unknown": len(report.unknown),
+        "received": len(report.received),
+        "not_enqueued": len(report.not_enqueued),
+    }
+
+
+# -- the ledger's schedule (nusaworker.tracking.release) ----------------------------------------
+
+
+@app.task(name="nusaworker.housekeeping.release_due")
+def release_due() -> dict[str, Any]:
+    """Enqueue the retries that are due; expire records that outlived their validity."""
+    t = get_tracking()
+    with t.jobs.run_once("release_due", schedule.DISPATCH_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        now = t.ledger.clock()
+        report = release.release_due(t.ledger, now=now, enqueue=t.enqueue_send)
+        expired = release.expire_waiting(t.ledger, now=now)
+    return {
+        "released": report.released,
+        "expired": report.expired + expired,
+        "dropped": report.dropped,
+    }

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import random
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
+from nusaworker.providers.retry import backoff
 from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
 
 SIGNATURE_HEADER = "X-Nusaworker-Signature"
@@ -87,8 +87,9 @@ def verify_signature(
 
 
 def backoff_s(attempt: int, *, base_s: float, cap_s: float = BACKOFF_CAP_S) -> float:
-    """Delay before retry number ``attempt`` (1 = first retry): full jitter, capped."""
-    return random.uniform(0, min(cap_s, base_s * 2 ** max(0, attempt - 1)))
+    """Delay before retry number ``attempt`` (1 = first retry): the one backoff formula
+    (:func:`nusaworker.providers.retry.backoff`: exponential, full jitter, capped)."""
+    return backoff(attempt, base=base_s, cap=cap_s)
 
 
 def post_event(

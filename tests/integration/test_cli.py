@@ -57,6 +57,24 @@ def test_cli_send_sms_otp_goes_onto_the_otp_queue(
     assert redis_client.llen(key_prefix + "sms") == 0
 
 
+def test_cli_send_gives_otps_their_default_validity_and_others_the_one_asked(
+    redis_url: str, key_prefix: str
+) -> None:
+    otp = cli(redis_url, key_prefix, "send", "sms", "6281234567890", "code 1234", "--otp")
+    wa = cli(redis_url, key_prefix, "send", "wa", "6281234567890", "hi", "--validity", "60")
+    plain = cli(redis_url, key_prefix, "send", "wa", "6281234567890", "hi")
+    assert otp.returncode == wa.returncode == plain.returncode == 0, otp.stderr + wa.stderr
+
+    def shown(sent: subprocess.CompletedProcess[str]) -> dict[str, float | None]:
+        record = json.loads(cli(redis_url, key_prefix, "status", sent.stdout.strip()).stdout)
+        return {"validity_s": record["validity_s"], "left": record["expires_at"] and (
+            record["expires_at"] - record["created_at"])}  # fmt: skip
+
+    assert shown(otp) == {"validity_s": 300.0, "left": pytest.approx(300.0)}
+    assert shown(wa) == {"validity_s": 60.0, "left": pytest.approx(60.0)}
+    assert shown(plain) == {"validity_s": None, "left": None}
+
+
 def test_cli_status_of_an_unknown_id_fails_clearly(redis_url: str, key_prefix: str) -> None:
     done = cli(redis_url, key_prefix, "status", "nope")
     assert done.returncode == 1

@@ -87,7 +87,7 @@ def accept(ledger: Ledger, channel: str = "wa", priority: str = "normal") -> str
 
 def run(ledger: Ledger, circuit: Circuit, mid: str, outcome: BaseException | str) -> Any:
     client = ScriptedClient(outcome)
-    result = deliver(mid, ledger=ledger, client=client, retry_in=3.0, circuit=circuit)  # type: ignore[arg-type]
+    result = deliver(mid, ledger=ledger, client=client, circuit=circuit)  # type: ignore[arg-type]
     return result, client
 
 
@@ -98,7 +98,7 @@ def test_delivery_on_a_paused_channel_holds_without_claim_or_hit(
     mid = accept(ledger)
     outcome, client = run(ledger, circuit, mid, "REF-1")
     record = ledger.get(mid)
-    assert (outcome.state, outcome.held, outcome.retry_in) == ("accepted", True, None)
+    assert (outcome.state, outcome.held, outcome.retry_at) == ("accepted", True, None)
     assert (client.hits, record.state, record.attempts) == (0, "accepted", 0)
     assert circuit.board.held_count("wa") == 1
 
@@ -134,7 +134,7 @@ def test_delivery_account_error_opens_the_breaker_and_holds_the_message(
     outcome, client = run(ledger, circuit, mid, error)
     record = ledger.get(mid)
     assert client.hits == 1
-    assert (outcome.state, outcome.held, outcome.retry_in) == ("accepted", True, None)
+    assert (outcome.state, outcome.held, outcome.retry_at) == ("accepted", True, None)
     assert record.state == "accepted" and type(error).__name__ in (record.error or "")
     assert {c for c, s in circuit.board.states().items() if s.open} == paused
     assert circuit.board.held_count(channel) == 1
@@ -181,8 +181,10 @@ def test_delivery_redelivered_task_of_a_paused_channel_releases_and_holds(
 def test_delivery_without_a_circuit_keeps_retrying_account_errors(ledger: Ledger) -> None:
     mid = accept(ledger)
     client = ScriptedClient(InsufficientCredit("402"))
-    outcome = deliver(mid, ledger=ledger, client=client, retry_in=2.0)  # type: ignore[arg-type]
-    assert (outcome.state, outcome.retry_in, outcome.held) == ("accepted", 2.0, False)
+    outcome = deliver(mid, ledger=ledger, client=client)  # type: ignore[arg-type]
+    assert (outcome.state, outcome.held) == ("accepted", False)
+    assert outcome.retry_at is not None  # within the budget: scheduled in the ledger
+    assert ledger.due_retries(outcome.retry_at, 10) == [mid]
 
 
 def test_delivery_holds_the_message_before_the_alert_goes_out(

@@ -78,7 +78,7 @@ def accept(ledger: Ledger, priority: str = "normal", channel: str = "wa") -> str
 
 def run(ledger: Ledger, message_id: str, outcome: BaseException | str, **kw: Any) -> Any:
     client = ScriptedClient(FencedGate(NoopGate()), outcome)
-    result = deliver(message_id, ledger=ledger, client=client, retry_in=3.0, **kw)  # type: ignore[arg-type]
+    result = deliver(message_id, ledger=ledger, client=client, **kw)  # type: ignore[arg-type]
     return result, client
 
 
@@ -108,16 +108,16 @@ def test_delivery_maps_each_error_class_to_one_outcome(
     outcome, _ = run(ledger, mid, error)
     record = ledger.get(mid)
     assert record.state == outcome.state == state
-    assert (outcome.retry_in is not None) is retry
+    assert (outcome.retry_at is not None) is retry
     assert record.error is not None and type(error).__name__ in record.error
 
 
 def test_delivery_gate_unavailable_makes_no_hit_and_keeps_the_message(ledger: Ledger) -> None:
     mid = accept(ledger)
     client = ScriptedClient(FencedGate(FailingGate()), "never")
-    outcome = deliver(mid, ledger=ledger, client=client, retry_in=1.0)  # type: ignore[arg-type]
+    outcome = deliver(mid, ledger=ledger, client=client)  # type: ignore[arg-type]
     assert client.hits == 0
-    assert outcome.retry_in == 1.0
+    assert outcome.retry_at is not None
     assert ledger.get(mid).state == "accepted"
     assert not ledger.get(mid).hit_started
 
@@ -183,7 +183,7 @@ def test_delivery_slow_worker_whose_message_went_in_doubt_does_not_retry_it(
         assert second.state == "unknown"
 
     client = SlowClient(FencedGate(NoopGate()), TransientError("HTTP 503"), redelivered)
-    outcome = deliver(mid, ledger=ledger, client=client, retry_in=1.0)  # type: ignore[arg-type]
+    outcome = deliver(mid, ledger=ledger, client=client)  # type: ignore[arg-type]
     assert client.hits == 1
     assert outcome.state == ledger.get(mid).state == "unknown"
-    assert outcome.retry_in is None  # a settled record is not sent again
+    assert outcome.retry_at is None  # a settled record is not sent again

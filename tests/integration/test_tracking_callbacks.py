@@ -408,7 +408,7 @@ def test_callbacks_arriving_before_the_send_records_the_ref_no_are_applied(
 
     watcher = threading.Thread(target=watch_parked)
     watcher.start()
-    outcome = deliver(message_id, ledger=ledger, client=slow, retry_in=1.0)  # type: ignore[arg-type]
+    outcome = deliver(message_id, ledger=ledger, client=slow)  # type: ignore[arg-type]
     watcher.join()
     client.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from nusaworker.routing import CHANNEL_QUEUES, QUEUES, max_countdown, queue_for, route_task
-from nusaworker.tasks import retry_countdown
 
 
 @pytest.mark.parametrize("channel", sorted(CHANNEL_QUEUES))
@@ -32,9 +31,3 @@ def test_route_task_keeps_the_producers_queue_and_routes_beat_work() -> None:
 def test_max_countdown_stays_well_below_the_visibility_timeout() -> None:
     assert max_countdown(3600) == 300
     assert max_countdown(8) == 2
-
-
-@pytest.mark.parametrize("retries", [0, 1, 5, 30])
-def test_retry_countdown_is_bounded_by_its_cap(retries: int) -> None:
-    for _ in range(50):
-        assert 0 <= retry_countdown(retries, cap=10.0) <= 10.0

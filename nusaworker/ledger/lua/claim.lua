@@ -10,13 +10,29 @@
 -- ARGV[5]  the claiming worker's identity (its heartbeat names it), or '' for none
 --
 -- Returns {outcome, state, attempts[, token]} with outcome one of claimed, taken_over,
--- in_doubt, not_claimable; or {'missing'}. A token is returned only when one was handed out.
+-- in_doubt, not_claimable, expired; or {'missing'}. A token is returned only when one was
+-- handed out.
 
-local v = redis.call('HMGET', KEYS[1], 'state', 'hit_started', 'ref_no', 'attempts')
+local v = redis.call('HMGET', KEYS[1], 'state', 'hit_started', 'ref_no', 'attempts',
+    'expires_at')
 local state, hit_started, ref_no = v[1], v[2], v[3]
 local attempts = tonumber(v[4]) or 0
 if not state then
     return {'missing'}
+end
+
+-- Past its validity a record is never handed out: sent now, it would arrive late. One not
+-- sent yet (accepted, or sending with no hit started) is refused as 'expired' and its holder,
+-- if any, fenced out (no token left to match its begin_hit), so that nobody can send it and
+-- the caller may move it to expired. One whose hit started stays in doubt, never resent.
+local expires_at = tonumber(v[5])
+if expires_at and tonumber(ARGV[3]) >= expires_at and not ref_no then
+    if state == 'accepted' or (state == 'sending' and hit_started ~= '1') then
+        redis.call('HDEL', KEYS[1], 'token')
+        return {'expired', state, attempts}
+    elseif state == 'sending' then
+        return {'in_doubt', state, attempts}
+    end
 end
 
 local outcome

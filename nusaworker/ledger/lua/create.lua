@@ -2,18 +2,20 @@
 --
 -- KEYS[1]  record hash
 -- KEYS[2]  accepted index (sorted set)
--- KEYS[3]  idempotency key (optional)
+-- KEYS[3]  expiry index (sorted set): the record joins it when it has a validity
+-- KEYS[4]  idempotency key (optional)
 -- ARGV[1]  message id
 -- ARGV[2]  accepted-index score (the creation time)
 -- ARGV[3]  idempotency key TTL, seconds
--- ARGV[4…] field, value, field, value … of the record hash
+-- ARGV[4]  expires_at (epoch seconds), or '' for a record without a validity
+-- ARGV[5…] field, value, field, value … of the record hash
 --
 -- Returns {id, 1} when the record was written, {existing id, 0} when the idempotency key
 -- (or the id itself) was already known; then nothing is written.
 
 local id = ARGV[1]
-if KEYS[3] then
-    local existing = redis.call('GET', KEYS[3])
+if KEYS[4] then
+    local existing = redis.call('GET', KEYS[4])
     if existing then
         return {existing, 0}
     end
@@ -22,9 +24,12 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
     return {id, 0}
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[2], ARGV[2], id)
-if KEYS[3] then
-    redis.call('SET', KEYS[3], id, 'EX', ARGV[3])
+if ARGV[4] ~= '' then
+    redis.call('ZADD', KEYS[3], ARGV[4], id)
+end
+if KEYS[4] then
+    redis.call('SET', KEYS[4], id, 'EX', ARGV[3])
 end
 return {id, 1}
