@@ -38,10 +38,13 @@ task_default_queue = "wa"
 task_routes = (route_task,)
 
 # With the Redis broker an unacknowledged message is handed to another worker once the
-# visibility timeout passes. Every countdown we use is far below it (see nusaworker.routing
-# MAX_COUNTDOWN_S); long delays live in the ledger's schedule, swept by beat.
+# visibility timeout passes. That is only a last resort: what a dead worker held comes back
+# within seconds through its expired heartbeat (nusaworker.liveness, beat's dead-workers job).
+# It stays well above the longest task and every countdown (nusaworker.routing.max_countdown:
+# at most a quarter of it); long delays live in the ledger's schedule, swept by beat. The
+# fleet's value is settings.visibility_timeout_s (nusaworker/celery.py); this is its default.
 broker_transport_options = {
-    "visibility_timeout": 3600,
+    "visibility_timeout": 600,
     # Priorities inside one queue: 0 first. OTPs have their own queue; inside a channel queue
     # "normal" (3) overtakes "bulk" (6).
     "priority_steps": [0, 3, 6, 9],
