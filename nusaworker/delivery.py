@@ -53,6 +53,7 @@ from nusaworker.ledger import (
 )
 from nusaworker.ledger.held import HoldOutcome
 from nusaworker.ledger.leases import IN_DOUBT_ERROR, resend_in_doubt
+from nusaworker.ledger.schedule import expiry_reason
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.errors import (
     AmbiguousOutcome,
@@ -193,6 +194,8 @@ def deliver(
         with fenced(fence):
             ref_no = sender(client, record)
     except Fenced:
+        if _expire_if_late(ledger, record, token):
+            return Outcome(state=MessageState.EXPIRED, error=expiry_reason(record.validity_s))
         log.info("message %s was taken over by another worker", message_id)
         return Outcome(state=MessageState.SENDING)
     except AmbiguousOutcome as exc:
@@ -270,6 +273,17 @@ def _retry_or_end(
         return _moved_on(ledger, record.id)
     log.warning("message %s %s: %s", record.id, decision.state, decision.reason)
     return Outcome(decision.state, error=decision.reason)
+
+
+def _expire_if_late(ledger: Ledger, record: MessageRecord, token: str) -> bool:
+    """``begin_hit`` refused the hit: if for the validity (not a take-over), end the record
+    ``expired`` — the hit never started, or its earlier attempts were not processed."""
+    if record.expires_at is None or ledger.clock() < record.expires_at:
+        return False
+    try:
+        return ledger.expire(record.id, from_state=MessageState.SENDING, token=token)
+    except Fenced:
+        return False  # taken over after all
 
 
 def _release(

@@ -182,7 +182,9 @@ class Ledger(FollowUp, Schedule):
 
         Call it after the pacing gate granted the slot and right before the HTTP request —
         on every attempt (it is idempotent for the token holder). From here on a redelivered
-        task sees ``IN_DOUBT`` instead of taking the record over. Raises :class:`RecordNotFound`.
+        task sees ``IN_DOUBT`` instead of taking the record over. Past the record's validity
+        it answers ``False`` too (the holder keeps its token and may :meth:`expire` it).
+        Raises :class:`RecordNotFound`.
         """
         verdict = as_text(
             self._begin_hit(keys=[self.keys.message(message_id)], args=[token, repr(self.clock())])

@@ -191,3 +191,30 @@ def test_delivery_otp_queued_past_its_validity_is_expired_by_the_claim_without_a
 
     assert outcome.state is S.EXPIRED and client.hits == 0
     assert ledger.get(mid).error == "Expired: not sent within its validity of 300 s"
+
+
+class SlowTurnClient(ScriptedClient):
+    """Its pacing turn comes only after the clock moved on (a long backlog ahead of it)."""
+
+    def __init__(self, clock: FakeClock, wait_s: float, *outcomes: BaseException | str) -> None:
+        super().__init__(*outcomes)
+        self.clock = clock
+        self.wait_s = wait_s
+
+    def _hit(self, priority: str) -> Sent:
+        self.clock.now += self.wait_s
+        return super()._hit(priority)
+
+
+def test_delivery_otp_claimed_in_time_whose_turn_comes_too_late_ends_expired_without_a_hit(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    mid = accept(ledger, "otp", validity_s=300)
+    client = SlowTurnClient(clock, 301, "REF-LATE")
+
+    outcome = deliver(mid, ledger=ledger, client=client)  # type: ignore[arg-type]
+
+    record = ledger.get(mid)
+    assert outcome.state is record.state is S.EXPIRED
+    assert client.hits == 0  # begin_hit refused: the hit never left
+    assert record.error == "Expired: not sent within its validity of 300 s"

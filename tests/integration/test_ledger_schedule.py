@@ -8,6 +8,7 @@ import redis
 
 from nusaworker.keys import RECORD_FINAL_TTL_S, Keys
 from nusaworker.ledger import ClaimOutcome, Ledger, MessageRecord, MessageState
+from nusaworker.ledger.held import HeldRecords
 from nusaworker.tracking.housekeeping import replay_stuck
 from nusaworker.tracking.release import expire_waiting, release_due
 
@@ -261,3 +262,34 @@ def test_replay_leaves_a_scheduled_retry_alone_until_well_past_its_due_time(
     assert replay() == []
     clock.now = T0 + 1000 + 600  # every release job missed it: the safety net catches it
     assert replay() == [mid]
+
+
+def test_ledger_begin_hit_past_validity_refuses_and_keeps_the_claim(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    mid = accept(ledger, validity_s=30)
+    token = token_of(ledger, mid)  # claimed in time, then waited for its turn too long
+    clock.now = T0 + 30
+
+    assert not ledger.begin_hit(mid, token)
+
+    record = ledger.get(mid)
+    assert (record.state, record.token, record.hit_started) == (S.SENDING, token, False)
+    assert ledger.expire(mid, from_state=S.SENDING, token=token)
+
+
+def test_expire_waiting_expires_a_record_held_for_a_paused_channel(
+    ledger: Ledger, clock: FakeClock, redis_client: redis.Redis
+) -> None:
+    held = HeldRecords(redis_client, keys=ledger.keys, clock=clock)
+    guard, into = ledger.keys.breaker("main", "sms"), ledger.keys.held("main", "sms")
+    redis_client.set(guard, "{}")  # the channel's breaker is open
+    mid = accept(ledger, validity_s=300)
+    assert held.hold(mid, retry_at=T0 + 600, reason="Paused", into=into, guard=guard) == "held"
+    clock.now = T0 + 300
+
+    assert expire_waiting(ledger, now=clock.now) == 1
+
+    assert ledger.get(mid).state is S.EXPIRED
+    assert ledger.get(mid).error == "Expired: not sent within its validity of 300 s"
+    assert redis_client.zscore(ledger.keys.accepted_index, mid) is None  # replay leaves it

@@ -5,15 +5,20 @@
 -- ARGV[2]  now (epoch seconds)
 --
 -- Returns 'ok' (the caller may fire), 'fenced' (not sending, or another token holds it),
--- or 'missing'. Idempotent for the holder: each retry attempt of the same claim calls it again;
+-- 'expired' (past the record's validity: a hit now would arrive late; nothing changes), or
+-- 'missing'. Idempotent for the holder: each retry attempt of the same claim calls it again;
 -- hit_started_at keeps the time of the first one.
 
-local v = redis.call('HMGET', KEYS[1], 'state', 'token', 'hit_started')
+local v = redis.call('HMGET', KEYS[1], 'state', 'token', 'hit_started', 'expires_at')
 if not v[1] then
     return 'missing'
 end
 if v[1] ~= 'sending' or v[2] ~= ARGV[1] then
     return 'fenced'
+end
+local expires_at = tonumber(v[4])
+if expires_at and tonumber(ARGV[2]) >= expires_at then
+    return 'expired'
 end
 if v[3] ~= '1' then
     redis.call('HSET', KEYS[1], 'hit_started', '1', 'hit_started_at', ARGV[2], 'updated_at', ARGV[2])
