@@ -22,7 +22,9 @@ What beat does with a dead holder's claims (:func:`lease_action`, the decision t
     not sending any more, or held by another holder → the stale index entry goes
     sending, hit not started                        → accepted, enqueued again at once
     sending, hit started, the in-doubt policy       → OTP (otp_resend_in_doubt): accepted,
-                                                      enqueued again; others: unknown
+                                                      enqueued again; others, and an OTP past
+                                                      its validity (a late code is no use):
+                                                      unknown
 
 — the same policy a redelivered task applies (:mod:`nusaworker.delivery`); its received
 records still ``accepted`` and due are enqueued again; then the holder is forgotten. The
@@ -52,6 +54,8 @@ IN_DOUBT_ERROR = "AmbiguousOutcome: worker lost after the provider hit started"
 WORKER_LOST_ERROR = "WorkerLost: its worker died before the provider hit; sent again"
 #: The error of an in-doubt record resent under the OTP policy.
 RESENT_IN_DOUBT_ERROR = IN_DOUBT_ERROR + "; resent (OTP policy)"
+#: The error of an in-doubt record the policy would resend, were it not past its validity.
+LATE_IN_DOUBT_ERROR = IN_DOUBT_ERROR + "; not resent: past its validity"
 
 
 def resend_in_doubt(priority: str, otp_resend_in_doubt: bool) -> bool:
@@ -84,16 +88,19 @@ def lease_action(
     has_ref_no: bool,
     priority: str,
     otp_resend_in_doubt: bool,
+    past_validity: bool = False,
 ) -> LeaseAction:
     """The decision table of the module docstring, for one record of a dead holder.
 
-    ``held_by_dead``: the record names the dead holder as its holder.
+    ``held_by_dead``: the record names the dead holder as its holder. ``past_validity``: the
+    record has a validity and it is over (a record not started is given back all the same:
+    its next claim expires it).
     """
     if MessageState(state) is not MessageState.SENDING or not held_by_dead or has_ref_no:
         return LeaseAction.FORGET
     if not hit_started:
         return LeaseAction.REQUEUE
-    if resend_in_doubt(priority, otp_resend_in_doubt):
+    if resend_in_doubt(priority, otp_resend_in_doubt) and not past_validity:
         return LeaseAction.RESEND
     return LeaseAction.MARK_UNKNOWN
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from nusaworker.ledger.errors import Fenced, RecordNotFound
 from nusaworker.ledger.leases import (
     IN_DOUBT_ERROR,
+    LATE_IN_DOUBT_ERROR,
     RESENT_IN_DOUBT_ERROR,
     WORKER_LOST_ERROR,
     LeaseAction,
@@ -98,6 +99,7 @@ def _resolve_claims(
     ledger: Ledger, leases: Leases, holder: str, ids: list[str], otp_resend_in_doubt: bool
 ) -> _Claims:
     done = _Claims()
+    now = ledger.clock()
     records = {r.id: r for r in ledger.get_many(ids)}
     for message_id in ids:
         record = records.get(message_id)
@@ -111,6 +113,7 @@ def _resolve_claims(
             has_ref_no=record.ref_no is not None,
             priority=record.priority,
             otp_resend_in_doubt=otp_resend_in_doubt,
+            past_validity=record.expires_at is not None and now >= record.expires_at,
         )
         if action is LeaseAction.FORGET or record.token is None:
             leases.drop_stale(message_id, holder)
@@ -121,7 +124,9 @@ def _resolve_claims(
             try:
                 # Fenced by the dead holder's token: only that very claim becomes unknown. The
                 # token stays on the record, so a late answer to its hit is still recorded.
-                if ledger.mark_unknown(message_id, IN_DOUBT_ERROR, token=record.token):
+                late = record.priority == "otp" and otp_resend_in_doubt
+                error = LATE_IN_DOUBT_ERROR if late else IN_DOUBT_ERROR
+                if ledger.mark_unknown(message_id, error, token=record.token):
                     done.unknown.append(message_id)
             except (Fenced, RecordNotFound):
                 pass  # claimed again (or gone) meanwhile: not this holder's any more
@@ -133,7 +138,7 @@ def _resolve_claims(
                 record.token,
                 hit_started=record.hit_started,
                 error=error,
-                now=ledger.clock(),
+                now=now,
             )
             if verdict == "requeued":
                 done.enqueue.append((message_id, action))

@@ -13,6 +13,7 @@ from nusaworker.keys import Keys
 from nusaworker.ledger import ClaimOutcome, Fenced, Ledger, MessageRecord, MessageState
 from nusaworker.ledger.leases import (
     IN_DOUBT_ERROR,
+    LATE_IN_DOUBT_ERROR,
     RESENT_IN_DOUBT_ERROR,
     WORKER_LOST_ERROR,
     Leases,
@@ -160,6 +161,23 @@ def test_resolve_dead_holders_resends_a_started_otp_and_fences_the_old_holder(
     _resolve(ledger, leases, not_resent, otp_resend=False)
     assert not_resent == []
     assert ledger.get(other).state is S.UNKNOWN
+
+
+def test_resolve_dead_holders_does_not_resend_an_otp_in_doubt_past_its_validity(
+    ledger: Ledger, leases: Leases
+) -> None:
+    record = MessageRecord(channel="sms", destination="628123", priority="otp", validity_s=300)
+    message_id = ledger.create(record)[0]
+    claim = ledger.claim(message_id, holder=DEAD)
+    assert claim.token is not None and ledger.begin_hit(message_id, claim.token)
+    ledger.redis.hset(ledger.keys.message(message_id), "expires_at", repr(time.time() - 1))
+    _kill(leases, DEAD)
+    enqueued: list[str] = []
+
+    report = _resolve(ledger, leases, enqueued)
+
+    assert (report.unknown, enqueued) == ([message_id], [])
+    assert ledger.get(message_id).error == LATE_IN_DOUBT_ERROR
 
 
 def test_resolve_dead_holders_enqueues_received_accepted_records_that_are_due(

@@ -20,7 +20,7 @@ CASES = list(
 
 
 @pytest.mark.parametrize(("state", "held", "started", "has_ref", "priority"), CASES)
-@pytest.mark.parametrize("otp_resend", [True, False])
+@pytest.mark.parametrize(("otp_resend", "late"), [(True, False), (False, False), (True, True)])
 def test_lease_action_matches_the_redelivery_policy(
     state: MessageState,
     held: bool,
@@ -28,6 +28,7 @@ def test_lease_action_matches_the_redelivery_policy(
     has_ref: bool,
     priority: str,
     otp_resend: bool,
+    late: bool,
 ) -> None:
     action = lease_action(
         state,
@@ -36,13 +37,14 @@ def test_lease_action_matches_the_redelivery_policy(
         has_ref_no=has_ref,
         priority=priority,
         otp_resend_in_doubt=otp_resend,
+        past_validity=late,
     )
 
     if state is not MessageState.SENDING or not held or has_ref:
         assert action is LeaseAction.FORGET
     elif not started:
         assert action is LeaseAction.REQUEUE
-    elif priority == "otp" and otp_resend:
+    elif priority == "otp" and otp_resend and not late:
         assert action is LeaseAction.RESEND
     else:
         assert action is LeaseAction.MARK_UNKNOWN
