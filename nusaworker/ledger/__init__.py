@@ -31,6 +31,12 @@ The ledger reports what it finds; the task decides:
 * ``NOT_CLAIMABLE`` — any other state (already sent, final, …): do nothing.
 * ``EXPIRED`` — the record was past its validity and not sent: it is now ``expired``.
 
+Redelivery by the broker is only the last resort. A claim made with ``holder=`` (the worker's
+identity, :mod:`nusaworker.liveness`) is a lease: valid while that worker heartbeats. Once its
+heartbeat key expires, beat resolves the records it held with the same policy — hit not started:
+back to ``accepted`` and enqueued; started: ``unknown``, or resent for an OTP — and enqueues
+again the tasks it had received (:mod:`nusaworker.ledger.leases`, :mod:`.recovery`).
+
 Long delays (scheduled sends, slow retries) are kept in the ledger's own indexes, swept by
 beat (:mod:`nusaworker.ledger.schedule` — the retry and expiry indexes —,
 :meth:`Ledger.stuck_accepted`, :meth:`Ledger.due_for_poll`), never in Celery countdowns.

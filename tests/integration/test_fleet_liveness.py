@@ -124,6 +124,7 @@ def test_liveness_sigkilled_worker_claims_and_received_tasks_are_resolved_in_sec
             ids = [otp, bulk, *later]
             states = wait_for(lambda: _settled(producer, ids), RECOVERED_WITHIN_S)
             recovered_s = time.monotonic() - killed_at
+            print(f"\ndirect: settled {recovered_s:.1f} s after the kill")
 
         records = {r.id: r for r in producer.ledger.get_many(ids)}
         per_destination = Counter(m["destination"] for m in box.messages())
@@ -190,6 +191,7 @@ def test_liveness_beat_resolves_a_sigkilled_worker_with_default_settings(
                 fleet.start("survivor", QUEUES, concurrency=2)
                 states = wait_for(lambda: _settled(producer, later), RECOVERED_WITHIN_S)
                 recovered_s = time.monotonic() - killed_at
+                print(f"\nbeat: settled {recovered_s:.1f} s after the kill")
                 forgotten = wait_for(lambda: holder not in _holders(producer), 10)
             finally:
                 beat.stop()
