@@ -121,7 +121,13 @@ class Fleet:
     logdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nusaworker-fleet-")))
 
     def start(
-        self, name: str, queues: str, *, concurrency: int = 4, extra_args: tuple[str, ...] = ()
+        self,
+        name: str,
+        queues: str,
+        *,
+        concurrency: int = 4,
+        pool: str = "threads",
+        extra_args: tuple[str, ...] = (),
     ) -> WorkerProcess:
         """Start one worker consuming ``queues`` (comma-separated) and wait until it is ready."""
         args = [
@@ -129,7 +135,7 @@ class Fleet:
             "-Q",
             queues,
             "--pool",
-            "threads",
+            pool,
             "-c",
             str(concurrency),
             "-n",

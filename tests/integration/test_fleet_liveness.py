@@ -221,3 +221,25 @@ def test_liveness_heartbeat_is_written_by_the_worker_with_the_default_ttl(
 
     assert 0 < ttl_ms <= Settings().heartbeat_ttl_s * 1000
     assert refreshed
+
+
+def test_liveness_prefork_children_claim_under_the_parents_identity(
+    redis_url: str, prefix: str, sandbox: Sandbox
+) -> None:
+    producer = _producer(redis_url, prefix, sandbox)
+    env = fleet_env(redis_url=redis_url, key_prefix=prefix, base_url=sandbox.url)
+    with Fleet(env) as fleet:
+        # "processes" is prefork: celery takes a "--pool prefork" on the command line for its
+        # default and replaces it with celeryconfig's worker_pool ("threads").
+        fleet.start("forked", "wa", concurrency=2, pool="processes")
+        holder = _holder_of(producer, "forked")
+        ids = [producer.send_whatsapp(f"6281900000{i:03d}", f"m {i}") for i in range(3)]
+        states = wait_for(lambda: _settled(producer, ids), 30)
+        leases = _leases(producer)
+        # The children drop what the parent noted when their task ends.
+        drained = wait_for(lambda: leases.received(holder) == [], 10)
+
+    assert states == Counter({"sent": 3}), states
+    assert {r.holder for r in producer.ledger.get_many(ids)} == {holder}
+    assert drained
+    assert _holders(producer) == [holder]  # one identity: the children never heartbeat
