@@ -75,7 +75,9 @@ def resolve_dead_holders(
             except Exception as exc:  # kombu/redis errors of many kinds: all mean "not sent"
                 log.error("message %s given back but not enqueued: %s", record.id, exc)
                 report.not_enqueued.append(record.id)
-        if done.complete and leases.forget(holder):
+        if not (done.complete and leases.forget(holder)):
+            report.retried.append(holder)
+        elif done.enqueue or done.unknown or received:
             log.warning(
                 "worker %s is dead: %d claim(s) given back, %d unknown, %d received re-enqueued",
                 holder,
@@ -83,8 +85,6 @@ def resolve_dead_holders(
                 len(done.unknown),
                 len(received),
             )
-        else:
-            report.retried.append(holder)
     return report
 
 
