@@ -59,10 +59,16 @@ beat: $(STAMP)
 callbacks: $(STAMP)
 	$(VENV)/bin/nusaworker callbacks
 
-# Pacing and OTP latency against naive baselines, then status tracking (10,000 messages in
-# `sent`: the polls' share of the hits, and status lag polling-only vs callbacks).
+# The goals of issue 8 with the fleet a new user runs (3 x `-Q <send queues> -c 4` + `-Q otp
+# -c 2`, default settings): pacing with the default pool, --pool prefork and one --pool threads
+# -c 8 worker, each quiet and beside two busy loops; OTP latency under a 5,000 backlog; the cost
+# of a send (CPU, RSS, Redis script calls); each through both gates (causal, slots), beside the
+# naive baselines; then status tracking (10,000 messages in `sent`: the polls' share of the
+# hits, status lag polling-only vs callbacks). About 20 min on 2 cores.
+# `make bench BENCH_ARGS=--quick` is a fast pass; `BENCH_ARGS="--only hogs otp"` picks scenarios.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(VENV)/bin/nusaworker bench
+	$(VENV)/bin/nusaworker bench $(BENCH_ARGS)
 	$(PY) -m nusaworker.tracking.bench
 
 clean:
