@@ -7,10 +7,26 @@ per worker process, by :func:`nusaworker.runtime.get_runtime`.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 from celery import Celery
 
 from nusaworker.keys import Keys
 from nusaworker.settings import Settings, load_settings
+
+
+def explicit_pool(argv: Sequence[str]) -> str | None:
+    """The pool named on a ``celery … worker`` command line (``-P x``, ``--pool x``,
+    ``--pool=x``, ``-Px``), or ``None``."""
+    for i, arg in enumerate(argv):
+        if arg in ("-P", "--pool") and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--pool="):
+            return arg.split("=", 1)[1]
+        if arg.startswith("-P") and len(arg) > 2 and not arg.startswith("--"):
+            return arg[2:]
+    return None
 
 
 def make_app(settings: Settings) -> Celery:
@@ -36,6 +52,10 @@ def make_app(settings: Settings) -> Celery:
     app.conf.redbeat_redis_url = settings.redis_url
     app.conf.redbeat_key_prefix = Keys(prefix=settings.key_prefix).redbeat_prefix
     app.conf.redbeat_redis_options = {"socket_timeout": 5, "socket_connect_timeout": 2}
+    if explicit_pool(sys.argv) == "prefork":
+        # Celery cannot tell `--pool prefork` from its own default and would run the configured
+        # pool (threads) instead: an operator who asks for prefork by name gets prefork.
+        app.conf.worker_pool = None
     return app
 
 

@@ -156,6 +156,14 @@ class Leases:
             pipe.exists(self.keys.heartbeat(holder))
         return [h for h, alive in zip(candidates, pipe.execute(), strict=True) if not alive]
 
+    def heartbeats_trustworthy(self, ttl_s: float) -> bool:
+        """Whether a missing heartbeat can mean a dead worker: not while Redis has been up for
+        less than a heartbeat TTL. A Redis that was down (or restarted) longer than the TTL
+        comes back with every heartbeat expired; the live workers write theirs again within an
+        interval, and declaring them all dead meanwhile would resend every OTP in doubt."""
+        uptime = self.redis.info("server").get("uptime_in_seconds", 0)
+        return float(uptime) >= ttl_s
+
     def is_alive(self, holder: str) -> bool:
         """Whether ``holder``'s heartbeat key exists."""
         return bool(self.redis.exists(self.keys.heartbeat(holder)))

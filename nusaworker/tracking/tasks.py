@@ -162,9 +162,12 @@ def dead_workers() -> dict[str, Any]:
     with t.jobs.run_once("dead_workers", schedule.DEAD_WORKERS_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}
+        leases = Leases(t.ledger.redis, keys=t.ledger.keys)
+        if not leases.heartbeats_trustworthy(t.settings.heartbeat_ttl_s):
+            return {"skipped": True, "reason": "redis restarted within a heartbeat TTL"}
         report = resolve_dead_holders(
             t.ledger,
-            Leases(t.ledger.redis, keys=t.ledger.keys),
+            leases,
             enqueue=t.enqueue_send,
             otp_resend_in_doubt=t.settings.otp_resend_in_doubt,
         )

@@ -236,3 +236,11 @@ def test_leases_retire_drops_heartbeat_and_received_but_not_the_registration(
     assert leases.dead() == [ALIVE]
     assert leases.forget(ALIVE)
     assert leases.dead() == []
+
+
+def test_leases_heartbeats_are_not_trusted_within_a_ttl_of_a_redis_start(leases: Leases) -> None:
+    uptime = float(leases.redis.info("server")["uptime_in_seconds"])
+    # The shared test server has been up for a while: a missing heartbeat means a dead worker.
+    assert leases.heartbeats_trustworthy(min(uptime, 8.0))
+    # A server up for less than a TTL may have come back with every heartbeat expired.
+    assert not leases.heartbeats_trustworthy(uptime + 60.0)
