@@ -112,6 +112,11 @@ _runtime: Runtime | None = None
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
+def runtime_if_built() -> Runtime | None:
+    """This process's runtime if a task or the warm-up built it, else ``None``."""
+    return _runtime
+
+
 def get_runtime() -> Runtime:
     """This process's runtime, built on first use from the Celery app's settings."""
     global _runtime

@@ -14,14 +14,14 @@ from typing import Any
 
 import redis
 from celery.exceptions import Reject
-from celery.signals import worker_ready
+from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
 
 from nusaworker import liveness
 from nusaworker.celery import app
 from nusaworker.credit.context import get_credit
 from nusaworker.delivery import deliver
 from nusaworker.retries import RetryRules
-from nusaworker.runtime import get_runtime
+from nusaworker.runtime import get_runtime, runtime_if_built
 from nusaworker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,29 @@ def _warm_up(sender: Any = None, **kwargs: Any) -> None:
     credit = get_credit()
     if rt.settings.metrics_port:
         _serve_metrics(credit, rt.settings.metrics_port)
+
+
+@worker_shutdown.connect
+@worker_process_shutdown.connect
+def _log_pacing(**kwargs: Any) -> None:
+    """One line of what pacing cost this process: turns, waits, and the time from "write now"
+    to the report (which every hit adds to the account's interval)."""
+    rt = runtime_if_built()
+    if rt is None:
+        return
+    stats = rt.gate.stats.snapshot()
+    turns = stats.get("acquisitions", 0)
+    if turns:
+        log.info(
+            "pacing: %d turns, mean wait %.1f ms, late %.3f ms, clock width %.3f ms, hold %.3f "
+            "ms; %s",
+            turns,
+            1000 * stats.get("total_wait_s", 0) / turns,
+            1000 * stats.get("late_s", 0) / turns,
+            1000 * stats.get("width_s", 0) / turns,
+            1000 * stats.get("hold_s", 0) / turns,
+            {k: int(v) for k, v in stats.items() if not k.endswith("_s") and v},
+        )
 
 
 def _serve_metrics(credit: Any, port: int) -> None:

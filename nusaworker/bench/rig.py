@@ -14,7 +14,6 @@ the log) added; no ``--without-*`` flags, and no ``--pool`` unless a scenario is
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 import shutil
@@ -34,6 +33,7 @@ from nusaworker.bench.procstat import (
     tree_peak_rss_kib,
 )
 from nusaworker.bench.stats import contention
+from nusaworker.errors import ConfigurationError
 from nusaworker.ledger import MessageState
 from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
@@ -53,10 +53,6 @@ READY_TIMEOUT_S = 120.0
 BANNER_POOL = re.compile(r"concurrency:\s*(\d+)\s*\((\w+)\)")
 # Celery names its pools one way on the command line and another in the banner.
 BANNER_NAMES = {"prefork": "prefork", "processes": "prefork", "threads": "thread", "solo": "solo"}
-# With ``worker_pool`` set in the config, celery takes ``--pool prefork`` for its own default
-# and runs the configured pool instead (celery.bin.worker.WorkersPool.convert); the compat
-# alias "processes" is the same prefork pool and is not overridden.
-PREFORK_ALIAS = "processes"
 
 
 def banner_pool(log: str) -> tuple[int, str] | None:
@@ -109,8 +105,6 @@ class Stage:
     producer: Producer
     redis: redis.Redis
     keep_logs: Path | None = None
-    # What one stage learnt about the installation that the next stages should know (shared).
-    learned: dict[str, str] = field(default_factory=dict)
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
     pools: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -118,35 +112,20 @@ class Stage:
     def start(self, specs: Sequence[WorkerSpec]) -> None:
         """Start the fleet's workers one by one; each is ready (consuming) when this returns.
 
-        Each worker's pool is read from its banner. A ``--pool prefork`` worker that came up
-        with another pool (celeryconfig's ``worker_pool`` overrode the flag) is started again
-        with ``--pool processes``, celery's other name for prefork, and so is every later
-        prefork worker of the run; a note says so.
+        Each worker's pool is read from its banner: a worker that came up with another pool than
+        the one asked for by name (celery maps ``--pool prefork`` to the configured pool unless
+        nusaworker.celery stops it) would measure the wrong thing, so that is an error.
         """
         for spec in specs:
-            if spec.pool == "prefork" and self.learned.get("prefork_overridden"):
-                spec = dataclasses.replace(spec, pool=PREFORK_ALIAS)
-                self._note_prefork()
             worker = self._spawn(spec)
             pool = self._pool_of(worker)
-            if spec.pool == "prefork" and pool not in (None, "prefork"):
-                self.learned["prefork_overridden"] = pool
-                self._note_prefork()
-                worker.stop()
-                self.fleet.workers.remove(worker)
-                spec = dataclasses.replace(spec, pool=PREFORK_ALIAS)
-                worker = self._spawn(spec)
-                pool = self._pool_of(worker)
+            wanted = BANNER_NAMES.get(spec.pool or "")
+            if wanted is not None and pool not in (None, wanted):
+                raise ConfigurationError(
+                    f"{spec.name}: asked for --pool {spec.pool}, the worker runs {pool}"
+                )
             self.workers[spec.name] = worker
             self.pools[spec.name] = pool or "unknown"
-
-    def _note_prefork(self) -> None:
-        note = (
-            f"--pool prefork ran the {self.learned['prefork_overridden']} pool (celeryconfig "
-            f"worker_pool overrides the flag); these workers ran with --pool {PREFORK_ALIAS}"
-        )
-        if note not in self.notes:
-            self.notes.append(note)
 
     def _spawn(self, spec: WorkerSpec) -> WorkerProcess:
         worker = WorkerProcess.spawn(
@@ -213,7 +192,6 @@ class Rig:
         self.seed = seed
         self.logdir = logdir
         self.keep_logs = keep_logs
-        self.learned: dict[str, str] = {}
         self.kernel_timestamps: bool | None = None
 
     @contextlib.contextmanager
@@ -259,7 +237,6 @@ class Rig:
                 producer,
                 client,
                 keep_logs=self.keep_logs,
-                learned=self.learned,
             )
 
     def sweep(self) -> int:

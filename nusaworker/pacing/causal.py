@@ -3,16 +3,15 @@
 Every hit of an account takes the account's *turn* from Redis (``lua/turn.lua``) and reports
 it once the request is out (:mod:`nusaworker.providers.paced_http` makes the report when the
 last byte is written). Redis hands the next turn out only then, with a start ``not_before =
-report + min_interval + margin`` on its own clock (``TIME``), and the holder asks Redis once
-more right before writing (``fire``), which refuses it before ``not_before``. So for two
-consecutive hits A, B, all on Redis's clock and in causal order:
+report + min_interval + margin`` on its own clock (``TIME``); the holder writes once its local
+clock says that moment has surely passed on Redis's (converted with bounds that can only make
+it late, never early: :mod:`.clocksync`). So for two consecutive hits A, B, in causal order:
 
-    arrival(B) ≥ write(B) > fire(B) ≥ report(A) + interval > write(A) + interval
+    arrival(B) ≥ write(B) ≥ not_before(B) = report(A) + interval > write(A) + interval
 
 whatever the pool, the number of processes or the CPU load: a worker that is descheduled,
 paused or slow only widens its *own* gap (its report comes later, and so does the next start);
-it can never narrow the next one. The local clock only decides how long to sleep before
-asking (converted with bounds that make it late rather than early, :mod:`.clocksync`).
+it can never narrow the next one.
 
 What is left for the margin (``safety_margin_ms``, default :data:`DEFAULT_SAFETY_MARGIN_MS`):
 the path to the provider. If hit A travels to the provider slower than B does, by more than
@@ -21,19 +20,22 @@ a LAN that is well below a millisecond; raise the margin for a noisier path.
 
 Waiting costs no polling. A caller that cannot have the turn at once joins the account's queue
 (OTP first, then normal, then bulk; FIFO within one) and blocks on a wake list of its own
-(``BLPOP``); the report of the hit before pushes the turn onto it. Per hit: ``enter``, a
-blocking pop while waiting, ``fire``, ``done`` — whatever the wait. Until its ``fire`` a turn
-is not spent: a caller of a higher priority takes it over (the holder goes back to the head
-of its class and learns it at ``fire``), so an OTP waits for at most the hit in flight, not for
-a bulk hit that was granted but has not left.
+(``BLPOP``); the report of the hit before pushes the turn onto it. A granted turn is committed
+(``fire``) :data:`COMMIT_AHEAD_S` before its start — off the path between the start and the
+write. Until then it is not spent: a caller of a higher priority takes it over (the holder goes
+back to the head of its class and learns it at ``fire``), so an OTP waits for at most the hit in
+flight, not for a bulk hit that was granted but has not left. Per hit: ``enter``, a blocking pop
+while waiting, ``fire``, ``done`` — whatever the wait — and two ``TIME`` probes while the
+committed holder waits for its start (they keep the clock bounds, and so the wait, tight).
 
 **The lease.** A holder that dies between its grant and its report would hold the account for
 ever; so every turn is a lease of ``lease_ms`` from its start. Past it Redis hands the turn on
 by itself, counting the silent holder's hit as written at the end of its lease — sound because
-``fire`` is refused within :data:`LEASE_GUARD_S` of the lease's end: a holder writes within
-the lease or not at all. What a dead holder costs is one lease of the account's throughput
-(``lease_ms / interval`` hits, 5 at the defaults), never a violation. The one window no check
-can close is a thread descheduled for the whole guard between Redis's yes and its ``send``.
+a holder never writes that late: ``fire`` refuses a commit too close to the lease's end, and
+the holder looks at its clock (pessimistic bound) once more before returning "write now". What
+a dead holder costs is one lease of the account's throughput (``lease_ms / interval`` hits, 5
+at the defaults), never a violation. The one window no check can close is a thread
+descheduled for the whole :data:`LEASE_GUARD_S` between that last look and its ``send``.
 
 Waiters die too (a worker SIGKILLed with threads waiting): each waiter promises Redis to listen
 for ``listen_s`` at most before asking again, and a waiter that stopped listening is skipped
@@ -80,9 +82,17 @@ DEFAULT_LEASE_MS = 250.0
 DEFAULT_LISTEN_S = 2.0
 # A waiter's promise to listen outlives its block by this much (the round trip to ask again).
 LISTEN_SLACK_S = 0.5
-# `fire` is refused this close to the end of the lease: what delays the write after Redis's
-# yes (the answer's way back, the thread getting the CPU) must fit in here.
+# A holder does not write this close to the end of its lease (pessimistic clock bound): what
+# delays the write after its last look at the clock must fit in here.
 LEASE_GUARD_S = 0.005
+# The commit (`fire`) is made this long before the turn's start: its round trip (about a
+# millisecond from a busy process) is then off the path between the start and the write. An
+# OTP arriving later than this waits for the next turn instead of taking this one over.
+COMMIT_AHEAD_S = 0.005
+# While a committed holder waits for its start, up to this many TIME round trips narrow the
+# clock bounds, as long as this much time is left before the start.
+CLOCK_PROBES = 3
+CLOCK_PROBE_MIN_LEFT_S = 0.002
 # The first waiter wakes this long after the holder's lease ends, to hand the turn on.
 LEASE_WAKE_SLACK_S = 0.002
 
@@ -129,6 +139,9 @@ class CausalStats:
         "unavailable",
         "script_calls",
         "total_wait_s",
+        "late_s",
+        "hold_s",
+        "width_s",
     )
 
     def __init__(self) -> None:
@@ -149,18 +162,23 @@ class CausalStats:
 class CausalTurn:
     """One granted turn; reported exactly once (later calls do nothing)."""
 
-    __slots__ = ("_account", "_done", "_gate", "_token")
+    __slots__ = ("_account", "_done", "_gate", "_token", "fire_at")
 
     def __init__(self, gate: CausalGate, account: str, token: str) -> None:
         self._gate = gate
         self._account = account
         self._token = token
         self._done = False
+        #: Local time "write now" was returned (0 until then).
+        self.fire_at = 0.0
 
     def written(self) -> None:
         """The request is out: the next turn may start ``interval`` from now (Redis clock)."""
         if not self._done:
             self._done = True
+            if self.fire_at:
+                # From "write now" to the report: what each hit adds to the account's interval.
+                self._gate.stats.add("hold_s", self._gate._clock() - self.fire_at)
             self._gate._report(self._account, self._token, "done")
 
     def cancel(self) -> None:
@@ -220,7 +238,8 @@ class CausalGate:
         self._interval_us = round((min_interval_ms + safety_margin_ms) * 1000)
         self._lease_us = round(lease_ms * 1000)
         self._listen_us = round((listen_s + LISTEN_SLACK_S) * 1_000_000)
-        self._guard_us = round(LEASE_GUARD_S * 1_000_000)
+        self._ahead_us = round(COMMIT_AHEAD_S * 1_000_000)
+        self._guard_us = round((COMMIT_AHEAD_S + LEASE_GUARD_S) * 1_000_000)
         self._ttl_ms = TURN_TTL_S * 1000
         self._clock = clock
         self._sleep = sleep
@@ -255,30 +274,62 @@ class CausalGate:
                 turn.cancel()
                 raise
             if fired:
+                turn.fire_at = self._clock()
                 self.stats.add("acquisitions")
-                self.stats.add("total_wait_s", self._clock() - started)
+                self.stats.add("total_wait_s", turn.fire_at - started)
                 return turn
             # Taken over by a higher priority (we are back at the head of our class), or our
             # lease ran out before we could fire: queue again.
             self.stats.add("taken_over")
 
     def _fire(self, account: str, token: str, grant: Grant) -> bool:
-        """Sleep to the turn's start, then ask Redis for the last word; True: write now."""
+        """Commit the turn just before its start, then wait for the start; True: write now.
+
+        The commit (``fire``) is made :data:`COMMIT_AHEAD_S` before the start, so that its
+        round trip is not paid between the start and the write; from then on the turn cannot
+        be taken over. The wait that follows ends at the latest local moment the start can be
+        (:mod:`.clocksync`): never early on Redis's clock.
+        """
         not_before_us = grant.not_before_us
         while True:
             bounds = self._clock_sync.current(self._clock())
-            # The latest local moment the start can be: never early, by the clock bounds; and
-            # if it is, `fire` says so and we sleep the rest.
-            sleep_until(
-                not_before_us / 1_000_000 - bounds.low, clock=self._clock, sleep=self._sleep
-            )
-            reply = self._call("fire", account, token, self._guard_us)
-            if reply.code == FIRE_NOW:
-                return True
-            if reply.code != TOO_EARLY:
+            start_latest = not_before_us / 1_000_000 - bounds.low
+            sleep_until(start_latest - COMMIT_AHEAD_S, clock=self._clock, sleep=self._sleep)
+            reply = self._call("fire", account, token, self._guard_us, self._ahead_us)
+            if reply.code == TOO_EARLY:
+                self.stats.add("early")
+                not_before_us = reply.not_before_us
+                continue
+            if reply.code != FIRE_NOW:
                 return False
-            self.stats.add("early")
-            not_before_us = reply.not_before_us
+            self._narrow_clock(reply.not_before_us)
+            bounds = self._clock_sync.current(self._clock())
+            start_latest = reply.not_before_us / 1_000_000 - bounds.low
+            woke_at = sleep_until(start_latest, clock=self._clock, sleep=self._sleep)
+            self.stats.add("late_s", woke_at - start_latest)
+            # The bounds' width is waited on top of the start, at most: a cost of every hit.
+            self.stats.add("width_s", bounds.width)
+            if woke_at <= reply.lease_until_us / 1_000_000 - bounds.high - LEASE_GUARD_S:
+                return True
+            # Descheduled past our own lease: Redis may hand the turn on; do not write.
+            self.stats.add("lease_lost")
+            self._report(account, token, "cancel")
+            return False
+
+    def _narrow_clock(self, not_before_us: int) -> None:
+        """Use the wait before the start for a few fast ``TIME`` round trips: script calls
+        from a busy process are slow, and the bounds are only as narrow as the fastest
+        recent round trip — every tenth of a millisecond they leave is waited at every hit."""
+        for _ in range(CLOCK_PROBES):
+            bounds = self._clock_sync.current(self._clock())
+            if not_before_us / 1_000_000 - bounds.low - self._clock() < CLOCK_PROBE_MIN_LEFT_S:
+                return
+            sent_at = self._clock()
+            try:
+                seconds, micros = self._client.time()
+            except (redis.RedisError, OSError):
+                return  # only a refinement; the bounds we have are sound
+            self._clock_sync.observe(seconds * 1_000_000 + micros, sent_at, self._clock())
 
     def penalize(self, account: str, seconds: float) -> None:
         """Start no turn of ``account`` before ``seconds`` from now, fleet-wide (after a 429).

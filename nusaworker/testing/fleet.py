@@ -126,16 +126,19 @@ class Fleet:
         queues: str,
         *,
         concurrency: int = 4,
-        pool: str = "threads",
+        pool: str | None = "threads",
         extra_args: tuple[str, ...] = (),
     ) -> WorkerProcess:
-        """Start one worker consuming ``queues`` (comma-separated) and wait until it is ready."""
+        """Start one worker consuming ``queues`` (comma-separated) and wait until it is ready.
+
+        ``pool=None`` gives no ``--pool`` flag: the pool ``celeryconfig.py`` chooses, as a
+        plain ``celery -A nusaworker worker`` runs.
+        """
         args = [
             "worker",
             "-Q",
             queues,
-            "--pool",
-            pool,
+            *(["--pool", pool] if pool else []),
             "-c",
             str(concurrency),
             "-n",

@@ -5,11 +5,11 @@
 -- caller that is not granted the turn at once waits in a queue (OTP first, then FIFO) and is
 -- woken by a push onto its own wake list when the turn is handed to it; it never polls.
 --
--- The holder of a turn asks once more right before it writes (`fire`): only then is the turn
--- spent. Until that moment a caller of a higher priority may take the turn over (the holder
--- goes back to the head of its own class), so an OTP never waits behind a bulk hit that has
--- not left yet. `fire` is also where Redis's clock has the last word: it is refused before
--- not_before, and after the lease (minus a guard for the write that follows).
+-- The holder of a turn commits to it (`fire`) a few ms before its start: only then is the
+-- turn spent. Until that moment a caller of a higher priority may take the turn over (the
+-- holder goes back to the head of its own class), so an OTP never waits behind a bulk hit
+-- that has not left yet. `fire` is refused earlier than `ahead_us` before not_before, and
+-- after the lease (minus a guard covering the wait to the start and the write).
 --
 -- KEYS[1]  turn hash: holder, holder_rank, fired, not_before, lease_until, last,
 --          penalty_until (µs, TIME)
@@ -22,13 +22,14 @@
 -- ARGV[5]  ttl_ms       how long the keys outlive the last call
 -- ARGV[6]  wake prefix  the wake list of token T is ARGV[6] .. T
 -- ARGV[7]  enter: priority rank (0 first); penalize: penalty_us; fire: guard_us
--- ARGV[8]  enter: µs the caller will listen for a wake-up before it asks again
+-- ARGV[8]  enter: µs the caller will listen for a wake-up before it asks again;
+--          fire: ahead_us, how long before not_before the holder commits
 --
 -- Returns {code, not_before_us, now_us, lease_until_us, position, holder_lease_until_us}
 --   code = 1: enter: the caller holds the turn; fire: write now; others: applied.
 --   code = 0: enter: queued; fire: the turn is not the caller's any more (taken over, or its
 --             lease ran out): enter again.
---   code = 2: fire: too early, not_before is still ahead (ask again then).
+--   code = 2: fire: too early, not_before is more than ahead_us away (ask again then).
 --   position:    enter, queued: the caller's place in the queue (0 = next).
 --   holder_lease_until_us: enter, queued: when the current holder's lease runs out.
 --
@@ -70,8 +71,9 @@ local fired = h[7] == '1'
 local expired = false
 if holder and now >= lease_until then
   -- The holder neither reported nor gave its turn back within its lease (it died, or lost
-  -- its connection). It cannot write after its lease ends (`fire` refuses it), so its hit,
-  -- if any, counts as written at the end of the lease.
+  -- its connection). It cannot write after its lease ends (`fire` refuses a commit too close
+  -- to it, and the holder looks at its clock once more before writing), so its hit, if any,
+  -- counts as written at the end of the lease.
   if lease_until > last then
     last = lease_until
   end
@@ -179,7 +181,7 @@ elseif op == 'fire' then
     lease_until = penalty + lease
     save()
   end
-  if now < not_before then
+  if now < not_before - tonumber(ARGV[8]) then
     return {2, not_before, now, lease_until, 0, 0}
   end
   if now > lease_until - tonumber(ARGV[7]) then
