@@ -62,6 +62,7 @@ from nusaworker.providers.errors import (
     PermanentError,
     ProviderError,
 )
+from nusaworker.providers.transport import before_retry
 from nusaworker.retries import RetryRules, decide
 
 log = logging.getLogger(__name__)
@@ -190,8 +191,13 @@ def deliver(
         if not ledger.begin_hit(message_id, token):
             raise Fenced(message_id, "begin_hit")
 
+    def refused() -> None:
+        # The client waits to try again after a hit the provider did not process: a worker
+        # that dies during that wait leaves a message to send again, not one in doubt.
+        ledger.hit_refused(message_id, token)
+
     try:
-        with fenced(fence):
+        with fenced(fence), before_retry(refused):
             ref_no = sender(client, record)
     except Fenced:
         if _expire_if_late(ledger, record, token):

@@ -64,6 +64,7 @@ class Ledger(FollowUp, Schedule):
         self._create = redis_client.register_script(lua("nusaworker.ledger", "create"))
         self._claim = redis_client.register_script(lua("nusaworker.ledger", "claim"))
         self._begin_hit = redis_client.register_script(lua("nusaworker.ledger", "begin_hit"))
+        self._hit_refused = redis_client.register_script(lua("nusaworker.ledger", "hit_refused"))
         self._transition = redis_client.register_script(lua("nusaworker.ledger", "transition"))
 
     # -- records -------------------------------------------------------------------------------
@@ -192,6 +193,15 @@ class Ledger(FollowUp, Schedule):
         if verdict == "missing":
             raise RecordNotFound(message_id)
         return verdict == "ok"
+
+    def hit_refused(self, message_id: str, token: str) -> bool:
+        """The holder's last hit was answered "not processed" and it waits to try again: the
+        record is not in doubt meanwhile (a worker that dies now is resolved by sending again,
+        not by ``unknown``). ``False`` if ``token`` no longer holds the record."""
+        verdict = self._hit_refused(
+            keys=[self.keys.message(message_id)], args=[token, repr(self.clock())]
+        )
+        return as_text(verdict) == "ok"
 
     def mark_sent(
         self,

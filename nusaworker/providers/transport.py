@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote, quote_plus, urlsplit
@@ -34,12 +36,30 @@ from .gate import Gate, Priority
 from .paced_http import PacedAdapter, before_write
 from .retry import DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, should_retry, wait_seconds
 
-__all__ = ["Kind", "RetryPolicy", "Transport"]
+__all__ = ["Kind", "RetryPolicy", "Transport", "before_retry"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Kind = Literal["send", "read"]
+
+
+_before_retry: ContextVar[Callable[[], None] | None] = ContextVar(
+    "nusaworker_before_retry", default=None
+)
+
+
+@contextmanager
+def before_retry(hook: Callable[[], None]) -> Iterator[None]:
+    """Call ``hook`` whenever a hit of this thread failed and the client is about to wait and
+    try again: the failure was one the provider did not process (only those are retried), so
+    a caller that marked the hit as possibly delivered may take that back while it waits.
+    Whatever the hook raises is logged and ignored: it must not change the retry."""
+    token = _before_retry.set(hook)
+    try:
+        yield
+    finally:
+        _before_retry.reset(token)
 
 
 @dataclass(frozen=True)
@@ -268,3 +288,9 @@ class Transport:
             "retrying after %s (attempt %d failed), waiting %.2fs",
             type(exc).__name__, state.attempt_number, sleep,
         )  # fmt: skip
+        hook = _before_retry.get()
+        if hook is not None:
+            try:
+                hook()
+            except Exception as hook_exc:  # never let bookkeeping change the retry
+                log.warning("before-retry hook failed: %s", hook_exc)

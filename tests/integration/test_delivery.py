@@ -187,3 +187,36 @@ def test_delivery_slow_worker_whose_message_went_in_doubt_does_not_retry_it(
     assert client.hits == 1
     assert outcome.state == ledger.get(mid).state == "unknown"
     assert outcome.retry_at is None  # a settled record is not sent again
+
+
+def test_delivery_hit_refused_by_the_provider_is_not_in_doubt_while_the_client_waits(
+    ledger: Ledger, make_sandbox: Any
+) -> None:
+    from nusaworker.providers import NusaSMSClient
+    from nusaworker.sandbox import FaultProfile
+
+    box = make_sandbox(faults=FaultProfile(p_5xx=1.0))
+    mid = accept(ledger)
+    seen_during_waits: list[bool] = []
+
+    def sleep(_seconds: float) -> None:
+        # A worker killed now must leave a message to send again, not one in doubt.
+        seen_during_waits.append(ledger.get(mid).hit_started)
+
+    with NusaSMSClient(
+        base_url=box.url, api_key="test-key", gate=FencedGate(NoopGate()), sleep=sleep
+    ) as client:
+        outcome = deliver(mid, ledger=ledger, client=client)
+    assert seen_during_waits and not any(seen_during_waits)
+    assert len(box.hits(kind="send")) == len(seen_during_waits) + 1  # every hit answered 503
+    assert outcome.state == "accepted" and outcome.retry_at is not None
+
+
+def test_ledger_hit_refused_is_fenced_by_the_token(ledger: Ledger) -> None:
+    mid = accept(ledger)
+    claim = ledger.claim(mid)
+    assert claim.token is not None and ledger.begin_hit(mid, claim.token)
+    assert not ledger.hit_refused(mid, "someone-else")
+    assert ledger.get(mid).hit_started
+    assert ledger.hit_refused(mid, claim.token)
+    assert not ledger.get(mid).hit_started
