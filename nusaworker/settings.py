@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # Records ``accepted`` this long (their task was lost) are re-enqueued: a safety net. A
     # record waiting for a retry counts from its retry_at (beat's release job enqueues it then).
     replay_after_s: float = Field(default=600, gt=0)
+    # A due ``accepted`` record whose queue is empty and that no live worker has received is
+    # re-enqueued after this long: its task was lost on the way (nusaworker.tracking.orphans).
+    orphan_after_s: float = Field(default=10.0, gt=0)
     # The callback receiver: the secret path segment providers push to (``/<token>/wa/status``).
     callback_token: SecretStr = SecretStr("")
     callback_host: str = "127.0.0.1"

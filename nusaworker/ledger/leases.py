@@ -168,6 +168,20 @@ class Leases:
         """Whether ``holder``'s heartbeat key exists."""
         return bool(self.redis.exists(self.keys.heartbeat(holder)))
 
+    def received_by_live_holders(self) -> set[str]:
+        """Message ids of the ``send`` tasks that live holders received and have not ended."""
+        holders = sorted(as_text(h) for h in self.redis.smembers(self.keys.holders))
+        pipe = self.redis.pipeline(transaction=False)
+        for holder in holders:
+            pipe.exists(self.keys.heartbeat(holder))
+            pipe.hvals(self.keys.received(holder))
+        answers = pipe.execute()
+        ids: set[str] = set()
+        for alive, values in zip(answers[::2], answers[1::2], strict=True):
+            if alive:
+                ids.update(as_text(v) for v in values)
+        return ids
+
     def received(self, holder: str) -> list[str]:
         """Message ids of the ``send`` tasks ``holder`` had received and not ended."""
         ids = self.redis.hvals(self.keys.received(holder))

@@ -45,8 +45,10 @@ def replay_stuck(
     enqueue: Enqueue,
     is_paused: Callable[[str], bool] = lambda channel: False,
     limit: int = 1000,
+    keep: Callable[[MessageRecord], bool] = lambda record: True,
 ) -> ReplayReport:
-    """Enqueue again the send of records ``accepted`` for ``older_than_s`` or longer."""
+    """Enqueue again the send of records ``accepted`` for ``older_than_s`` or longer (and,
+    of those, only the ones ``keep`` says)."""
     report = ReplayReport()
     ttl_ms = max(1, round(period_s * REPLAY_MARK_FRACTION * 1000))
     for record in ledger.get_many(ledger.stuck_accepted(older_than_s, limit)):
@@ -54,6 +56,8 @@ def replay_stuck(
             continue
         if is_paused(record.channel):
             report.paused += 1
+            continue
+        if not keep(record):
             continue
         if not ledger.redis.set(ledger.keys.replayed(record.id), "1", nx=True, px=ttl_ms):
             report.recently_replayed += 1

@@ -15,6 +15,9 @@ from typing import Any
 POLL_TICK_S = 1.0  # hand out the polls of one second's budget
 EVENTS_TICK_S = 1.0  # hand new events on to the hooks
 REPLAY_PERIOD_S = 60.0  # re-enqueue records stuck in accepted (once per period each)
+# Re-enqueue records whose task was lost (nusaworker.tracking.orphans): such a record is sent
+# again within orphan_after_s plus one period.
+ORPHANS_PERIOD_S = 5.0
 EXPIRE_PERIOD_S = 60.0  # expire records past the horizon that no poll reached
 PARKED_PERIOD_S = 30.0  # apply parked pushes whose record exists by now
 # Enqueue the retries the ledger holds once due, expire what outlived its validity
@@ -51,6 +54,11 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "nusaworker.housekeeping.replay",
         "schedule": REPLAY_PERIOD_S,
         "options": {"expires": REPLAY_PERIOD_S},
+    },
+    "tracking.orphans": {
+        "task": "nusaworker.housekeeping.orphans",
+        "schedule": ORPHANS_PERIOD_S,
+        "options": {"expires": ORPHANS_PERIOD_S},
     },
     "tracking.expire": {
         "task": "nusaworker.housekeeping.expire",

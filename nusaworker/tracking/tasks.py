@@ -20,6 +20,7 @@ from nusaworker.routing import max_countdown
 from nusaworker.tracking import housekeeping, release, schedule
 from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
 from nusaworker.tracking.hooks import dispatch_events as _dispatch_events
+from nusaworker.tracking.orphans import replay_orphans
 from nusaworker.tracking.runtime import get_tracking
 from nusaworker.tracking.webhook import backoff_s, body_of, post_event
 
@@ -126,6 +127,41 @@ def replay() -> dict[str, Any]:
     if report.replayed:
         log.warning("replayed %d record(s) stuck in accepted", len(report.replayed))
     return {"replayed": len(report.replayed), "paused": report.paused}
+
+
+@app.task(name="nusaworker.housekeeping.orphans")
+def orphans() -> dict[str, Any]:
+    """Enqueue again, within seconds, the sends whose task the broker lost."""
+    t = get_tracking()
+    with t.jobs.run_once("orphans", schedule.HOUSEKEEPING_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        report = replay_orphans(
+            t.ledger,
+            older_than_s=t.settings.orphan_after_s,
+            period_s=schedule.ORPHANS_PERIOD_S,
+            enqueue=t.enqueue_send,
+            queue_size=_queue_size,
+            received=Leases(t.ledger.redis, keys=t.ledger.keys).received_by_live_holders(),
+            is_paused=t.is_paused,
+        )
+    if report.replayed:
+        log.warning("re-enqueued %d record(s) whose task was lost", len(report.replayed))
+    return {"replayed": len(report.replayed)}
+
+
+def _queue_size(queue: str) -> int | None:
+    """Tasks waiting on ``queue`` (every priority level), or ``None`` if it cannot be told."""
+    # kombu's Redis channel counts a queue's messages over all its priority lists in _size.
+    # Not queue_declare(passive=True): on Redis it answers NOT_FOUND for an empty queue, and
+    # with a global_keyprefix for a full one too (kombu 5.7).
+    try:
+        with app.connection_for_read() as connection:
+            size = getattr(connection.default_channel, "_size", None)
+            return None if size is None else int(size(queue))
+    except Exception as exc:  # a broker error: unknown, treated as busy
+        log.debug("size of queue %s unknown: %s", queue, exc)
+        return None
 
 
 @app.task(name="nusaworker.housekeeping.expire")
