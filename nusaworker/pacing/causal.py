@@ -61,7 +61,7 @@ import redis
 from nusaworker.errors import ConfigurationError, GateUnavailable
 from nusaworker.keys import TURN_TTL_S, Keys
 from nusaworker.pacing.clocksync import ClockSync
-from nusaworker.pacing.gate import gate_client
+from nusaworker.pacing.gate import gate_client, unavailable
 from nusaworker.pacing.timing import sleep_until
 from nusaworker.providers.gate import OnGrant, Priority, Turn
 from nusaworker.redis_scripts import lua
@@ -436,13 +436,7 @@ class CausalGate:
 
     def _unavailable(self, exc: BaseException) -> GateUnavailable:
         self.stats.add("unavailable")
-        # Host and port only: the URL may carry a password.
-        kwargs = self._client.connection_pool.connection_kwargs
-        where = kwargs.get("path") or f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
-        return GateUnavailable(
-            f"pacing gate unavailable: Redis at {where} did not answer "
-            f"({type(exc).__name__}: {exc}); no hit was made"
-        )
+        return unavailable(self._client, exc)
 
 
 def _blocking_client(client: redis.Redis, listen_s: float) -> redis.Redis:

@@ -326,10 +326,15 @@ class RedisGate:
 
     def _unavailable(self, exc: BaseException) -> GateUnavailable:
         self.stats.count("unavailable")
-        # Host and port only: the URL may carry a password.
-        kwargs = self._client.connection_pool.connection_kwargs
-        where = kwargs.get("path") or f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
-        return GateUnavailable(
-            f"pacing gate unavailable: Redis at {where} did not answer "
-            f"({type(exc).__name__}: {exc}); no hit was made"
-        )
+        return unavailable(self._client, exc)
+
+
+def unavailable(client: redis.Redis, exc: BaseException) -> GateUnavailable:
+    """The error a gate raises when its Redis did not answer (host and port only: the URL may
+    carry a password)."""
+    kwargs = client.connection_pool.connection_kwargs
+    where = kwargs.get("path") or f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+    return GateUnavailable(
+        f"pacing gate unavailable: Redis at {where} did not answer "
+        f"({type(exc).__name__}: {exc}); no hit was made"
+    )

@@ -29,13 +29,13 @@ from nusaworker.providers.errors import (
 from nusaworker.providers.gate import NoopGate
 from nusaworker.retries import RetryRules
 from nusaworker.routing import PRIORITIES
+from nusaworker.testing.clock import T0, FakeClock
 from nusaworker.tracking.release import release_due
 
 pytestmark = pytest.mark.integration
 
 S = MessageState
 RULES = RetryRules.defaults()
-T0 = 1_700_000_000.0
 
 # Every error delivery retries later (auth and credit errors only without a circuit breaker).
 RETRIED = [
@@ -45,14 +45,6 @@ RETRIED = [
     AuthError("HTTP 401 unauthorized"),
     InsufficientCredit("HTTP 402 payment required"),
 ]
-
-
-class FakeClock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

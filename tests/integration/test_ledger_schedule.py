@@ -9,23 +9,13 @@ import redis
 from nusaworker.keys import RECORD_FINAL_TTL_S, Keys
 from nusaworker.ledger import ClaimOutcome, Ledger, MessageRecord, MessageState
 from nusaworker.ledger.held import HeldRecords
+from nusaworker.testing.clock import T0, FakeClock
 from nusaworker.tracking.housekeeping import replay_stuck
 from nusaworker.tracking.release import expire_waiting, release_due
 
 pytestmark = pytest.mark.integration
 
 S = MessageState
-T0 = 1_700_000_000.0
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -13,18 +13,9 @@ from nusaworker.ledger import (
     MessageState,
     RecordNotFound,
 )
+from nusaworker.testing.clock import FakeClock
 
 pytestmark = pytest.mark.integration
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

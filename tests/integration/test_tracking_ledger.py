@@ -10,19 +10,12 @@ import redis
 
 from nusaworker.keys import PARKED_TTL_S, Keys
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, StatusUpdate
+from nusaworker.testing.clock import FakeClock
 from nusaworker.tracking.events import EventStream
 
 pytestmark = pytest.mark.integration
 
 S = MessageState
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -128,10 +128,12 @@ local function save()
     horizon = math.max(horizon, lease_until)
   end
   redis.call('PEXPIRE', KEYS[1], math.floor((horizon - now) / 1000) + ttl_ms)
-  if redis.call('EXISTS', KEYS[2]) == 1 then
-    redis.call('PEXPIRE', KEYS[2], ttl_ms)
-    redis.call('PEXPIRE', KEYS[3], ttl_ms)
-  end
+end
+
+-- The queue and the liveness set live as long as somebody joins them (only `enter` adds).
+local function keep_queue()
+  redis.call('PEXPIRE', KEYS[2], ttl_ms)
+  redis.call('PEXPIRE', KEYS[3], ttl_ms)
 end
 
 if expired then
@@ -156,6 +158,7 @@ if op == 'enter' then
     redis.call('DEL', wake_prefix .. holder)
     redis.call('ZREM', KEYS[2], token)
     redis.call('ZREM', KEYS[3], token)
+    keep_queue()
     holder = token
     holder_rank = rank
     save()
@@ -163,6 +166,7 @@ if op == 'enter' then
   end
   redis.call('ZADD', KEYS[2], 'NX', fmt(rank * 1e13 + math.floor(now / 1000)), token)
   redis.call('ZADD', KEYS[3], listen_until, token)
+  keep_queue()
   promote(token)
   save()
   if holder == token then
@@ -191,8 +195,8 @@ elseif op == 'fire' then
     save()
     return {0, 0, now, 0, 0, 0}
   end
-  fired = true
-  save()
+  -- Nothing else changes (the hash's TTL already covers the lease): one field.
+  redis.call('HSET', KEYS[1], 'fired', '1')
   return {1, not_before, now, lease_until, 0, 0}
 elseif op == 'done' or op == 'cancel' then
   if holder == token then
