@@ -85,10 +85,11 @@ LISTEN_SLACK_S = 0.5
 # A holder does not write this close to the end of its lease (pessimistic clock bound): what
 # delays the write after its last look at the clock must fit in here.
 LEASE_GUARD_S = 0.005
-# The commit (`fire`) is made this long before the turn's start: its round trip (about a
-# millisecond from a busy process) is then off the path between the start and the write. An
-# OTP arriving later than this waits for the next turn instead of taking this one over.
-COMMIT_AHEAD_S = 0.005
+# The commit (`fire`) is made this long before the turn's start: its round trip and the
+# ledger's fence after it (about a millisecond each from a busy process) are then off the path
+# between the start and the write. An OTP arriving later than this waits for the next turn
+# instead of taking this one over.
+COMMIT_AHEAD_S = 0.008
 # While a committed holder waits for its start, up to this many TIME round trips narrow the
 # clock bounds, as long as this much time is left before the start.
 CLOCK_PROBES = 3
@@ -256,8 +257,10 @@ class CausalGate:
     ) -> Turn:
         """Block until this caller holds ``account``'s turn and its start has come.
 
-        ``on_grant`` runs once the turn is granted, before waiting for its start; if it raises,
-        the turn is given back and the exception propagates. Raises
+        ``on_grant`` runs once the turn is committed, :data:`COMMIT_AHEAD_S` before its start
+        (so that a worker dying in the ~50 ms between the grant and the start is not taken for
+        one that may have written); if it raises, the turn is given back and the exception
+        propagates. Raises
         :class:`~nusaworker.errors.GateUnavailable` when Redis does not answer.
         """
         started = self._clock()
@@ -267,9 +270,7 @@ class CausalGate:
             grant = self._wait_for_turn(account, token, rank)
             turn = CausalTurn(self, account, token)
             try:
-                if on_grant is not None:
-                    on_grant()
-                fired = self._fire(account, token, grant)
+                fired = self._fire(account, token, grant, on_grant)
             except BaseException:
                 turn.cancel()
                 raise
@@ -282,13 +283,13 @@ class CausalGate:
             # lease ran out before we could fire: queue again.
             self.stats.add("taken_over")
 
-    def _fire(self, account: str, token: str, grant: Grant) -> bool:
+    def _fire(self, account: str, token: str, grant: Grant, on_grant: OnGrant | None) -> bool:
         """Commit the turn just before its start, then wait for the start; True: write now.
 
         The commit (``fire``) is made :data:`COMMIT_AHEAD_S` before the start, so that its
         round trip is not paid between the start and the write; from then on the turn cannot
-        be taken over. The wait that follows ends at the latest local moment the start can be
-        (:mod:`.clocksync`): never early on Redis's clock.
+        be taken over, and ``on_grant`` runs. The wait that follows ends at the latest local
+        moment the start can be (:mod:`.clocksync`): never early on Redis's clock.
         """
         not_before_us = grant.not_before_us
         while True:
@@ -302,6 +303,8 @@ class CausalGate:
                 continue
             if reply.code != FIRE_NOW:
                 return False
+            if on_grant is not None:
+                on_grant()
             self._narrow_clock(reply.not_before_us)
             bounds = self._clock_sync.current(self._clock())
             start_latest = reply.not_before_us / 1_000_000 - bounds.low
