@@ -1,4 +1,6 @@
-"""A worker killed with SIGKILL mid-send: nothing is lost silently, nothing is sent twice."""
+"""A worker killed with SIGKILL mid-send: nothing is lost silently, nothing is sent twice —
+with DEFAULT settings: the dead worker's messages come back through its expired heartbeat and
+beat's dead-workers job, not through a shortened broker visibility timeout."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
-from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix
 
 pytestmark = pytest.mark.integration
@@ -33,28 +35,32 @@ def test_fleet_sigkill_mid_send_loses_nothing_and_sends_nothing_twice(
     # Slow answers keep several hits in flight at the moment of the kill.
     faults = FaultProfile(latency_ms=400)
     with Sandbox(host="127.0.0.1", port=0, faults=faults, seed=3) as box:
-        env = fleet_env(
-            redis_url=redis_url, key_prefix=prefix, base_url=box.url, visibility_timeout_s="4"
-        )
+        env = fleet_env(redis_url=redis_url, key_prefix=prefix, base_url=box.url)
         producer = Producer.from_settings(
             Settings(redis_url=redis_url, key_prefix=prefix, nusasms_base_url=box.url)
         )
         with Fleet(env) as fleet:
             victim = fleet.start("victim", QUEUES, concurrency=4)
             fleet.start("survivor", QUEUES, concurrency=4)
-            ids = [producer.send_whatsapp(f"62815{i:08d}", f"crash {i}") for i in range(40)]
-            deadline = time.monotonic() + 20
-            while box.stats()["accepted_sends"] < 8 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            victim.kill()
-            killed_at_hits = box.stats()["accepted_sends"]
+            fleet.start("housekeeping", "housekeeping", concurrency=2)
+            beat = BeatProcess.start(env, fleet.logdir)
+            try:
+                assert beat.wait_active(30), beat.log()[-2000:]
+                ids = [producer.send_whatsapp(f"62815{i:08d}", f"crash {i}") for i in range(40)]
+                deadline = time.monotonic() + 20
+                while box.stats()["accepted_sends"] < 8 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                victim.kill()
+                killed_at_hits = box.stats()["accepted_sends"]
 
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                states = Counter(str(r.state) for r in producer.ledger.get_many(ids))
-                if not (states["accepted"] or states["sending"]):
-                    break
-                time.sleep(0.25)
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    states = Counter(str(r.state) for r in producer.ledger.get_many(ids))
+                    if not (states["accepted"] or states["sending"]):
+                        break
+                    time.sleep(0.25)
+            finally:
+                beat.stop()
 
         records = producer.ledger.get_many(ids)
         states = Counter(str(r.state) for r in records)

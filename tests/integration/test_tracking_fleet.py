@@ -138,7 +138,6 @@ def env(redis_url: str, prefix: str, box: Sandbox, sink: WebhookSink) -> dict[st
         webhook_backoff_base_s="0.2",
         hook_task="backend.tasks.on_message_event",
         hook_queue=HOOK_QUEUE,
-        replay_after_s="1",
     )
 
 
@@ -282,34 +281,58 @@ def test_tracking_fleet_hooks_get_every_change_signed_and_retried(
     assert any(a.get("message_id") == message_id and a["state"] == "sent" for a in args)
 
 
-def test_tracking_fleet_replay_sends_a_lost_task_exactly_once(
+# The default orphan_after_s is 10 s: a record written this long ago is due for the sweep.
+LOST_AGO_S = 20.0
+
+
+def _lost(producer: Producer, channel: str, destination: str, text: str) -> str:
+    """A record whose task never reached the broker (a producer crash between the two),
+    written LOST_AGO_S ago: the settings stay the defaults, the record is old."""
+    field = "message" if channel == "wa" else "text"
+    record = MessageRecord(
+        channel=channel, destination=destination, payload={"destination": destination, field: text}
+    )
+    ledger = producer.ledger
+    past = Ledger(ledger.redis, keys=ledger.keys, clock=lambda: time.time() - LOST_AGO_S)
+    return past.create(record)[0]
+
+
+def _orphan_runs(producer: Producer) -> float:
+    """How many orphan sweeps have started (runs never overlap: they take a lock)."""
+    jobs = JobLocks(producer.ledger.redis, keys=producer.ledger.keys)
+    return jobs.stats().get("orphans", {}).get("runs", 0.0)
+
+
+def _orphans_swept_twice_since(producer: Producer, runs: float) -> bool:
+    """Two sweeps started after ``runs`` was read, and the last one has finished."""
+    busy = producer.ledger.redis.exists(producer.ledger.keys.job_lock("orphans"))
+    return _orphan_runs(producer) >= runs + 2 and not busy
+
+
+def test_tracking_fleet_orphans_send_a_lost_task_exactly_once(
     producer: Producer, box: Sandbox
 ) -> None:
-    # A record whose task never reached the broker (a producer crash between the two).
-    record = MessageRecord(
-        channel="wa",
-        destination="6281900000001",
-        payload={"destination": "6281900000001", "message": "lost task"},
-    )
-    message_id, _ = producer.ledger.create(record)
     sends_before = box.stats()["accepted_sends"]
-    time.sleep(1.2)  # older than NUSAWORKER_REPLAY_AFTER_S=1
+    message_id = _lost(producer, "wa", "6281900000001", "lost task")
 
-    # Two replay runs at once: one replays, the other finds the lock or the marker.
-    producer.app.send_task("nusaworker.housekeeping.replay")
-    producer.app.send_task("nusaworker.housekeeping.replay")
+    # Beat sweeps every 5 s; two more sweeps at once: one replays, the other finds the lock
+    # or the marker.
+    producer.app.send_task("nusaworker.housekeeping.orphans")
+    producer.app.send_task("nusaworker.housekeeping.orphans")
     done = wait_for(lambda: producer.ledger.get(message_id).state in FINAL_STATES | {S.SENT}, 30)
     assert done, producer.ledger.get(message_id)
-    # Late copies: another replay run, and a stray send task of the same message.
-    producer.app.send_task("nusaworker.housekeeping.replay")
+    # Late copies: more sweeps, and a stray send task of the same message; wait until two
+    # more sweeps have finished, by then either would have sent.
+    runs = _orphan_runs(producer)
+    producer.app.send_task("nusaworker.housekeeping.orphans")
     producer.app.send_task("nusaworker.send", args=[message_id], queue="wa")
-    time.sleep(1.5)  # either would have sent by now
+    assert wait_for(lambda: _orphans_swept_twice_since(producer, runs), 30)
 
     assert box.stats()["accepted_sends"] == sends_before + 1
     assert producer.ledger.get(message_id).ref_no
 
 
-def test_tracking_fleet_replay_skips_a_channel_the_breaker_paused(
+def test_tracking_fleet_orphans_skip_a_channel_the_breaker_paused(
     producer: Producer, box: Sandbox, redis_url: str, prefix: str
 ) -> None:
     import io
@@ -324,23 +347,17 @@ def test_tracking_fleet_replay_skips_a_channel_the_breaker_paused(
         nusasms_sms_user="user",
         nusasms_sms_password="pass",
     )
-    record = MessageRecord(
-        channel="sms",
-        destination="6281900000002",
-        payload={"destination": "6281900000002", "text": "wait for the resume"},
-    )
-    message_id, _ = producer.ledger.create(record)
-    marker = producer.ledger.keys.replayed(message_id)
     commands.pause(settings, ["sms"], io.StringIO())
     try:
-        time.sleep(1.2)  # older than NUSAWORKER_REPLAY_AFTER_S=1
-        producer.app.send_task("nusaworker.housekeeping.replay")
-        time.sleep(2.0)
+        message_id = _lost(producer, "sms", "6281900000002", "wait for the resume")
+        marker = producer.ledger.keys.replayed(message_id)
+        runs = _orphan_runs(producer)
+        producer.app.send_task("nusaworker.housekeeping.orphans")
+        assert wait_for(lambda: _orphans_swept_twice_since(producer, runs), 30)
         assert producer.ledger.redis.exists(marker) == 0
         assert producer.ledger.get(message_id).state is S.ACCEPTED
     finally:
         commands.resume(settings, ["sms"], io.StringIO())
-    producer.app.send_task("nusaworker.housekeeping.replay")
 
     assert wait_for(lambda: producer.ledger.get(message_id).state in FINAL_STATES | {S.SENT}, 30)
     assert producer.ledger.get(message_id).attempts == 1
