@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from nusaworker.routing import PRIORITIES
 
-# Retry budgets and validity per priority (see nusaworker.retries and the README). In the
+# Retry budgets and validity per priority (see nusaworker.retries and docs/delivery.md). In the
 # environment each is JSON naming only the priorities it changes, e.g.
 # NUSAWORKER_RETRY_MAX_ATTEMPTS='{"bulk": 6}'; the others keep these defaults.
 RETRY_MAX_ATTEMPTS: dict[str, int] = {"otp": 5, "normal": 10, "bulk": 10}
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     # caps them at a quarter of it), or a live task would be handed out a second time.
     visibility_timeout_s: int = Field(default=600, ge=2)
     # A redelivered OTP whose first hit may have reached the provider is sent again (a
-    # duplicate code is better than none); other priorities end "unknown". See README.
+    # duplicate code is better than none); other priorities end "unknown". See docs/operations.md.
     otp_resend_in_doubt: bool = True
     # Worker liveness (nusaworker.liveness): every worker process that holds broker messages
     # rewrites its heartbeat key this often, with this TTL. A worker whose key is gone is dead:
