@@ -61,7 +61,7 @@ import redis
 from nusaworker.errors import ConfigurationError, GateUnavailable
 from nusaworker.keys import TURN_TTL_S, Keys
 from nusaworker.pacing.clocksync import ClockSync
-from nusaworker.pacing.gate import gate_client, unavailable
+from nusaworker.pacing.gate import WARM_UP_TIME_SAMPLES, gate_client, probe_time, unavailable
 from nusaworker.pacing.timing import sleep_until
 from nusaworker.providers.gate import OnGrant, Priority, Turn
 from nusaworker.redis_scripts import lua
@@ -327,12 +327,10 @@ class CausalGate:
             bounds = self._clock_sync.current(self._clock())
             if not_before_us / 1_000_000 - bounds.low - self._clock() < CLOCK_PROBE_MIN_LEFT_S:
                 return
-            sent_at = self._clock()
             try:
-                seconds, micros = self._client.time()
+                probe_time(self._client, self._clock_sync, self._clock)
             except (redis.RedisError, OSError):
                 return  # only a refinement; the bounds we have are sound
-            self._clock_sync.observe(seconds * 1_000_000 + micros, sent_at, self._clock())
 
     def penalize(self, account: str, seconds: float) -> None:
         """Start no turn of ``account`` before ``seconds`` from now, fleet-wide (after a 429).
@@ -354,10 +352,8 @@ class CausalGate:
         try:
             self._client.ping()
             self._script.sha = self._client.script_load(self._script.script)
-            for _ in range(8):
-                sent_at = self._clock()
-                seconds, micros = self._client.time()
-                self._clock_sync.observe(seconds * 1_000_000 + micros, sent_at, self._clock())
+            for _ in range(WARM_UP_TIME_SAMPLES):
+                probe_time(self._client, self._clock_sync, self._clock)
             for pool in (self._client.connection_pool, self._blocking.connection_pool):
                 for _ in range(connections):
                     opened.append((pool, pool.get_connection()))

@@ -52,7 +52,7 @@ REFUSAL_JITTER_SLOTS = 0.1
 DEFAULT_SOCKET_TIMEOUT_S = 0.5
 
 # A handful of TIME round trips pins the clock offset to about the fastest of them.
-_WARM_UP_TIME_SAMPLES = 8
+WARM_UP_TIME_SAMPLES = 8
 
 _LUA_DIR = Path(__file__).parent / "lua"
 
@@ -70,6 +70,14 @@ def gate_client(url: str, *, timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S) -> red
         socket_timeout=timeout_s,
         retry=Retry(NoBackoff(), 1),
     )
+
+
+def probe_time(client: redis.Redis, clock_sync: ClockSync, clock: Callable[[], float]) -> None:
+    """One ``TIME`` round trip, taken into ``clock_sync`` (the faster, the narrower the bounds).
+    Raises redis-py's errors."""
+    sent_at = clock()
+    seconds, micros = client.time()
+    clock_sync.observe(seconds * 1_000_000 + micros, sent_at, clock())
 
 
 class GateStats:
@@ -301,10 +309,8 @@ class RedisGate:
             self._client.ping()
             for script in (self._reserve, self._penalize):
                 script.sha = self._client.script_load(script.script)
-            for _ in range(_WARM_UP_TIME_SAMPLES):
-                sent_at = self._clock()
-                seconds, micros = self._client.time()
-                self._clock_sync.observe(seconds * 1_000_000 + micros, sent_at, self._clock())
+            for _ in range(WARM_UP_TIME_SAMPLES):
+                probe_time(self._client, self._clock_sync, self._clock)
             for _ in range(connections):
                 opened.append(pool.get_connection())
         except (redis.RedisError, OSError) as exc:

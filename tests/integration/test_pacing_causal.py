@@ -3,11 +3,12 @@ leases, penalties, failing closed — and no rule violation, with no tolerance, 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,19 +28,9 @@ INTERVAL_S = 0.05025  # 50 ms + the default margin
 
 
 @pytest.fixture
-def make_gate(redis_url: str, key_prefix: str) -> Iterator[Callable[..., CausalGate]]:
-    """Factory of gates on the test's key prefix (separate clients, like separate workers)."""
-    made: list[CausalGate] = []
-
-    def factory(**options: Any) -> CausalGate:
-        gate = CausalGate(redis_url, keys=Keys(prefix=key_prefix), **options)
-        gate.warm_up(4)
-        made.append(gate)
-        return gate
-
-    yield factory
-    for gate in made:
-        gate.close()
+def make_gate(make_pacing_gate: Callable[..., Any]) -> Callable[..., CausalGate]:
+    """Factory of CausalGates on the test's key prefix (separate clients, like separate workers)."""
+    return functools.partial(make_pacing_gate, CausalGate)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:

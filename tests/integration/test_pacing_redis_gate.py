@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,19 +24,9 @@ MIN_INTERVAL_S = 0.050
 
 
 @pytest.fixture
-def make_gate(redis_url: str, key_prefix: str) -> Iterator[Callable[..., RedisGate]]:
-    """Factory of gates on the test's key prefix (separate clients, like separate workers)."""
-    made: list[RedisGate] = []
-
-    def factory(**options: Any) -> RedisGate:
-        gate = RedisGate(redis_url, keys=Keys(prefix=key_prefix), **options)
-        gate.warm_up(4)
-        made.append(gate)
-        return gate
-
-    yield factory
-    for gate in made:
-        gate.close()
+def make_gate(make_pacing_gate: Callable[..., Any]) -> Callable[..., RedisGate]:
+    """Factory of RedisGates on the test's key prefix (separate clients, like separate workers)."""
+    return functools.partial(make_pacing_gate, RedisGate)
 
 
 def test_redisgate_sequential_acquisitions_are_at_least_one_interval_apart(
