@@ -69,7 +69,7 @@ callbacks: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(VENV)/bin/nusaworker bench $(BENCH_ARGS)
-	$(PY) -m nusaworker.tracking.bench
+	$(PY) -m nusaworker.bench.tracking_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench-results

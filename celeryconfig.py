@@ -6,9 +6,7 @@ read once in ``nusaworker/celery.py``.
 
 from kombu import Queue
 
-from nusaworker.credit.schedule import SCHEDULE as CREDIT_SCHEDULE
 from nusaworker.routing import QUEUES, route_task
-from nusaworker.tracking.schedule import SCHEDULE as TRACKING_SCHEDULE
 
 # JSON only: a task payload is a message id and nothing else, and pickle would let anyone who
 # can write to the broker run code on the workers.
@@ -56,9 +54,9 @@ worker_cancel_long_running_tasks_on_connection_loss = True
 worker_send_task_events = False
 task_send_sent_event = False
 
-# Beat entries, each feature's own (every entry carries options={"expires": …}); their tasks
-# are named nusaworker.housekeeping.* / nusaworker.status.* and routed by name.
-beat_schedule = {**CREDIT_SCHEDULE, **TRACKING_SCHEDULE}
+# Beat entries are each feature's own (credit.schedule, tracking.schedule; every entry carries
+# options={"expires": …}); nusaworker/celery.py sets them. Their tasks are named
+# nusaworker.housekeeping.* / nusaworker.status.* and routed by name.
 
 # Beat runs highly available: celery-redbeat (nusaworker.tracking.scheduler: a subclass that
 # outlives a Redis restart) keeps the schedule in Redis and lets one beat at

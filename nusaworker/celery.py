@@ -1,8 +1,9 @@
 """The Celery app: ``celery -A nusaworker worker …`` and ``celery -A nusaworker beat``.
 
 Settings are read here, once; static Celery settings live in ``celeryconfig.py`` at the repo
-root. The worker-side objects (Redis, ledger, gate, provider client) are built lazily, once
-per worker process, by :func:`nusaworker.runtime.get_runtime`.
+root, the beat schedule is the features' own (``credit.schedule``, ``tracking.schedule``).
+The worker-side objects are wired once per process by :mod:`nusaworker.container`, from the
+signals in :mod:`nusaworker.tasks.process`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from collections.abc import Sequence
 
 from celery import Celery
 
+from nusaworker.credit.schedule import SCHEDULE as CREDIT_SCHEDULE
+from nusaworker.factories import broker_app
 from nusaworker.keys import Keys
 from nusaworker.settings import Settings, load_settings
+from nusaworker.tracking.schedule import SCHEDULE as TRACKING_SCHEDULE
 
 
 def explicit_pool(argv: Sequence[str]) -> str | None:
@@ -29,24 +33,13 @@ def explicit_pool(argv: Sequence[str]) -> str | None:
     return None
 
 
+TASK_MODULES = ("nusaworker.tasks",)
+
+
 def make_app(settings: Settings) -> Celery:
-    """A Celery app for ``settings``: the fleet's, or a producer's pointed at another Redis."""
-    app = Celery(
-        "nusaworker",
-        broker=settings.redis_url,
-        include=["nusaworker.tasks", "nusaworker.credit.tasks", "nusaworker.tracking.tasks"],
-    )
-    app.config_from_object("celeryconfig")
-    app.conf.broker_transport_options = {
-        **app.conf.broker_transport_options,
-        "visibility_timeout": settings.visibility_timeout_s,
-        # Sweep for tasks of dead workers often enough to redeliver them soon after the
-        # visibility timeout (kombu's default sweeps only every ~100 s).
-        "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 10)),
-        "unacked_restore_throttle": 1,
-        # Kombu's Redis keys share the ledger's prefix, so one Redis can host several fleets.
-        "global_keyprefix": settings.key_prefix,
-    }
+    """The fleet's Celery app for ``settings``: its broker, its tasks and its beat schedule."""
+    app = broker_app(settings, include=TASK_MODULES)
+    app.conf.beat_schedule = {**CREDIT_SCHEDULE, **TRACKING_SCHEDULE}
     # celery-redbeat (beat_scheduler in celeryconfig): the schedule and the beat lock live in
     # the fleet's Redis under its key prefix, so fleets sharing a Redis never share a beat.
     app.conf.redbeat_redis_url = settings.redis_url

@@ -14,7 +14,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
-from nusaworker.providers.gate import Gate, OnGrant, Priority, Turn
+from nusaworker.providers.gate import Gate
+from nusaworker.types import OnGrant, Priority, Turn
 
 # Called after each granted slot; raises (the ledger's ``Fenced``) when the hit must not be made.
 Fence = Callable[[], None]

@@ -29,8 +29,9 @@ import threading
 from typing import Any
 
 import redis
-from celery.signals import task_postrun, task_received, worker_init, worker_shutdown
+from celery.signals import task_postrun, task_received, worker_shutdown
 
+from nusaworker.connections import redis_client
 from nusaworker.keys import Keys
 from nusaworker.ledger.leases import Leases
 from nusaworker.settings import Settings
@@ -107,9 +108,7 @@ def holder() -> str | None:
 def start(settings: Settings, node: str) -> str:
     """Give this worker process its identity and start heartbeating; returns the identity."""
     global _holder, _leases, _heartbeat
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=SOCKET_TIMEOUT_S
-    )
+    client = redis_client(settings.redis_url, "edge", timeout_s=SOCKET_TIMEOUT_S)
     _leases = Leases(client, keys=Keys(prefix=settings.key_prefix))
     _holder = new_holder(node)
     _heartbeat = Heartbeat(
@@ -130,13 +129,6 @@ def stop() -> None:
         _heartbeat.stop()
     _heartbeat = None
     _holder = None
-
-
-@worker_init.connect
-def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
-    from nusaworker.celery import settings
-
-    start(settings, str(getattr(sender, "hostname", None) or "worker"))
 
 
 @worker_shutdown.connect

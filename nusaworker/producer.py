@@ -16,15 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Literal
 
-import redis
 from celery import Celery
 from pydantic import BaseModel, Field
 
 from nusaworker.errors import NusaWorkerError
-from nusaworker.keys import Keys
+from nusaworker.factories import broker_app, ledger_of
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, new_message_id
 from nusaworker.providers import (
     BroadcastRequest,
@@ -35,25 +34,10 @@ from nusaworker.providers import (
     WhatsAppMessageRequest,
 )
 from nusaworker.retries import RetryRules
-from nusaworker.routing import BROKER_PRIORITY, queue_for
+from nusaworker.routing import enqueue_send
 from nusaworker.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-
-SEND_TASK = "nusaworker.send"
-
-
-def enqueue_send(
-    send_task: Callable[..., Any], message_id: str, channel: str, priority: str
-) -> None:
-    """Hand the ``send`` task of one recorded message to the broker, on its channel's queue
-    at its priority. The one way a send is enqueued: producer, replay sweep, breaker resume."""
-    send_task(
-        SEND_TASK,
-        args=[message_id],
-        queue=queue_for(channel, priority),
-        priority=BROKER_PRIORITY[priority],
-    )
 
 
 class EnqueueError(NusaWorkerError):
@@ -84,13 +68,12 @@ class Producer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Producer:
-        from nusaworker.celery import make_app
-
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=2
+        """A producer wired for ``settings``: an edge Redis client (short timeouts, a few
+        quick retries) for the ledger and a Celery app on the fleet's broker."""
+        _, ledger = ledger_of(settings)
+        return cls(
+            ledger=ledger, app=broker_app(settings), rules=RetryRules.from_settings(settings)
         )
-        ledger = Ledger(client, keys=Keys(prefix=settings.key_prefix))
-        return cls(ledger=ledger, app=make_app(settings), rules=RetryRules.from_settings(settings))
 
     def _accept(
         self, channel: str, destination: str, model: BaseModel, options: EnqueueOptions
@@ -252,7 +235,8 @@ _default: Producer | None = None
 
 
 def default_producer() -> Producer:
-    """The process-wide producer, built from the environment on first use."""
+    """The process-wide producer, built from the environment on first use: a producer
+    process (a web backend) is wired here, the way a worker is wired by its container."""
     global _default
     with _lock:
         if _default is None:

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from nusaworker.ledger import MessageState
 from nusaworker.ledger.schedule import expiry_reason
 from nusaworker.providers.retry import backoff
-from nusaworker.routing import PRIORITIES
 from nusaworker.settings import (
     RETRY_BACKOFF_BASE_S,
     RETRY_MAX_AGE_S,
@@ -43,6 +42,7 @@ from nusaworker.settings import (
     VALIDITY_S,
     Settings,
 )
+from nusaworker.types import PRIORITIES
 
 DEFAULT_BACKOFF_CAP_S = 1800.0
 

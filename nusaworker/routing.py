@@ -6,10 +6,25 @@ capacity; every ``priority="otp"`` message goes onto ``otp`` whatever its channe
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
-Priority = Literal["otp", "normal", "bulk"]
-PRIORITIES: tuple[Priority, ...] = ("otp", "normal", "bulk")
+from nusaworker.types import PRIORITIES, Priority
+
+__all__ = [
+    "BROKER_PRIORITY",
+    "CHANNEL_QUEUES",
+    "PRIORITIES",
+    "QUEUES",
+    "SEND_TASK",
+    "Priority",
+    "enqueue_send",
+    "max_countdown",
+    "queue_for",
+    "route_task",
+]
+
+SEND_TASK = "nusaworker.send"
 
 QUEUES: tuple[str, ...] = ("otp", "wa", "wa_official", "sms", "check", "status", "housekeeping")
 
@@ -41,6 +56,23 @@ def queue_for(channel: str, priority: str) -> str:
     if priority == "otp":
         return "otp"
     return CHANNEL_QUEUES[channel]
+
+
+def enqueue_send(
+    send_task: Callable[..., Any], message_id: str, channel: str, priority: str
+) -> None:
+    """Hand the ``send`` task of one recorded message to the broker, on its channel's queue
+    at its priority. The one way a send is enqueued: producer, replay sweeps, breaker resume.
+
+    ``send_task`` is a Celery app's ``send_task``: routing owns the function, and the features
+    that re-enqueue (credit, tracking) are handed it instead of importing the producer.
+    """
+    send_task(
+        SEND_TASK,
+        args=[message_id],
+        queue=queue_for(channel, priority),
+        priority=BROKER_PRIORITY[priority],
+    )
 
 
 def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from nusaworker.routing import PRIORITIES
+from nusaworker.types import PRIORITIES
 
 # Retry budgets and validity per priority (see nusaworker.retries and docs/delivery.md). In the
 # environment each is JSON naming only the priorities it changes, e.g.

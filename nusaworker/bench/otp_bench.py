@@ -26,9 +26,9 @@ from nusaworker.bench.layouts import fifo_fleet, new_user_fleet
 from nusaworker.bench.rig import Meter, Rig, Stage, WorkerSpec, load_1m, wait_until
 from nusaworker.bench.stats import count_between, latency_summary
 from nusaworker.ledger import MessageRecord
-from nusaworker.producer import SEND_TASK, Producer
+from nusaworker.producer import Producer
 from nusaworker.providers import SmsRequest
-from nusaworker.routing import BROKER_PRIORITY
+from nusaworker.routing import BROKER_PRIORITY, SEND_TASK
 
 # Let the bulk fleet reach its steady pace before the first OTP.
 SETTLE_S = 2.0

@@ -26,7 +26,7 @@ from nusaworker.credit.alerts import Alert, Alerter, AlertKind, Severity
 from nusaworker.credit.breakers import CHANNELS, BreakerBoard, BreakerState, Reason, trip_plan
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, describe_error
 from nusaworker.ledger.held import HeldRecords, HoldOutcome
-from nusaworker.producer import enqueue_send
+from nusaworker.routing import enqueue_send
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,12 @@ REQUEUE_BATCH = 500
 Enqueue = Callable[[MessageRecord], None]
 
 
-def celery_enqueue(app: Any) -> Enqueue:
-    """An :data:`Enqueue` that sends the ``send`` task for a record, as the producer does."""
+def celery_enqueue(send_task: Callable[..., Any]) -> Enqueue:
+    """An :data:`Enqueue` that hands a record's ``send`` task to the broker through
+    ``send_task`` (a Celery app's), as the producer does."""
 
     def enqueue(record: MessageRecord) -> None:
-        enqueue_send(app.send_task, record.id, record.channel, record.priority)
+        enqueue_send(send_task, record.id, record.channel, record.priority)
 
     return enqueue
 

@@ -15,31 +15,23 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
-import redis
-
 from nusaworker.credit.balance import BalanceSnapshot, days_left, evaluate, snapshot_from
 from nusaworker.credit.breakers import CHANNELS, parse_channels
 from nusaworker.credit.circuit import celery_enqueue
 from nusaworker.credit.clock import provider_today
-from nusaworker.credit.context import Credit
+from nusaworker.credit.parts import Credit
 from nusaworker.errors import ConfigurationError, NusaWorkerError
+from nusaworker.factories import broker_app, ledger_of, pacing_gate, provider_client
 from nusaworker.keys import Keys
-from nusaworker.ledger import Ledger
-from nusaworker.runtime import provider_client
 from nusaworker.settings import Settings
 
 
 @contextlib.contextmanager
 def _credit(settings: Settings, *, enqueue: bool = False) -> Iterator[Credit]:
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
-    ledger = Ledger(client, keys=Keys(prefix=settings.key_prefix))
+    client, ledger = ledger_of(settings)
     with provider_client(settings) as provider:
         account = provider.account
-    sender = None
-    if enqueue:
-        from nusaworker.celery import make_app
-
-        sender = celery_enqueue(make_app(settings))
+    sender = celery_enqueue(broker_app(settings).send_task) if enqueue else None
     try:
         yield Credit.build(
             settings, redis_client=client, ledger=ledger, account=account, enqueue=sender
@@ -72,8 +64,6 @@ def resume(settings: Settings, names: Sequence[str], out: TextIO) -> int:
 
 def _live_snapshot(settings: Settings, account: str) -> tuple[BalanceSnapshot | None, list[str]]:
     """Read balance and CREDITS now, through the fleet's pacing gate."""
-    from nusaworker.runtime import pacing_gate
-
     errors: list[str] = []
     gate = pacing_gate(settings, Keys(prefix=settings.key_prefix))
     try:

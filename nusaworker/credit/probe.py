@@ -1,6 +1,6 @@
 """Probing paused channels: one cheap provider call decides whether a breaker may close.
 
-A beat job (:func:`nusaworker.credit.tasks.probe_breakers`) calls :func:`run_probe` every few
+A beat job (:func:`nusaworker.tasks.credit.probe_breakers`) calls :func:`run_probe` every few
 seconds; at most one probe per ``breaker_probe_interval_s`` reaches the provider, fleet-wide.
 The probe asks through the pacing gate like any hit:
 

@@ -1,4 +1,5 @@
-"""Beat entries of the credit package, merged into ``beat_schedule`` by ``celeryconfig.py``.
+"""Beat entries of the credit package, merged into the fleet app's ``beat_schedule`` by
+``nusaworker/celery.py``.
 
 Beat only ticks; the jobs space their provider calls by their settings (see :mod:`.tasks`).
 Each entry expires after one tick: with the workers down, a backlog of stale probes would

@@ -63,8 +63,8 @@ from nusaworker.keys import TURN_TTL_S, Keys
 from nusaworker.pacing.clocksync import ClockSync
 from nusaworker.pacing.gate import WARM_UP_TIME_SAMPLES, gate_client, probe_time, unavailable
 from nusaworker.pacing.timing import sleep_until
-from nusaworker.providers.gate import OnGrant, Priority, Turn
 from nusaworker.redis_scripts import lua
+from nusaworker.types import OnGrant, Priority, Turn
 
 log = logging.getLogger(__name__)
 

@@ -24,17 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from nusaworker.connections import redis_client
 from nusaworker.errors import ConfigurationError, GateUnavailable
 from nusaworker.keys import PACE_TTL_S, Keys
 from nusaworker.pacing.clocksync import ClockSync
 from nusaworker.pacing.slots import Acquisition, take_slot
 from nusaworker.pacing.timing import DEFAULT_HORIZONS, Reply, horizon_us
-from nusaworker.providers.gate import NULL_TURN, OnGrant, Priority, Turn
+from nusaworker.types import NULL_TURN, OnGrant, Priority, Turn
 
-# Chosen by measurement with nusaworker.pacing.harness on the project's 2-core box (3 and 6
+# Chosen by measurement with nusaworker.bench.pacing_harness on the project's 2-core box (3 and 6
 # processes x 4 threads, 10 s each, with and without a busy loop per core). 2 ms: 96 % of the
 # provider's 20 hits/s on a quiet box, 94.5 % with both cores saturated, zero gaps below
 # 50 ms in either. 1.5 ms (tolerance 0.75): 96 % but one gap of 49.3-49.7 ms per 10 s under
@@ -58,18 +57,9 @@ _LUA_DIR = Path(__file__).parent / "lua"
 
 
 def gate_client(url: str, *, timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S) -> redis.Redis:
-    """A Redis client fit for the gate: short timeouts and a single immediate retry.
-
-    The retry lets a pooled connection that died with a restarted Redis be replaced without
-    an error; more retries with backoff (redis-py's default) would hold a caller for seconds
-    before the gate can fail closed.
-    """
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout_s,
-        socket_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 1),
-    )
+    """A Redis client fit for the gate (:mod:`nusaworker.connections`, role ``gate``): short
+    timeouts and a single immediate retry, so that a dead Redis fails the gate closed."""
+    return redis_client(url, "gate", timeout_s=timeout_s)
 
 
 def probe_time(client: redis.Redis, clock_sync: ClockSync, clock: Callable[[], float]) -> None:

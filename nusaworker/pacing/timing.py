@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from nusaworker.pacing.clocksync import OffsetBounds
-from nusaworker.providers.gate import Priority
+from nusaworker.types import Priority
 
 # How far ahead of now each priority may reserve, in slots (multiples of the step).
 # bulk may only take a slot starting within half a slot of now, so while bulk drains the

@@ -12,39 +12,13 @@ ignores it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-Priority = Literal["otp", "normal", "bulk"]
+# The shared types live at the bottom layer (the pacing gates implement this protocol without
+# importing providers); they are re-exported here for the clients.
+from nusaworker.types import NULL_TURN, NullTurn, OnGrant, Priority, Turn
 
-# Called once a slot is granted, before the caller waits for it (e.g. the ledger's fence).
-OnGrant = Callable[[], None]
-
-
-class Turn(Protocol):
-    """The right to write one request, held from ``acquire`` until one report on it."""
-
-    def written(self) -> None:
-        """The request was written (or may have been): the next hit may follow, after the
-        interval. Never raises: a report that cannot be delivered costs the gate's lease."""
-        ...
-
-    def cancel(self) -> None:
-        """Nothing of the request was written: the turn passes on at once. Never raises."""
-        ...
-
-
-class NullTurn:
-    """A turn with nothing to report to (clock-based and no-op gates)."""
-
-    def written(self) -> None:
-        return None
-
-    def cancel(self) -> None:
-        return None
-
-
-NULL_TURN = NullTurn()
+__all__ = ["NULL_TURN", "Gate", "NoopGate", "NullTurn", "OnGrant", "Priority", "Turn"]
 
 
 @runtime_checkable

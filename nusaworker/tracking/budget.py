@@ -19,9 +19,10 @@ import redis
 
 from nusaworker.errors import ConfigurationError, GateUnavailable
 from nusaworker.keys import POLL_BUDGET_TTL_S, Keys
-from nusaworker.providers.gate import Gate, OnGrant, Priority, Turn
+from nusaworker.providers.gate import Gate
 from nusaworker.redis_scripts import lua
 from nusaworker.tracking.errors import PollBudgetTimeout
+from nusaworker.types import OnGrant, Priority, Turn
 
 # A poll that cannot get a token within this long gives up (the record is polled later):
 # a worker thread must not sit on a budget that other pollers keep taking.

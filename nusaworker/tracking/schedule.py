@@ -1,4 +1,5 @@
-"""The beat entries of delivery tracking (merged into ``beat_schedule`` in ``celeryconfig.py``).
+"""The beat entries of delivery tracking (merged into ``beat_schedule`` by
+``nusaworker/celery.py``).
 
 Every entry carries ``expires``: a job that could not start within about one period (workers
 busy or down) is dropped instead of piling up, since the next period sends a fresh one. The

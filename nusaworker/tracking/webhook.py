@@ -10,7 +10,7 @@ The backend recomputes the HMAC over the raw body with the shared secret and com
 constant time (:func:`verify_signature` does exactly that); the timestamp inside the signed
 text lets it refuse replays of an old request. 2xx means taken; a timeout, connection error,
 5xx, 408 or 429 is retried with exponential backoff and jitter (by the Celery task, see
-:mod:`nusaworker.tracking.tasks`); any other 4xx is final. None of it ever delays a send or a
+:mod:`nusaworker.tasks.tracking`); any other 4xx is final. None of it ever delays a send or a
 status update: webhooks run as tasks of their own, after the ledger has recorded the change.
 """
 

@@ -12,8 +12,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-import redis
-
+from nusaworker.connections import redis_client
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
 from nusaworker.settings import Settings, load_settings
@@ -24,9 +23,7 @@ from nusaworker.tracking.inbox import InboxStore
 
 def create_app(settings: Settings) -> CallbackApp:
     """A receiver for ``settings`` (Redis URL, key prefix, token, body limit)."""
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
-    )
+    client = redis_client(settings.redis_url, "edge")
     keys = Keys(prefix=settings.key_prefix)
     return CallbackApp(
         ledger=Ledger(client, keys=keys),

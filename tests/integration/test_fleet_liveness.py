@@ -15,7 +15,8 @@ import redis
 from nusaworker.ledger import MessageRecord, MessageState
 from nusaworker.ledger.leases import Leases
 from nusaworker.ledger.recovery import Recovery, resolve_dead_holders
-from nusaworker.producer import SEND_TASK, Producer, enqueue_send
+from nusaworker.producer import Producer
+from nusaworker.routing import SEND_TASK, enqueue_send
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env

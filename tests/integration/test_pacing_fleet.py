@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nusaworker.pacing.harness import measure
+from nusaworker.bench.pacing_harness import measure
 
 pytestmark = pytest.mark.integration
 

@@ -1,8 +1,7 @@
-"""The credit beat entries: in celeryconfig, expiring, routed to housekeeping; no broker."""
+"""The credit beat entries: in the fleet app's schedule, expiring, routed to housekeeping."""
 
 from __future__ import annotations
 
-import celeryconfig
 from nusaworker.credit.schedule import PROBE_TASK, SCHEDULE, WATCH_TASK
 from nusaworker.routing import route_task
 from nusaworker.settings import Settings
@@ -10,8 +9,10 @@ from nusaworker.settings import Settings
 
 def test_schedule_entries_are_in_the_beat_schedule_and_expire_after_one_tick() -> None:
     assert {entry["task"] for entry in SCHEDULE.values()} == {PROBE_TASK, WATCH_TASK}
+    from nusaworker.celery import app
+
     for name, entry in SCHEDULE.items():
-        assert celeryconfig.beat_schedule[name] == entry
+        assert app.conf.beat_schedule[name] == entry
         assert 0 < entry["options"]["expires"] <= entry["schedule"]
 
 
@@ -30,6 +31,7 @@ def test_probe_tick_plus_default_interval_stays_within_thirty_seconds() -> None:
 def test_tasks_are_registered_on_the_fleet_app() -> None:
     from nusaworker.celery import app
 
-    assert "nusaworker.credit.tasks" in app.conf.include
+    assert "nusaworker.tasks" in app.conf.include
+    assert {e["task"] for e in app.conf.beat_schedule.values()} >= {PROBE_TASK, WATCH_TASK}
     app.loader.import_default_modules()  # what a worker does at start
     assert {PROBE_TASK, WATCH_TASK, "nusaworker.send"} <= set(app.tasks)

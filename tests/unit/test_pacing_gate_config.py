@@ -64,10 +64,10 @@ def test_gatestats_record_sums_acquisitions() -> None:
 
 
 def test_settings_pacing_defaults_pick_the_causal_gate_with_its_own_margin() -> None:
+    from nusaworker.factories import pacing_gate
     from nusaworker.keys import Keys
     from nusaworker.pacing import CausalGate, RedisGate
     from nusaworker.pacing.causal import DEFAULT_SAFETY_MARGIN_MS as CAUSAL_MARGIN_MS
-    from nusaworker.runtime import pacing_gate
     from nusaworker.settings import Settings
 
     settings = Settings()

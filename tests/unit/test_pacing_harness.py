@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nusaworker.pacing.harness import Hit, delay_figures, gap_figures
+from nusaworker.bench.pacing_harness import Hit, delay_figures, gap_figures
 
 
 def test_gap_figures_counts_violations_and_rate_across_unsorted_timestamps() -> None:

@@ -27,7 +27,9 @@ def test_schedule_entry_task_is_routed_to_status_or_housekeeping(name: str) -> N
 
 
 def test_schedule_is_part_of_the_celery_config_with_redbeat() -> None:
-    assert set(SCHEDULE) <= set(celeryconfig.beat_schedule)
+    from nusaworker.celery import app
+
+    assert set(SCHEDULE) <= set(app.conf.beat_schedule)
     from celery.utils.imports import symbol_by_name
     from redbeat import RedBeatScheduler
 

@@ -31,7 +31,7 @@ from nusaworker.pacing.gate import (
     RedisGate,
     gate_client,
 )
-from nusaworker.providers.gate import Priority
+from nusaworker.types import Priority
 
 # Generous: a spawned interpreter importing redis on a loaded 2-core box takes a while.
 _SETUP_TIMEOUT_S = 30.0

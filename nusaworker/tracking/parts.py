@@ -1,7 +1,7 @@
-"""The objects delivery tracking shares in one worker process, built once from settings.
+"""The objects delivery tracking shares in one worker process, built by the container.
 
-Built on top of :func:`nusaworker.runtime.get_runtime` (the same Redis, ledger and pacing
-gate as the send tasks), plus a provider client of its own for status polls: it goes through
+Built on the send path's Redis, ledger and pacing gate (:mod:`nusaworker.container`), plus a
+provider client of its own for status polls: it goes through
 :class:`~nusaworker.tracking.budget.PollGate` (poll budget, then a ``bulk`` pacing slot) and
 retries less than the send client — a poll that fails is simply asked again later.
 """
@@ -9,18 +9,17 @@ retries less than the send client — a poll that fails is simply asked again la
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 import requests
 
+from nusaworker.factories import provider_client
 from nusaworker.ledger import Ledger, MessageRecord
-from nusaworker.producer import enqueue_send
-from nusaworker.providers import NusaSMSClient
-from nusaworker.routing import BROKER_PRIORITY
-from nusaworker.runtime import Runtime, provider_client
+from nusaworker.providers import Gate, NusaSMSClient
+from nusaworker.routing import BROKER_PRIORITY, enqueue_send
 from nusaworker.settings import Settings
 from nusaworker.tracking.budget import PollBudget, PollGate, polls_per_second
 from nusaworker.tracking.events import EventStream
@@ -51,21 +50,30 @@ class Tracking:
     is_paused: Callable[[str], bool]
 
     @classmethod
-    def build(cls, rt: Runtime, send_task: Callable[..., Any]) -> Tracking:
-        """Tracking on top of a worker's :class:`~nusaworker.runtime.Runtime`."""
-        settings = rt.settings
-        keys = rt.ledger.keys
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        redis_client: redis.Redis,
+        ledger: Ledger,
+        gate: Gate,
+        account: str,
+        send_task: Callable[..., Any],
+        is_paused: Callable[[str], bool],
+    ) -> Tracking:
+        """Tracking on the send path's Redis, ledger and gate; ``account`` is the send
+        client's pacing fingerprint (polls and sends share one rate clock), ``is_paused`` the
+        channel guard of the credit breakers (a replay skips a paused channel)."""
         budget = PollBudget(
-            rt.redis,
+            redis_client,
             rate=polls_per_second(settings.poll_share, settings.min_interval_ms),
-            keys=keys,
+            keys=ledger.keys,
         )
         poll_client = provider_client(
             settings,
-            gate=PollGate(rt.gate, budget),
+            gate=PollGate(gate, budget),
             max_attempts=POLL_MAX_ATTEMPTS,
-            # Same credentials, same pacing account: polls and sends share one rate clock.
-            account=rt.client.account,
+            account=account,
         )
         targets = HookTargets(
             hook_task=settings.hook_task,
@@ -74,18 +82,16 @@ class Tracking:
         )
         return cls(
             settings=settings,
-            ledger=rt.ledger,
-            poller=Poller(
-                rt.ledger, horizon_s=settings.poll_horizon_s, lease_s=settings.poll_lease_s
-            ),
+            ledger=ledger,
+            poller=Poller(ledger, horizon_s=settings.poll_horizon_s, lease_s=settings.poll_lease_s),
             poll_client=poll_client,
             budget=budget,
-            events=EventStream(rt.redis, keys=keys),
-            jobs=JobLocks(rt.redis, keys=keys),
+            events=EventStream(redis_client, keys=ledger.keys),
+            jobs=JobLocks(redis_client, keys=ledger.keys),
             dispatcher=HookDispatcher(targets=targets, send_task=send_task),
             webhook_session=requests.Session(),
             send_task=send_task,
-            is_paused=_breaker_is_paused,
+            is_paused=is_paused,
         )
 
     def poll_quota(self, period_s: float) -> int:
@@ -109,26 +115,3 @@ class Tracking:
     def close(self) -> None:
         self.poll_client.close()
         self.webhook_session.close()
-
-
-def _breaker_is_paused(channel: str) -> bool:
-    """Whether the credit circuit breaker (issue 5, :mod:`nusaworker.credit`) paused ``channel``."""
-    from nusaworker.credit.context import get_credit
-
-    return get_credit().circuit.is_paused(channel)
-
-
-_lock = threading.Lock()
-_tracking: Tracking | None = None
-
-
-def get_tracking() -> Tracking:
-    """This worker process's tracking objects, built on first use."""
-    global _tracking
-    with _lock:
-        if _tracking is None:
-            from nusaworker.celery import app
-            from nusaworker.runtime import get_runtime
-
-            _tracking = Tracking.build(get_runtime(), app.send_task)
-        return _tracking

@@ -303,8 +303,8 @@ def run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m nusaworker.tracking.bench``: run once, print and save the figures."""
-    parser = argparse.ArgumentParser(prog="nusaworker.tracking.bench", description=__doc__)
+    """``python -m nusaworker.bench.tracking_bench``: run once, print and save the figures."""
+    parser = argparse.ArgumentParser(prog="nusaworker.bench.tracking_bench", description=__doc__)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--window", type=float, default=60.0, help="phase A, seconds")
     parser.add_argument("--probes", type=int, default=200)

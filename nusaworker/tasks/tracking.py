@@ -2,8 +2,9 @@
 
 Task names start with ``nusaworker.status.`` (queue ``status``) or
 ``nusaworker.housekeeping.`` (queue ``housekeeping``); :func:`nusaworker.routing.route_task`
-routes them by name. The periodic ones are sent by beat (:mod:`.schedule`) and run under a
-per-run lock; each returns a small dict of what it did (for logs; results are not stored).
+routes them by name. The periodic ones are sent by beat (:mod:`nusaworker.tracking.schedule`)
+and run under a per-run lock; each returns a small dict of what it did (for logs; results are
+not stored).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from nusaworker import container
 from nusaworker.celery import app
 from nusaworker.keys import WEBHOOK_DEAD_MAXLEN
 from nusaworker.ledger.leases import Leases
@@ -21,16 +23,20 @@ from nusaworker.tracking import housekeeping, release, schedule
 from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
 from nusaworker.tracking.hooks import dispatch_events as _dispatch_events
 from nusaworker.tracking.orphans import replay_orphans
-from nusaworker.tracking.runtime import get_tracking
+from nusaworker.tracking.parts import Tracking
 from nusaworker.tracking.webhook import backoff_s, body_of, post_event
 
 log = logging.getLogger(__name__)
 
 
+def _tracking() -> Tracking:
+    return container.current().tracking
+
+
 @app.task(name="nusaworker.status.dispatch_polls")
 def dispatch_polls() -> dict[str, Any]:
     """Hand out the due status polls of one tick (OTP first), within the poll budget."""
-    t = get_tracking()
+    t = _tracking()
     with t.jobs.run_once("dispatch_polls", schedule.DISPATCH_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}
@@ -45,14 +51,14 @@ def dispatch_polls() -> dict[str, Any]:
 @app.task(name="nusaworker.status.poll")
 def poll(message_id: str) -> str:
     """Ask the provider about one sent message and record the answer."""
-    t = get_tracking()
+    t = _tracking()
     return t.poller.poll(message_id, t.poll_client).result
 
 
 @app.task(name="nusaworker.status.dispatch_events")
 def dispatch_events() -> dict[str, Any]:
     """Hand new state changes and inbound messages on to the hooks."""
-    t = get_tracking()
+    t = _tracking()
     with t.jobs.run_once("dispatch_events", schedule.DISPATCH_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}
@@ -64,7 +70,7 @@ def dispatch_events() -> dict[str, Any]:
 @app.task(name="nusaworker.housekeeping.webhook", bind=True, max_retries=None)
 def webhook(self: Any, event: dict[str, Any]) -> str:
     """POST one event to the webhook, signed; retried with backoff, then kept as failed."""
-    t = get_tracking()
+    t = _tracking()
     settings = t.settings
     if not settings.webhook_url:
         return "disabled"
@@ -99,7 +105,7 @@ def webhook(self: Any, event: dict[str, Any]) -> str:
 
 def _dead_letter(event: dict[str, Any], reason: str, attempts: int) -> None:
     """Keep an event the webhook never took (capped list) for an operator to replay."""
-    t = get_tracking()
+    t = _tracking()
     event_id = event.get("event_id")
     log.error("webhook gave up on event %s after %d attempt(s): %s", event_id, attempts, reason)
     record = {"event": event, "reason": reason, "attempts": attempts, "at": time.time()}
@@ -113,7 +119,7 @@ def _dead_letter(event: dict[str, Any], reason: str, attempts: int) -> None:
 @app.task(name="nusaworker.housekeeping.replay")
 def replay() -> dict[str, Any]:
     """Enqueue again the sends of records stuck in ``accepted`` (their task was lost)."""
-    t = get_tracking()
+    t = _tracking()
     with t.jobs.run_once("replay", schedule.HOUSEKEEPING_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}
@@ -132,7 +138,7 @@ def replay() -> dict[str, Any]:
 @app.task(name="nusaworker.housekeeping.orphans")
 def orphans() -> dict[str, Any]:
     """Enqueue again, within seconds, the sends whose task the broker lost."""
-    t = get_tracking()
+    t = _tracking()
     with t.jobs.run_once("orphans", schedule.HOUSEKEEPING_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}
@@ -167,7 +173,7 @@ def _queue_size(queue: str) -> int | None:
 @app.task(name="nusaworker.housekeeping.expire")
 def expire() -> dict[str, Any]:
     """Expire ``sent`` records past the tracking horizon."""
-    t = get_tracking()
+    t = _tracking()
     with t.jobs.run_once("expire", schedule.HOUSEKEEPING_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}
@@ -180,7 +186,7 @@ def expire() -> dict[str, Any]:
 @app.task(name="nusaworker.housekeeping.sweep_parked")
 def sweep_parked() -> dict[str, Any]:
     """Apply parked status pushes whose record exists by now."""
-    t = get_tracking()
+    t = _tracking()
     with t.jobs.run_once("sweep_parked", schedule.HOUSEKEEPING_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}
@@ -194,7 +200,7 @@ def sweep_parked() -> dict[str, Any]:
 @app.task(name="nusaworker.housekeeping.dead_workers")
 def dead_workers() -> dict[str, Any]:
     """Resolve what workers whose heartbeat is gone held: claims and received sends."""
-    t = get_tracking()
+    t = _tracking()
     with t.jobs.run_once("dead_workers", schedule.DEAD_WORKERS_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}
@@ -223,7 +229,7 @@ def dead_workers() -> dict[str, Any]:
 @app.task(name="nusaworker.housekeeping.release_due")
 def release_due() -> dict[str, Any]:
     """Enqueue the retries that are due; expire records that outlived their validity."""
-    t = get_tracking()
+    t = _tracking()
     with t.jobs.run_once("release_due", schedule.DISPATCH_LOCK_TTL_S) as mine:
         if not mine:
             return {"skipped": True}

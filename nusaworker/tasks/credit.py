@@ -1,27 +1,28 @@
-"""Beat jobs of the credit package; names start ``nusaworker.housekeeping.`` so that routing
-puts them on the ``housekeeping`` queue. Thin: the logic is in :mod:`.probe` and :mod:`.watch`.
+"""Beat jobs of the credit feature; names start ``nusaworker.housekeeping.`` so that routing
+puts them on the ``housekeeping`` queue. Thin: the logic is in :mod:`nusaworker.credit.probe`
+and :mod:`nusaworker.credit.watch`.
 
-Beat ticks often (see :mod:`.schedule`); each job spaces its own provider calls by its setting
-(``breaker_probe_interval_s``, ``balance_watch_interval_s``) through a Redis lock, so the
-intervals are set like any other setting and hold fleet-wide, whatever the number of beats.
+Beat ticks often (see :mod:`nusaworker.credit.schedule`); each job spaces its own provider
+calls by its setting (``breaker_probe_interval_s``, ``balance_watch_interval_s``) through a
+Redis lock, so the intervals are set like any other setting and hold fleet-wide, whatever the
+number of beats.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from nusaworker import container
 from nusaworker.celery import app
-from nusaworker.credit.context import get_credit
 from nusaworker.credit.probe import run_probe
 from nusaworker.credit.schedule import PROBE_TASK, WATCH_TASK
-from nusaworker.runtime import get_runtime
 
 
 @app.task(name=PROBE_TASK, ignore_result=True)
 def probe_breakers(force: bool = False) -> dict[str, Any]:
     """Probe paused channels through the gate; resume those whose account is fine again."""
-    rt = get_runtime()
-    credit = get_credit()
+    rt = container.current()
+    credit = rt.credit
     report = run_probe(
         credit.circuit,
         rt.client,
@@ -35,8 +36,8 @@ def probe_breakers(force: bool = False) -> dict[str, Any]:
 @app.task(name=WATCH_TASK, ignore_result=True)
 def balance_watch(force: bool = False) -> dict[str, Any]:
     """Read balances and SMS credits through the gate; alert on threshold/expiry crossings."""
-    rt = get_runtime()
-    credit = get_credit()
+    rt = container.current()
+    credit = rt.credit
     report = credit.watch.run(
         rt.client,
         circuit=credit.circuit,

@@ -1,8 +1,8 @@
-"""Wiring: the credit objects of one process (worker or CLI), built once from settings."""
+"""The credit objects of one process (worker or CLI), built from settings by the container
+(:mod:`nusaworker.container`) or by a command (:mod:`.commands`)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import redis
@@ -52,27 +52,3 @@ class Credit:
             expiry_days=settings.balance_expiry_days,
         )
         return cls(settings, board, circuit, watch, alerter)
-
-
-_lock = threading.Lock()
-_credit: Credit | None = None
-
-
-def get_credit() -> Credit:
-    """This worker process's :class:`Credit`, built on first use from its runtime."""
-    global _credit
-    with _lock:
-        if _credit is None:
-            from nusaworker.celery import app
-            from nusaworker.credit.circuit import celery_enqueue
-            from nusaworker.runtime import get_runtime
-
-            rt = get_runtime()
-            _credit = Credit.build(
-                rt.settings,
-                redis_client=rt.redis,
-                ledger=rt.ledger,
-                account=rt.client.account,
-                enqueue=celery_enqueue(app),
-            )
-        return _credit

@@ -1,0 +1,91 @@
+"""How each shared object is built from settings: provider client, pacing gate, ledger, and a
+Celery app that can hand tasks to the fleet's broker.
+
+The per-process container (:mod:`nusaworker.container`) composes these; a command or a
+producer that needs one object builds just that one here, with the same policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+from celery import Celery
+
+from nusaworker.connections import Role, redis_client
+from nusaworker.keys import Keys
+from nusaworker.ledger import Ledger
+from nusaworker.pacing import CausalGate, RedisGate
+from nusaworker.pacing.causal import DEFAULT_SAFETY_MARGIN_MS as CAUSAL_SAFETY_MARGIN_MS
+from nusaworker.providers import NusaSMSClient
+from nusaworker.settings import Settings
+
+PacingGate = CausalGate | RedisGate
+
+
+def keys_of(settings: Settings) -> Keys:
+    """The Redis key names of the fleet ``settings`` describe (its key prefix)."""
+    return Keys(prefix=settings.key_prefix)
+
+
+def ledger_of(settings: Settings, role: Role = "edge") -> tuple[redis.Redis, Ledger]:
+    """A Redis client with ``role``'s policy (:mod:`nusaworker.connections`) and the ledger
+    on it. Workers use ``ledger``; producers, the receiver and commands ``edge``."""
+    client = redis_client(settings.redis_url, role)
+    return client, Ledger(client, keys=keys_of(settings))
+
+
+def provider_client(settings: Settings, **options: Any) -> NusaSMSClient:
+    """A NusaSMS client with the settings' endpoint, credentials and timeouts; ``options``
+    (gate, max_attempts, account …) go to :class:`~nusaworker.providers.NusaSMSClient`."""
+    return NusaSMSClient(
+        base_url=settings.nusasms_base_url,
+        api_key=settings.nusasms_api_key,
+        sms_user=settings.nusasms_sms_user,
+        sms_password=settings.nusasms_sms_password,
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=settings.read_timeout_s,
+        **options,
+    )
+
+
+def pacing_gate(settings: Settings, keys: Keys | None = None) -> PacingGate:
+    """The fleet-wide gate the settings choose (``pacing_gate``), with its own Redis client
+    (role ``gate``): a dead Redis fails the gate closed in a fraction of a second."""
+    keys = keys or keys_of(settings)
+    if settings.pacing_gate == "slots":
+        options: dict[str, Any] = {}
+        if settings.pacing_safety_margin_ms is not None:
+            options["safety_margin_ms"] = settings.pacing_safety_margin_ms
+        if settings.pacing_late_tolerance_ms is not None:
+            options["late_tolerance_ms"] = settings.pacing_late_tolerance_ms
+        return RedisGate(
+            settings.redis_url, min_interval_ms=settings.min_interval_ms, keys=keys, **options
+        )
+    margin = settings.pacing_safety_margin_ms
+    return CausalGate(
+        settings.redis_url,
+        min_interval_ms=settings.min_interval_ms,
+        safety_margin_ms=CAUSAL_SAFETY_MARGIN_MS if margin is None else margin,
+        lease_ms=settings.pacing_lease_ms,
+        keys=keys,
+    )
+
+
+def broker_app(settings: Settings, *, include: Iterable[str] = ()) -> Celery:
+    """A Celery app on the fleet's broker: what a producer needs to hand tasks over (by name),
+    and the base of the fleet's own app (:func:`nusaworker.celery.make_app`)."""
+    app = Celery("nusaworker", broker=settings.redis_url, include=list(include))
+    app.config_from_object("celeryconfig")
+    app.conf.broker_transport_options = {
+        **app.conf.broker_transport_options,
+        "visibility_timeout": settings.visibility_timeout_s,
+        # Sweep for tasks of dead workers often enough to redeliver them soon after the
+        # visibility timeout (kombu's default sweeps only every ~100 s).
+        "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 10)),
+        "unacked_restore_throttle": 1,
+        # Kombu's Redis keys share the ledger's prefix, so one Redis can host several fleets.
+        "global_keyprefix": settings.key_prefix,
+    }
+    return app
