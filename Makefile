@@ -30,6 +30,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check nusaworker tests celeryconfig.py
 	$(VENV)/bin/ruff format --check nusaworker tests celeryconfig.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix nusaworker tests celeryconfig.py

@@ -20,6 +20,8 @@ _PRODUCER_API = (
     "send_whatsapp",
     "send_whatsapp_media",
     "send_sms",
+    "send_sms_group",
+    "submit",
     "send_wa_official_broadcast",
     "send_wa_official_reply",
     "check_whatsapp_numbers",

@@ -10,13 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import typing
 from collections.abc import Sequence
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from nusaworker.channels import CHANNELS, UnknownChannel
 from nusaworker.errors import NusaWorkerError
 
 EXIT_USAGE = 2
+
+
+class UsageError(NusaWorkerError):
+    """Raised when a command's arguments do not fit together (exit status 2)."""
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -43,28 +50,33 @@ def _cmd_sandbox(args: argparse.Namespace, rest: list[str]) -> int:
 def _cmd_send(args: argparse.Namespace, rest: list[str]) -> int:
     from nusaworker import producer
 
-    extra = dict(args.field)
-    if args.channel == "wa":
-        message_id = producer.send_whatsapp(
-            args.destination,
-            args.text,
-            priority=args.priority or "normal",
-            idempotency_key=args.idempotency_key,
-            validity_s=args.validity,
-            **extra,
-        )
-    else:
-        message_id = producer.send_sms(
-            args.destination,
-            args.text,
-            otp=args.otp,
-            priority=args.priority,
-            idempotency_key=args.idempotency_key,
-            validity_s=args.validity,
-            **extra,
-        )
+    row = CHANNELS[args.channel]
+    fields: dict[str, Any] = dict(args.field)
+    fields[row.destination_field] = _positional(row.request, row.destination_field, args.to)
+    if args.text is not None:
+        if row.text_field is None:
+            raise UsageError(f"channel {row.name} takes no text; give its fields with --field")
+        fields[row.text_field] = args.text
+    if args.otp:
+        fields["otp"] = True
+    message_id = producer.submit(
+        row.name,
+        priority=args.priority,
+        idempotency_key=args.idempotency_key,
+        validity_s=args.validity,
+        **fields,
+    )
     print(message_id)
     return 0
+
+
+def _positional(model: type[BaseModel], name: str, value: str) -> Any:
+    """A positional argument as the request field ``name`` wants it: a list field takes a
+    comma-separated list (``nusaworker send check 62811…,62812…``)."""
+    annotation = model.model_fields[name].annotation
+    if typing.get_origin(annotation) is list:
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 def _cmd_status(args: argparse.Namespace, rest: list[str]) -> int:
@@ -140,15 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_cmd_sandbox)
 
     send = sub.add_parser("send", help="accept a message and enqueue it; prints its id")
-    send.add_argument("channel", choices=["wa", "sms"])
-    send.add_argument("destination")
-    send.add_argument("text")
+    send.add_argument("channel", choices=list(CHANNELS), help="a row of the channel table")
+    send.add_argument(
+        "to", metavar="destination", help="number, group, room id or numbers (by channel)"
+    )
+    send.add_argument("text", nargs="?", help="the message text, if the channel has one")
     send.add_argument(
         "--priority",
         choices=["otp", "normal", "bulk"],
         help="default: normal (otp for an SMS sent with --otp)",
     )
-    send.add_argument("--otp", action="store_true", help="SMS: send on the OTP route (otp=Y)")
+    send.add_argument(
+        "--otp", action="store_true", help="SMS: send on the OTP route (otp=Y), priority otp"
+    )
     send.add_argument("--idempotency-key")
     send.add_argument(
         "--validity",
@@ -176,8 +192,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     balance.add_argument("--json", action="store_true", help="print JSON instead of a table")
     balance.set_defaults(func=_cmd_balance)
-    from nusaworker.credit.breakers import CHANNELS
-
     channel_names = [*CHANNELS, "all"]
     for name, func, text in (
         ("pause", _cmd_pause, "pause channels fleet-wide (messages are held)"),
@@ -219,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, rest))
     except ValidationError as exc:
         print(f"nusaworker: invalid input: {_validation_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except (UsageError, UnknownChannel) as exc:
+        print(f"nusaworker: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NusaWorkerError as exc:
         print(f"nusaworker: {type(exc).__name__}: {exc}", file=sys.stderr)

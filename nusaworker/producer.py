@@ -22,17 +22,10 @@ from typing import Any, Literal
 from celery import Celery
 from pydantic import BaseModel, Field
 
+from nusaworker.channels import channel as channel_row
 from nusaworker.errors import NusaWorkerError
 from nusaworker.factories import broker_app, ledger_of
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, new_message_id
-from nusaworker.providers import (
-    BroadcastRequest,
-    PhoneCheckRequest,
-    ReplyRequest,
-    SmsRequest,
-    WhatsAppMediaRequest,
-    WhatsAppMessageRequest,
-)
 from nusaworker.retries import RetryRules
 from nusaworker.routing import enqueue_send
 from nusaworker.settings import Settings, load_settings
@@ -75,6 +68,30 @@ class Producer:
             ledger=ledger, app=broker_app(settings), rules=RetryRules.from_settings(settings)
         )
 
+    def submit(
+        self,
+        channel: str,
+        *,
+        priority: str | None = None,
+        idempotency_key: str | None = None,
+        validity_s: float | None = None,
+        **fields: Any,
+    ) -> str:
+        """Accept a message of any channel of the table (:mod:`nusaworker.channels`); ``fields``
+        are its request model's. Returns the message id at once.
+
+        ``priority`` defaults to ``otp`` for a message sent with ``otp=True``, else ``normal``.
+        Raises :class:`~nusaworker.channels.UnknownChannel` or
+        :class:`pydantic.ValidationError` before anything is written.
+        """
+        row = channel_row(channel)
+        chosen = priority or ("otp" if fields.get("otp") is True else "normal")
+        options = EnqueueOptions(
+            priority=chosen, idempotency_key=idempotency_key, validity_s=validity_s
+        )
+        model = row.validate(fields)
+        return self._accept(row.name, row.destination(model), model, options)
+
     def _accept(
         self, channel: str, destination: str, model: BaseModel, options: EnqueueOptions
     ) -> str:
@@ -102,68 +119,24 @@ class Producer:
             ) from exc
         return message_id
 
-    def send_whatsapp(
-        self,
-        destination: str,
-        message: str,
-        *,
-        priority: str = "normal",
-        idempotency_key: str | None = None,
-        validity_s: float | None = None,
-        **provider_fields: Any,
-    ) -> str:
+    # The named calls of the public contract: each is one row of the channel table.
+
+    def send_whatsapp(self, destination: str, message: str, **options: Any) -> str:
         """Accept a WhatsApp text message; returns its message id."""
-        options = EnqueueOptions(
-            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
-        )
-        model = WhatsAppMessageRequest(destination=destination, message=message, **provider_fields)
-        return self._accept("wa", model.destination, model, options)
+        return self.submit("wa", destination=destination, message=message, **options)
 
-    def send_whatsapp_media(
-        self,
-        destination: str,
-        *,
-        media_url: str | None = None,
-        media_base64: str | None = None,
-        file_name: str | None = None,
-        caption: str | None = None,
-        priority: str = "normal",
-        idempotency_key: str | None = None,
-        validity_s: float | None = None,
-        **provider_fields: Any,
-    ) -> str:
-        """Accept a WhatsApp media message (URL, or base64 with a file name)."""
-        options = EnqueueOptions(
-            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
-        )
-        model = WhatsAppMediaRequest(
-            destination=destination,
-            media_url=media_url,
-            media_base64=media_base64,
-            file_name=file_name,
-            caption=caption,
-            **provider_fields,
-        )
-        return self._accept("wa_media", model.destination, model, options)
+    def send_whatsapp_media(self, destination: str, **options: Any) -> str:
+        """Accept a WhatsApp media message (``media_url``, or ``media_base64`` with a
+        ``file_name``; ``caption``)."""
+        return self.submit("wa_media", destination=destination, **options)
 
-    def send_sms(
-        self,
-        destination: str,
-        text: str,
-        *,
-        otp: bool = False,
-        priority: str | None = None,
-        idempotency_key: str | None = None,
-        validity_s: float | None = None,
-        **provider_fields: Any,
-    ) -> str:
+    def send_sms(self, destination: str, text: str, *, otp: bool = False, **options: Any) -> str:
         """Accept an SMS; ``otp=True`` sends it on the OTP route and queue."""
-        chosen = priority or ("otp" if otp else "normal")
-        options = EnqueueOptions(
-            priority=chosen, idempotency_key=idempotency_key, validity_s=validity_s
-        )
-        model = SmsRequest(destination=destination, text=text, otp=otp, **provider_fields)
-        return self._accept("sms", model.destination, model, options)
+        return self.submit("sms", destination=destination, text=text, otp=otp, **options)
+
+    def send_sms_group(self, group: str, text: str, *, otp: bool = False, **options: Any) -> str:
+        """Accept one SMS to every number of an address-book group (the provider's)."""
+        return self.submit("sms_group", group=group, text=text, otp=otp, **options)
 
     def send_wa_official_broadcast(
         self,
@@ -172,58 +145,27 @@ class Producer:
         template_id: str,
         channel_id: str,
         parameters: dict[str, Any] | None = None,
-        *,
-        priority: str = "normal",
-        idempotency_key: str | None = None,
-        validity_s: float | None = None,
+        **options: Any,
     ) -> str:
         """Accept a WhatsApp Official template broadcast."""
-        options = EnqueueOptions(
-            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
-        )
-        model = BroadcastRequest(
+        return self.submit(
+            "wa_official",
             destination=destination,
             destination_name=destination_name,
             template_id=template_id,
             channel_id=channel_id,
             parameters=parameters,
+            **options,
         )
-        return self._accept("wa_official", model.destination, model, options)
 
-    def send_wa_official_reply(
-        self,
-        room_id: str,
-        *,
-        type: str = "text",
-        text: str | None = None,
-        file_url: str | None = None,
-        priority: str = "normal",
-        idempotency_key: str | None = None,
-        validity_s: float | None = None,
-    ) -> str:
-        """Accept a WhatsApp Official reply into an open room."""
-        options = EnqueueOptions(
-            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
-        )
-        model = ReplyRequest(room_id=room_id, type=type, text=text, file_url=file_url)
-        return self._accept("wa_official_reply", str(model.room_id), model, options)
+    def send_wa_official_reply(self, room_id: str, **options: Any) -> str:
+        """Accept a WhatsApp Official reply into an open room (``type``, ``text``,
+        ``file_url``)."""
+        return self.submit("wa_official_reply", room_id=room_id, **options)
 
-    def check_whatsapp_numbers(
-        self,
-        numbers: Iterable[str],
-        *,
-        callback_url: str | None = None,
-        priority: str = "normal",
-        idempotency_key: str | None = None,
-        validity_s: float | None = None,
-    ) -> str:
+    def check_whatsapp_numbers(self, numbers: Iterable[str], **options: Any) -> str:
         """Accept a WhatsApp phone check of 1 to 100 numbers; results arrive by callback."""
-        options = EnqueueOptions(
-            priority=priority, idempotency_key=idempotency_key, validity_s=validity_s
-        )
-        model = PhoneCheckRequest(phone_numbers=list(numbers), callback_url=callback_url)
-        summary = ",".join(model.phone_numbers[:3]) + ("…" if len(model.phone_numbers) > 3 else "")
-        return self._accept("check", summary, model, options)
+        return self.submit("check", phone_numbers=list(numbers), **options)
 
     def get_message(self, message_id: str) -> MessageRecord:
         """The ledger record of ``message_id`` (raises ``RecordNotFound``)."""
@@ -257,6 +199,16 @@ def send_whatsapp_media(destination: str, **kwargs: Any) -> str:
 def send_sms(destination: str, text: str, **kwargs: Any) -> str:
     """Accept an SMS; see :meth:`Producer.send_sms`."""
     return default_producer().send_sms(destination, text, **kwargs)
+
+
+def send_sms_group(group: str, text: str, **kwargs: Any) -> str:
+    """Accept a group SMS; see :meth:`Producer.send_sms_group`."""
+    return default_producer().send_sms_group(group, text, **kwargs)
+
+
+def submit(channel: str, **kwargs: Any) -> str:
+    """Accept a message of any channel; see :meth:`Producer.submit`."""
+    return default_producer().submit(channel, **kwargs)
 
 
 def send_wa_official_broadcast(*args: Any, **kwargs: Any) -> str:

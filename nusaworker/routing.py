@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nusaworker.channels import CHANNELS
+from nusaworker.channels import channel as channel_row
 from nusaworker.types import PRIORITIES, Priority
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "CHANNEL_QUEUES",
     "PRIORITIES",
     "QUEUES",
+    "SEND_QUEUES",
     "SEND_TASK",
     "Priority",
     "enqueue_send",
@@ -26,17 +29,10 @@ __all__ = [
 
 SEND_TASK = "nusaworker.send"
 
-QUEUES: tuple[str, ...] = ("otp", "wa", "wa_official", "sms", "check", "status", "housekeeping")
-
-# Channel of a message record → the queue its send task goes to.
-CHANNEL_QUEUES: dict[str, str] = {
-    "wa": "wa",
-    "wa_media": "wa",
-    "wa_official": "wa_official",
-    "wa_official_reply": "wa_official",
-    "sms": "sms",
-    "check": "check",
-}
+# Channel of a message record → the queue its send task goes to (the channel table's).
+CHANNEL_QUEUES: dict[str, str] = {name: row.queue for name, row in CHANNELS.items()}
+SEND_QUEUES: tuple[str, ...] = ("otp", *dict.fromkeys(CHANNEL_QUEUES.values()))
+QUEUES: tuple[str, ...] = (*SEND_QUEUES, "status", "housekeeping")
 
 # Redis transport priority (0 = first) inside one queue; see celeryconfig.priority_steps.
 BROKER_PRIORITY: dict[str, int] = {"otp": 0, "normal": 3, "bulk": 6}
@@ -55,7 +51,7 @@ def queue_for(channel: str, priority: str) -> str:
     """The queue a message of ``channel`` and ``priority`` is sent to."""
     if priority == "otp":
         return "otp"
-    return CHANNEL_QUEUES[channel]
+    return channel_row(channel).queue
 
 
 def enqueue_send(

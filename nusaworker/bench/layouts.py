@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from nusaworker.bench.naive_tasks import NAIVE_QUEUE
 from nusaworker.bench.rig import WorkerSpec
-from nusaworker.routing import CHANNEL_QUEUES
+from nusaworker.routing import SEND_QUEUES as _SEND_QUEUES
 
 # Every queue a send task can land on: OTPs first (a worker drains its queues in this order).
-SEND_QUEUES = ",".join(("otp", *dict.fromkeys(CHANNEL_QUEUES.values())))
+SEND_QUEUES = ",".join(_SEND_QUEUES)
 OTP_QUEUE = "otp"
 NAIVE_MODULE = "nusaworker.bench.naive_tasks"
 GATES = ("causal", "slots")

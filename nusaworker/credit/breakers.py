@@ -5,14 +5,16 @@ and holds ``{"reason", "since", "error", "channel"}`` as JSON. So the hot-path q
 this channel send?" is one ``GET`` (:meth:`BreakerBoard.is_paused`); the key has no TTL, since
 a pause that ended by itself would send the queue back against an account nobody fixed.
 
-Why a breaker opens, and what it pauses (:func:`trip_plan`):
+Why a breaker opens, and what it pauses (:func:`trip_plan`, from the channel table's ``api``
+and ``wallet`` columns: :func:`nusaworker.channels.pause_group`):
 
-    AuthError on the JSON API (401/403)      every JSON API channel: wa, wa_media, wa_official,
-                                             wa_official_reply, check           reason "auth"
-    InsufficientCredit on the JSON API       the channels that spend WA credit: wa, wa_media,
-    (402: no credit, balance expired)        wa_official (+ the channel that hit it)  "credit"
-    AuthError on SMS v3 (-5, -40)            sms                                 reason "auth"
-    InsufficientCredit on SMS v3 (-2, -7)    sms                                 reason "credit"
+    AuthError (401/403; SMS -5, -40)         every channel of that account API:
+                                             JSON API: wa, wa_media, wa_official,
+                                             wa_official_reply, check; SMS v3: sms, sms_group
+                                                                                 reason "auth"
+    InsufficientCredit (402; SMS -2, -7)     every channel spending that wallet (+ the channel
+                                             that hit it): WA credit: wa, wa_media,
+                                             wa_official; SMS credit: sms, sms_group  "credit"
     ``nusaworker pause <channel>``           that channel                        reason "manual"
 
 Opening is ``SET NX`` per key inside one MULTI: of any number of workers tripping over the
@@ -29,15 +31,13 @@ from typing import Any, Literal
 
 import redis
 
+from nusaworker.channels import NAMES, pause_group
 from nusaworker.keys import Keys
 from nusaworker.providers.errors import AuthError, InsufficientCredit
 from nusaworker.redis_scripts import lua
 
 __all__ = [
     "CHANNELS",
-    "JSON_API_CHANNELS",
-    "SMS_CHANNELS",
-    "WA_CREDIT_CHANNELS",
     "BreakerBoard",
     "BreakerState",
     "Reason",
@@ -48,18 +48,8 @@ __all__ = [
 
 Reason = Literal["auth", "credit", "manual"]
 
-# The ledger's channels, each with a breaker of its own.
-CHANNELS: tuple[str, ...] = ("wa", "wa_media", "wa_official", "wa_official_reply", "sms", "check")
-JSON_API_CHANNELS: tuple[str, ...] = (
-    "wa",
-    "wa_media",
-    "wa_official",
-    "wa_official_reply",
-    "check",
-)
-# A reply in an open room and a phone check are free: no credit, no reason to pause them.
-WA_CREDIT_CHANNELS: tuple[str, ...] = ("wa", "wa_media", "wa_official")
-SMS_CHANNELS: tuple[str, ...] = ("sms",)
+# The ledger's channels (the channel table's rows), each with a breaker of its own.
+CHANNELS: tuple[str, ...] = NAMES
 
 
 def trip_plan(channel: str, error: BaseException) -> tuple[tuple[str, ...], Reason] | None:
@@ -69,11 +59,9 @@ def trip_plan(channel: str, error: BaseException) -> tuple[tuple[str, ...], Reas
     """
     if not isinstance(error, AuthError | InsufficientCredit):
         return None
-    reason: Reason = "auth" if isinstance(error, AuthError) else "credit"
-    if channel in SMS_CHANNELS:
-        return SMS_CHANNELS, reason
-    group = JSON_API_CHANNELS if reason == "auth" else WA_CREDIT_CHANNELS
-    return tuple(dict.fromkeys((*group, channel))), reason
+    if isinstance(error, AuthError):
+        return pause_group(channel, "auth"), "auth"
+    return pause_group(channel, "credit"), "credit"
 
 
 def parse_channels(names: Iterable[str]) -> tuple[str, ...]:

@@ -1,11 +1,14 @@
-"""What a message costs in provider credit, from the documented pricing; pure functions.
+"""What a message costs in provider credit; pure functions over the channel table.
+
+Each channel's row (:mod:`nusaworker.channels`) says which wallet it spends and how much one
+message takes from it (the documented pricing):
 
     WhatsApp text            1 WA credit per started 1,500 characters (at least 1)
     WhatsApp media           2 WA credits (the caption is free)
     WhatsApp Official        a template broadcast 1 WA credit; a reply in an open room 0
     phone check              0
-    SMS                      1 SMS credit per segment: GSM-7 160 / 153 per part, UCS-2 70 / 67
-                             (see :mod:`nusaworker.providers.segments`)
+    SMS (one, or a group)    1 SMS credit per segment: GSM-7 160 / 153 per part, UCS-2 70 / 67
+                             (a group send: per member; counted here for one)
 
 Campaigns call :func:`messages_cost` and :func:`preflight` before they enqueue a list, so that
 a list the account cannot pay for is refused up front rather than paused half-way.
@@ -13,13 +16,20 @@ a list the account cannot pay for is refused up front rather than paused half-wa
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nusaworker.channels import (
+    CHANNELS,
+    WA_CHARS_PER_CREDIT,
+    WA_MEDIA_COST,
+    WA_OFFICIAL_BROADCAST_COST,
+    sms_cost,
+    wa_text_cost,
+)
+from nusaworker.channels import channel as channel_row
 from nusaworker.ledger import MessageRecord
-from nusaworker.providers.segments import count_segments
 
 __all__ = [
     "MIN_COST",
@@ -35,20 +45,9 @@ __all__ = [
     "wa_text_cost",
 ]
 
-WA_CHARS_PER_CREDIT = 1500
-WA_MEDIA_COST = 2
-WA_OFFICIAL_BROADCAST_COST = 1
-
 # The least one message of a channel can cost: a breaker paused for credit closes only when
 # the wallet holds at least this much (a reply or a phone check is free, so 0).
-MIN_COST: dict[str, int] = {
-    "wa": 1,
-    "wa_media": WA_MEDIA_COST,
-    "wa_official": WA_OFFICIAL_BROADCAST_COST,
-    "wa_official_reply": 0,
-    "sms": 1,
-    "check": 0,
-}
+MIN_COST: dict[str, int] = {name: row.min_cost for name, row in CHANNELS.items()}
 
 
 @dataclass(frozen=True)
@@ -62,16 +61,6 @@ class Cost:
         return Cost(wa=self.wa + other.wa, sms=self.sms + other.sms)
 
 
-def wa_text_cost(message: str) -> int:
-    """WA credits of a text message: one per started 1,500 characters, at least one."""
-    return max(1, math.ceil(len(message) / WA_CHARS_PER_CREDIT))
-
-
-def sms_cost(text: str, *, unicode: bool | None = None) -> int:
-    """SMS credits of a text: its segment count (UCS-2 when it needs it or ``unicode``)."""
-    return count_segments(text, unicode=unicode or None).segments
-
-
 def message_cost(channel: str, payload: Mapping[str, Any]) -> Cost:
     """The cost of one message, given its ledger channel and its provider fields.
 
@@ -79,24 +68,10 @@ def message_cost(channel: str, payload: Mapping[str, Any]) -> Cost:
     ``wa``, ``text`` (and ``unicode``) for ``sms``. Raises :class:`ValueError` for an unknown
     channel or a payload without its text.
     """
-    if channel == "wa":
-        return Cost(wa=wa_text_cost(_text(payload, "message")))
-    if channel == "wa_media":
-        return Cost(wa=WA_MEDIA_COST)
-    if channel == "wa_official":
-        return Cost(wa=WA_OFFICIAL_BROADCAST_COST)
-    if channel in ("wa_official_reply", "check"):
+    row = channel_row(channel)
+    if row.wallet is None:
         return Cost()
-    if channel == "sms":
-        return Cost(sms=sms_cost(_text(payload, "text"), unicode=bool(payload.get("unicode"))))
-    raise ValueError(f"unknown channel {channel!r}")
-
-
-def _text(payload: Mapping[str, Any], field: str) -> str:
-    value = payload.get(field)
-    if not isinstance(value, str):
-        raise ValueError(f"payload has no {field!r} text")
-    return value
+    return Cost(**{row.wallet: row.cost(payload)})
 
 
 CostItem = MessageRecord | tuple[str, Mapping[str, Any]]

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nusaworker.credit.breakers import JSON_API_CHANNELS, SMS_CHANNELS, BreakerState
+from nusaworker.channels import CHANNELS, of_api
+from nusaworker.credit.breakers import BreakerState
 from nusaworker.credit.circuit import Circuit
 from nusaworker.credit.clock import provider_today
 from nusaworker.credit.cost import MIN_COST
@@ -102,6 +104,13 @@ def _read_sms_wallet(client: NusaSMSClient) -> WalletReading | None:
     return WalletReading(credits.credits, _as_date(credits.expired_date))
 
 
+# Each account API's wallet and the call that reads it (the channel table's ``api`` column).
+_WALLET_READERS: dict[str, tuple[str, Callable[[NusaSMSClient], WalletReading | None]]] = {
+    "json": ("balance", _read_json_wallet),
+    "sms": ("credits", _read_sms_wallet),
+}
+
+
 def run_probe(
     circuit: Circuit,
     client: NusaSMSClient,
@@ -128,14 +137,11 @@ def run_probe(
         return report
     day = today or provider_today(circuit.clock())
     readings: dict[str, WalletReading | None] = {}
-    if any(c in JSON_API_CHANNELS for c in auto):
-        report.probed.append("balance")
-        reading = _read_json_wallet(client)
-        readings.update({c: reading for c in JSON_API_CHANNELS})
-    if any(c in SMS_CHANNELS for c in auto):
-        report.probed.append("credits")
-        reading = _read_sms_wallet(client)
-        readings.update({c: reading for c in SMS_CHANNELS})
+    for api in dict.fromkeys(CHANNELS[c].api for c in auto if c in CHANNELS):
+        name, read = _WALLET_READERS[api]
+        report.probed.append(name)
+        reading = read(client)
+        readings.update({c: reading for c in of_api(api)})
     closable = [
         c
         for c, s in auto.items()

@@ -47,7 +47,7 @@ from nusaworker.ledger.errors import Fenced, IllegalTransition, LedgerError, Rec
 from nusaworker.ledger.ids import new_message_id
 from nusaworker.ledger.ledger import Ledger
 from nusaworker.ledger.parked import ParkedUpdates, StatusUpdate
-from nusaworker.ledger.record import Channel, MessageRecord, Priority, describe_error
+from nusaworker.ledger.record import MessageRecord, describe_error
 from nusaworker.ledger.states import (
     FINAL_STATES,
     RANK,
@@ -56,12 +56,12 @@ from nusaworker.ledger.states import (
     can_transition,
     predecessors,
 )
+from nusaworker.types import Priority
 
 __all__ = [
     "FINAL_STATES",
     "RANK",
     "TRANSITIONS",
-    "Channel",
     "Claim",
     "ClaimOutcome",
     "Fenced",

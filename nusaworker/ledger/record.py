@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nusaworker.ledger.ids import new_message_id
 from nusaworker.ledger.states import MessageState
-
-Channel = Literal["wa", "wa_media", "wa_official", "wa_official_reply", "sms", "check"]
-Priority = Literal["otp", "normal", "bulk"]
+from nusaworker.types import Priority
 
 # The payload is what a worker sends, and it is readable by anyone who can read the record
 # (``get_message``, the CLI, logs of failed tasks). Credentials are added by the provider client
@@ -43,7 +41,9 @@ class MessageRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(default_factory=new_message_id, min_length=1)
-    channel: Channel
+    # A row of the channel table (nusaworker.channels): the producer validated it; the ledger
+    # only stores it, so that it knows nothing of providers.
+    channel: str = Field(min_length=1)
     destination: str
     priority: Priority = "normal"
     state: MessageState = MessageState.ACCEPTED

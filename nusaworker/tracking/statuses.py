@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nusaworker.channels import CHANNELS
 from nusaworker.ledger import MessageState
 from nusaworker.providers.models_wa import WhatsAppStatus
 
@@ -73,9 +74,10 @@ _SMS: dict[str, MessageState] = {
     "DELETED": S.FAILED,
 }
 
-# Channels of the ledger whose status can be asked for (the others are followed by push only:
-# WA Official has no status endpoint, a phone check has no ref_no of its own).
-POLLABLE_CHANNELS = frozenset({"wa", "wa_media", "sms"})
+# Channels of the ledger whose status can be asked for (the table's ``polled`` column; the
+# others are followed by push only: WA Official has no status endpoint, a phone check and a
+# group SMS have no ref_no of a message of their own).
+POLLABLE_CHANNELS = frozenset(name for name, row in CHANNELS.items() if row.polled)
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,10 @@ class Reading:
 
 
 def family(channel: str) -> str:
-    """The status vocabulary of a ledger channel: ``wa``, ``wa_official`` or ``sms``."""
-    if channel in ("wa", "wa_media"):
-        return "wa"
-    if channel in ("wa_official", "wa_official_reply"):
-        return "wa_official"
-    return channel
+    """The status vocabulary of a ledger channel (``wa``, ``wa_official`` or ``sms``: the
+    table's ``statuses`` column); an unknown channel's is its own name, which reads nothing."""
+    row = CHANNELS.get(channel)
+    return row.statuses if row is not None else channel
 
 
 def read_status(channel: str, code: str, *, err_code: str | None = None) -> Reading:

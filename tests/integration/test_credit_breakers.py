@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 import redis
 
+from nusaworker.channels import of_api
 from nusaworker.credit.alerts import Alert, Alerter, AlertKind
-from nusaworker.credit.breakers import JSON_API_CHANNELS, BreakerBoard, is_paused
+from nusaworker.credit.breakers import BreakerBoard, is_paused
 from nusaworker.credit.circuit import Circuit
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger, MessageRecord, MessageState
@@ -17,6 +18,8 @@ from nusaworker.ledger.held import HoldOutcome
 from nusaworker.providers.errors import AuthError, InsufficientCredit
 
 pytestmark = pytest.mark.integration
+
+JSON_API_CHANNELS = of_api("json")
 
 ACCOUNT = "nusasms:0123456789abcdef"
 
@@ -144,9 +147,12 @@ def test_circuit_trip_from_many_workers_alerts_once(circuit: Circuit, sink: Reco
     assert len(sink.alerts) == 1
 
 
-def test_circuit_trip_of_sms_auth_pauses_sms_only(circuit: Circuit, board: BreakerBoard) -> None:
-    assert circuit.trip("sms", AuthError("SMS status -40 IP_ADDRESS_FORBIDDEN")) == ["sms"]
-    assert [c for c, s in board.states().items() if s.open] == ["sms"]
+def test_circuit_trip_of_sms_auth_pauses_the_sms_api_only(
+    circuit: Circuit, board: BreakerBoard
+) -> None:
+    sms_api = ["sms", "sms_group"]
+    assert circuit.trip("sms", AuthError("SMS status -40 IP_ADDRESS_FORBIDDEN")) == sms_api
+    assert [c for c, s in board.states().items() if s.open] == sms_api
 
 
 def test_hold_keeps_the_record_accepted_until_retry_at_and_only_while_paused(

@@ -118,8 +118,8 @@ def test_delivery_other_channels_still_send_while_one_is_paused(
         ("wa", InsufficientCredit("HTTP 402"), {"wa", "wa_media", "wa_official"}),
         ("wa", AuthError("HTTP 401 authentication failed"),
          {"wa", "wa_media", "wa_official", "wa_official_reply", "check"}),
-        ("sms", InsufficientCredit("SMS status -2 NOT_ENOUGH_CREDITS"), {"sms"}),
-        ("sms", AuthError("SMS status -5 AUTHENTICATION_FAILED"), {"sms"}),
+        ("sms", InsufficientCredit("SMS status -2 NOT_ENOUGH_CREDITS"), {"sms", "sms_group"}),
+        ("sms", AuthError("SMS status -5 AUTHENTICATION_FAILED"), {"sms", "sms_group"}),
     ],
 )  # fmt: skip
 def test_delivery_account_error_opens_the_breaker_and_holds_the_message(

@@ -181,7 +181,7 @@ def test_watch_with_a_revoked_key_pauses_the_channels_and_alerts_once(
     opened = [a for a in sink.alerts if a.kind is AlertKind.BREAKER_OPENED]
     # One alert per credential that failed: the JSON API key and the SMS user/password.
     assert sorted(tuple(a.details["channels"]) for a in opened) == [
-        ("sms",),
+        ("sms", "sms_group"),
         ("wa", "wa_media", "wa_official", "wa_official_reply", "check"),
     ]
     rounds(watch, client, 2, circuit=circuit)
@@ -221,7 +221,7 @@ def test_probe_keeps_a_wrong_key_paused_and_never_a_manual_pause(
     assert run_probe(circuit, client, interval_s=1.0, force=True).closed == []
     box.set_account(revoked=False)
     report = run_probe(circuit, client, interval_s=1.0, force=True)
-    assert (report.probed, report.closed) == (["credits"], ["sms"])
+    assert (report.probed, report.closed) == (["credits"], ["sms", "sms_group"])
     assert circuit.board.is_paused("check")  # manual: only `nusaworker resume` ends it
     hits = {h["path"] for h in box.hits()}
     assert hits == {"/api/command"}  # the SMS probe asked CREDITS, not the JSON API

@@ -6,13 +6,7 @@ import datetime as dt
 
 import pytest
 
-from nusaworker.credit.breakers import (
-    CHANNELS,
-    JSON_API_CHANNELS,
-    BreakerState,
-    parse_channels,
-    trip_plan,
-)
+from nusaworker.credit.breakers import CHANNELS, BreakerState, parse_channels, trip_plan
 from nusaworker.credit.probe import WalletReading, may_close
 from nusaworker.providers.errors import (
     AuthError,
@@ -23,6 +17,8 @@ from nusaworker.providers.errors import (
 )
 
 TODAY = dt.date(2025, 6, 1)
+JSON_API_CHANNELS = ("wa", "wa_media", "wa_official", "wa_official_reply", "check")
+SMS_API_CHANNELS = ("sms", "sms_group")
 
 
 @pytest.mark.parametrize(
@@ -33,10 +29,11 @@ TODAY = dt.date(2025, 6, 1)
         ("wa", InsufficientCredit("HTTP 402"), ("wa", "wa_media", "wa_official"), "credit"),
         ("wa_official_reply", InsufficientCredit("402"),
          ("wa", "wa_media", "wa_official", "wa_official_reply"), "credit"),
-        ("sms", AuthError("SMS -5"), ("sms",), "auth"),
-        ("sms", AuthError("SMS -40", provider_code=-40), ("sms",), "auth"),
-        ("sms", InsufficientCredit("SMS -2"), ("sms",), "credit"),
-        ("sms", InsufficientCredit("SMS -7 balance expired"), ("sms",), "credit"),
+        ("sms", AuthError("SMS -5"), SMS_API_CHANNELS, "auth"),
+        ("sms", AuthError("SMS -40", provider_code=-40), SMS_API_CHANNELS, "auth"),
+        ("sms", InsufficientCredit("SMS -2"), SMS_API_CHANNELS, "credit"),
+        ("sms", InsufficientCredit("SMS -7 balance expired"), SMS_API_CHANNELS, "credit"),
+        ("sms_group", InsufficientCredit("SMS -2"), SMS_API_CHANNELS, "credit"),
     ],
 )  # fmt: skip
 def test_trip_plan_pauses_the_channels_that_share_the_failure(
