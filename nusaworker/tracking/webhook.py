@@ -26,7 +26,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from nusaworker.providers.retry import backoff
+from nusaworker.backoff import backoff
 from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
 
 SIGNATURE_HEADER = "X-Nusaworker-Signature"
@@ -88,7 +88,7 @@ def verify_signature(
 
 def backoff_s(attempt: int, *, base_s: float, cap_s: float = BACKOFF_CAP_S) -> float:
     """Delay before retry number ``attempt`` (1 = first retry): the one backoff formula
-    (:func:`nusaworker.providers.retry.backoff`: exponential, full jitter, capped)."""
+    (:func:`nusaworker.backoff.backoff`: exponential, full jitter, capped)."""
     return backoff(attempt, base=base_s, cap=cap_s)
 
 
