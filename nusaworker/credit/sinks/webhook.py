@@ -19,7 +19,7 @@ from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_
 from nusaworker.backoff import exponential, jittered
 from nusaworker.credit.alerts import Alert
 from nusaworker.credit.errors import AlertDeliveryError
-from nusaworker.errors import ConfigurationError
+from nusaworker.errors import ConfigurationError, NusaWorkerError
 from nusaworker.signing import DEFAULT_TOLERANCE_S, SIGNATURE_HEADER, sign, verify
 
 __all__ = ["DEFAULT_TOLERANCE_S", "SIGNATURE_HEADER", "WebhookSink", "sign", "verify"]
@@ -37,8 +37,14 @@ def _wait(state: RetryCallState) -> float:
     return jittered(delay, spread=JITTER_S, unit=random.random())
 
 
-class _Retryable(Exception):
-    """A try that may succeed again: connection error, timeout, 5xx, 429."""
+class _Retryable(NusaWorkerError):
+    """Raised when one try of an alert may succeed again: connection error, timeout, 5xx, 429.
+
+    Internal to the sink: tenacity retries it, and the last one becomes an
+    :class:`AlertDeliveryError`.
+    """
+
+    retryable = True
 
 
 class WebhookSink:
