@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 import requests
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_TOLERANCE_S",
     "EVENT_HEADER",
     "SIGNATURE_HEADER",
+    "WebhookResult",
     "backoff_s",
     "body_of",
     "post_event",
@@ -44,6 +46,19 @@ __all__ = [
 EVENT_HEADER = "X-Nusaworker-Event"
 BACKOFF_CAP_S = 300.0
 _RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+class WebhookResult(StrEnum):
+    """What the webhook task did with one event; a ``str``, so the task's result is the word."""
+
+    #: The backend answered 2xx.
+    DELIVERED = "delivered"
+    #: Kept as failed at once: the backend refused it (a final 4xx), or no secret is set.
+    REFUSED = "refused"
+    #: Kept as failed after the last attempt.
+    FAILED = "failed"
+    #: No webhook URL is configured: nothing to do.
+    DISABLED = "disabled"
 
 
 def body_of(event: Mapping[str, Any]) -> bytes:
