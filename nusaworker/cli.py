@@ -25,6 +25,8 @@ EXIT_USAGE = 2
 class UsageError(NusaWorkerError):
     """Raised when a command's arguments do not fit together (exit status 2)."""
 
+    retryable = False
+
 
 def _validation_message(exc: ValidationError) -> str:
     parts = []

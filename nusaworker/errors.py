@@ -1,22 +1,41 @@
-"""The root of every exception nusaworker raises.
+"""The root of every exception nusaworker raises, and the whole tree of them.
 
-    NusaWorkerError
-    ├── ConfigurationError          settings missing or inconsistent
-    ├── GateUnavailable             pacing gate cannot hand out a slot (Redis down) — fail closed
-    ├── ProviderError               (nusaworker.providers.errors): how a provider hit can fail
-    │   ├── RateLimited             429
-    │   ├── TransientError          5xx, connect errors, provider "general error" codes
-    │   ├── PermanentError          400/404/422, invalid destination, spam limits …
-    │   ├── AuthError               401/403, wrong SMS user/password, IP not whitelisted
-    │   ├── InsufficientCredit      402, SMS -2 / -7
-    │   └── AmbiguousOutcome        the request may have reached the provider, the answer did not
-    ├── LedgerError                 (nusaworker.ledger.errors)
-    │   ├── RecordNotFound          no record under that id
-    │   ├── IllegalTransition       a move the state machine forbids
-    │   └── Fenced                  a stale claim token: another worker owns the message
+Every exception class defined in nusaworker's product code derives from
+:class:`NusaWorkerError` and appears below with the module that defines it; ``R`` marks the
+classes that are ``retryable``. ``tests/unit/test_errors_tree.py`` checks this tree against
+the code (names, parents, modules, ``retryable``). The modules' own docstrings say more about
+each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
 
-Every class carries ``retryable``: whether the same call may simply be made again later.
-The decision to retry is made from the class alone.
+    NusaWorkerError               nusaworker.errors                the root
+    ├── ConfigurationError        nusaworker.errors                settings missing or inconsistent
+    ├── GateUnavailable         R nusaworker.errors                no pacing slot (Redis down)
+    ├── EnqueueError            R nusaworker.producer              recorded, not handed to broker
+    ├── UnknownChannel            nusaworker.channels              not a row of the channel table
+    ├── UsageError                nusaworker.cli                   a command's arguments clash
+    ├── ProviderError             nusaworker.providers.errors      a provider hit failed
+    │   ├── RateLimited         R nusaworker.providers.errors      429
+    │   ├── TransientError      R nusaworker.providers.errors      5xx, connect, general error
+    │   ├── PermanentError        nusaworker.providers.errors      400/422, invalid destination
+    │   ├── AuthError             nusaworker.providers.errors      401/403, IP not whitelisted
+    │   ├── InsufficientCredit    nusaworker.providers.errors      402, SMS -2 / -7
+    │   └── AmbiguousOutcome      nusaworker.providers.errors      sent? the answer was lost
+    ├── LedgerError               nusaworker.ledger.errors         the ledger refuses
+    │   ├── RecordNotFound        nusaworker.ledger.errors         no record under that id
+    │   ├── IllegalTransition     nusaworker.ledger.errors         a move the states forbid
+    │   └── Fenced                nusaworker.ledger.errors         stale claim token
+    ├── TrackingError             nusaworker.tracking.errors       delivery tracking failed
+    │   ├── PollBudgetTimeout   R nusaworker.tracking.errors       no poll budget in time
+    │   ├── PushRejected          nusaworker.tracking.errors       a bad callback request (4xx)
+    │   ├── _MethodNotAllowed     nusaworker.tracking.callbacks    a callback's method (405)
+    │   └── WebhookFailed       R nusaworker.tracking.errors       the webhook did not take it
+    │       └── WebhookRefused    nusaworker.tracking.errors       … and never will (4xx)
+    ├── AlertDeliveryError      R nusaworker.credit.errors         an alert sink failed
+    └── _Retryable              R nusaworker.credit.sinks.webhook  an alert webhook try failed
+
+``retryable`` is a class attribute of every class: whether the same call may simply be made
+again later. The decision to retry is made from the class alone. The two classes whose names
+start with ``_`` never leave their module (the callback receiver answers 405; the alert
+webhook sink retries, then raises :class:`~nusaworker.credit.errors.AlertDeliveryError`).
 """
 
 from __future__ import annotations
@@ -30,6 +49,8 @@ class NusaWorkerError(Exception):
 
 class ConfigurationError(NusaWorkerError):
     """Raised when settings are missing or contradict each other."""
+
+    retryable = False
 
 
 class GateUnavailable(NusaWorkerError):

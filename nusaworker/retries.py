@@ -8,7 +8,7 @@ Two retry layers, never multiplied:
   retries inside it) that still ended in a transient error goes back to ``accepted`` with a
   ``retry_at``; beat's release job enqueues it once due (:mod:`nusaworker.tracking.release`).
 
-Both wait with the one backoff formula, :func:`nusaworker.providers.retry.backoff`
+Both wait with the one backoff formula, :func:`nusaworker.backoff.backoff`
 (exponential, full jitter, capped). Every message has a retry budget — attempts and age,
 per priority (:class:`RetryBudget`) — and may have a validity (``expires_at``); past either it
 is final, never retried for ever. :func:`decide` is the whole decision, pure::
@@ -32,9 +32,9 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from nusaworker.backoff import backoff
 from nusaworker.ledger import MessageState
 from nusaworker.ledger.schedule import expiry_reason
-from nusaworker.providers.retry import backoff
 from nusaworker.settings import (
     RETRY_BACKOFF_BASE_S,
     RETRY_MAX_AGE_S,

@@ -32,6 +32,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from nusaworker.backoff import jittered
 from nusaworker.pacing.clocksync import OffsetBounds
 from nusaworker.types import Priority
 
@@ -113,7 +114,7 @@ def refusal_sleep_s(wait_us: int, jitter_s: float, unit_random: float) -> float:
     ``unit_random`` in ``[0, 1)`` spreads callers that were refused together, so they do not
     all come back in the same instant.
     """
-    return max(0, wait_us) / 1_000_000 + jitter_s * unit_random
+    return jittered(max(0, wait_us) / 1_000_000, spread=jitter_s, unit=unit_random)
 
 
 def sleep_until(

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 
+from nusaworker import backoff as _backoff
+
 from .errors import ProviderError, RateLimited
 
 __all__ = [
@@ -96,11 +98,11 @@ def backoff(
 ) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based).
 
-    Exponential with full jitter: uniform in ``[0, min(cap, base * 2 ** (attempt - 1))]``, so a
+    The one formula (:func:`nusaworker.backoff.backoff`) with the client's defaults:
+    exponential with full jitter, uniform in ``[0, min(cap, base * 2 ** (attempt - 1))]``, so a
     fleet that failed together does not retry together. ``rand`` returns a float in [0, 1).
     """
-    ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
-    return ceiling * rand()
+    return _backoff.backoff(attempt, base=base, cap=cap, rand=rand)
 
 
 def wait_seconds(

@@ -24,7 +24,7 @@ from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
 from nusaworker.tracking.hooks import dispatch_events as _dispatch_events
 from nusaworker.tracking.orphans import replay_orphans
 from nusaworker.tracking.parts import Tracking
-from nusaworker.tracking.webhook import backoff_s, body_of, post_event
+from nusaworker.tracking.webhook import WebhookResult, backoff_s, body_of, post_event
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,13 @@ def webhook(self: Any, event: dict[str, Any]) -> str:
     t = _tracking()
     settings = t.settings
     if not settings.webhook_url:
-        return "disabled"
+        return WebhookResult.DISABLED
     if not settings.webhook_secret.get_secret_value():
         # An unsigned webhook could be forged by anyone who finds the URL: never send one.
         _dead_letter(
             event, "NUSAWORKER_WEBHOOK_SECRET is not set; unsigned webhooks are not sent", 0
         )
-        return "refused"
+        return WebhookResult.REFUSED
     attempt = self.request.retries + 1
     try:
         post_event(
@@ -91,16 +91,16 @@ def webhook(self: Any, event: dict[str, Any]) -> str:
         )
     except WebhookRefused as exc:
         _dead_letter(event, str(exc), attempt)
-        return "refused"
+        return WebhookResult.REFUSED
     except WebhookFailed as exc:
         if attempt >= settings.webhook_max_attempts:
             _dead_letter(event, str(exc), attempt)
-            return "failed"
+            return WebhookResult.FAILED
         cap = max_countdown(settings.visibility_timeout_s)
         delay = backoff_s(attempt, base_s=settings.webhook_backoff_base_s, cap_s=cap)
         log.info("webhook attempt %d failed (%s); again in %.1fs", attempt, exc, delay)
         raise self.retry(countdown=delay) from None
-    return "delivered"
+    return WebhookResult.DELIVERED
 
 
 def _dead_letter(event: dict[str, Any], reason: str, attempts: int) -> None:

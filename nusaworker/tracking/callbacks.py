@@ -35,7 +35,7 @@ from pydantic import SecretStr
 from nusaworker.errors import ConfigurationError
 from nusaworker.ledger import Ledger, LedgerError, MessageState, StatusUpdate
 from nusaworker.tracking import pushes
-from nusaworker.tracking.errors import PushRejected
+from nusaworker.tracking.errors import PushRejected, TrackingError
 from nusaworker.tracking.events import EventStream
 from nusaworker.tracking.inbox import InboxStore
 from nusaworker.tracking.statuses import read_status
@@ -228,7 +228,11 @@ class CallbackApp:
         return {"result": "stored"}
 
 
-class _MethodNotAllowed(Exception):
+class _MethodNotAllowed(TrackingError):
+    """Raised when a callback request uses a method its route does not take (answered 405)."""
+
+    retryable = False
+
     def __init__(self, allow: str) -> None:
         super().__init__(allow)
         self.allow = allow

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from nusaworker.errors import NusaWorkerError
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, RecordNotFound
@@ -55,12 +56,27 @@ class DispatchReport:
     skipped: int = 0
 
 
+class PollResult(StrEnum):
+    """What one poll came to; a ``str``, so the ``poll`` task still returns the plain word."""
+
+    #: The provider reported a final status; the record moved to it.
+    FINAL = "final"
+    #: Not final yet: the provider's code is kept and the next poll scheduled.
+    PENDING = "pending"
+    #: Not final, and past the polling horizon: the record is now ``expired``.
+    EXPIRED = "expired"
+    #: The poll itself failed; the record is asked about again later.
+    FAILED = "failed"
+    #: Nothing to poll (no record, no longer ``sent``, or no status call for it).
+    SKIPPED = "skipped"
+
+
 @dataclass(frozen=True)
 class PollOutcome:
-    """What one poll found: ``result`` is ``final``, ``pending``, ``expired``, ``failed``
-    (the poll itself failed; tried again later) or ``skipped`` (nothing to poll)."""
+    """What one poll found (:class:`PollResult`), with the provider's status and the
+    record's state when known."""
 
-    result: str
+    result: PollResult
     provider_status: str | None = None
     state: MessageState | None = None
 
@@ -143,13 +159,13 @@ class Poller:
         try:
             record = self.ledger.get(message_id)
         except RecordNotFound:
-            return PollOutcome("skipped")
+            return PollOutcome(PollResult.SKIPPED)
         if record.state is not MessageState.SENT:
-            return PollOutcome("skipped", record.provider_status, record.state)
+            return PollOutcome(PollResult.SKIPPED, record.provider_status, record.state)
         sent_at = record.sent_at or record.updated_at
         if not is_pollable(record):
             self.ledger.reschedule_poll(message_id, cadence.deadline(sent_at, self.horizon_s))
-            return PollOutcome("skipped")
+            return PollOutcome(PollResult.SKIPPED)
         assert record.ref_no is not None
         try:
             reading, at = self._ask(client, record.channel, record.ref_no)
@@ -157,7 +173,7 @@ class Poller:
             # A failed poll costs nothing but time: the record is asked about again later.
             log.info("poll of message %s failed (%s); will retry", message_id, exc)
             self._reschedule(message_id, sent_at)
-            return PollOutcome("failed")
+            return PollOutcome(PollResult.FAILED)
         if reading.is_final:
             assert reading.state is not None
             self.ledger.update_status(
@@ -167,7 +183,7 @@ class Poller:
                 at=at,
                 error=reading.error,
             )
-            return PollOutcome("final", reading.provider_status, reading.state)
+            return PollOutcome(PollResult.FINAL, reading.provider_status, reading.state)
         if not reading.known:
             log.warning(
                 "message %s: unknown provider status %r, kept verbatim",
@@ -179,8 +195,8 @@ class Poller:
                 message_id, reading.provider_status, state=MessageState.SENT
             )
         if self._reschedule(message_id, sent_at):
-            return PollOutcome("pending", reading.provider_status, MessageState.SENT)
-        return PollOutcome("expired", reading.provider_status, MessageState.EXPIRED)
+            return PollOutcome(PollResult.PENDING, reading.provider_status, MessageState.SENT)
+        return PollOutcome(PollResult.EXPIRED, reading.provider_status, MessageState.EXPIRED)
 
     def _ask(
         self, client: NusaSMSClient, channel: str, ref_no: str

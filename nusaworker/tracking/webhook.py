@@ -7,39 +7,58 @@ Each request carries::
     X-Nusaworker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
 
 The backend recomputes the HMAC over the raw body with the shared secret and compares in
-constant time (:func:`verify_signature` does exactly that); the timestamp inside the signed
-text lets it refuse replays of an old request. 2xx means taken; a timeout, connection error,
-5xx, 408 or 429 is retried with exponential backoff and jitter (by the Celery task, see
-:mod:`nusaworker.tasks.tracking`); any other 4xx is final. None of it ever delays a send or a
-status update: webhooks run as tasks of their own, after the ledger has recorded the change.
+constant time (:func:`nusaworker.signing.verify`, here also :func:`verify_signature`, does
+exactly that: the scheme is :mod:`nusaworker.signing`'s, the same as the alert webhook's); the
+timestamp inside the signed text lets it refuse replays of an old request. 2xx means taken; a
+timeout, connection error, 5xx, 408 or 429 is retried with exponential backoff and jitter (by
+the Celery task, see :mod:`nusaworker.tasks.tracking`); any other 4xx is final. None of it ever
+delays a send or a status update: webhooks run as tasks of their own, after the ledger has
+recorded the change.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 import requests
 from pydantic import SecretStr
 
-from nusaworker.providers.retry import backoff
+from nusaworker.backoff import backoff
+from nusaworker.signing import DEFAULT_TOLERANCE_S, SIGNATURE_HEADER, sign, verify
 from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
 
-SIGNATURE_HEADER = "X-Nusaworker-Signature"
+__all__ = [
+    "DEFAULT_TOLERANCE_S",
+    "EVENT_HEADER",
+    "SIGNATURE_HEADER",
+    "WebhookResult",
+    "backoff_s",
+    "body_of",
+    "post_event",
+    "sign",
+    "verify_signature",
+]
+
 EVENT_HEADER = "X-Nusaworker-Event"
-# A signed request older (or newer) than this is refused by verify_signature: replay window.
-DEFAULT_TOLERANCE_S = 300
 BACKOFF_CAP_S = 300.0
 _RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
-def _secret_bytes(secret: str | SecretStr) -> bytes:
-    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-    return value.encode("utf-8")
+class WebhookResult(StrEnum):
+    """What the webhook task did with one event; a ``str``, so the task's result is the word."""
+
+    #: The backend answered 2xx.
+    DELIVERED = "delivered"
+    #: Kept as failed at once: the backend refused it (a final 4xx), or no secret is set.
+    REFUSED = "refused"
+    #: Kept as failed after the last attempt.
+    FAILED = "failed"
+    #: No webhook URL is configured: nothing to do.
+    DISABLED = "disabled"
 
 
 def body_of(event: Mapping[str, Any]) -> bytes:
@@ -47,48 +66,14 @@ def body_of(event: Mapping[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
-def sign(secret: str | SecretStr, body: bytes, timestamp: int) -> str:
-    """The signature header value for ``body`` sent at ``timestamp`` (unix seconds)."""
-    signed = str(timestamp).encode() + b"." + body
-    digest = hmac.new(_secret_bytes(secret), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def verify_signature(
-    secret: str | SecretStr,
-    body: bytes,
-    header: str | None,
-    *,
-    tolerance_s: float = DEFAULT_TOLERANCE_S,
-    now: float | None = None,
-) -> bool:
-    """Whether ``header`` is a valid signature of ``body`` made within ``tolerance_s`` of now.
-
-    For the receiving backend: pass the raw request body (before any JSON parsing) and the
-    ``X-Nusaworker-Signature`` header. Constant-time comparison; never raises on bad input.
-    """
-    if not header:
-        return False
-    parts: dict[str, str] = {}
-    for item in header.split(","):
-        name, sep, value = item.strip().partition("=")
-        if sep:
-            parts.setdefault(name, value)
-    try:
-        timestamp = int(parts["t"])
-        given = parts["v1"]
-    except (KeyError, ValueError):
-        return False
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance_s:
-        return False
-    expected = sign(secret, body, timestamp).partition(",v1=")[2]
-    return hmac.compare_digest(expected, given)
+# The scheme is nusaworker.signing's, shared with the alert webhook; these names stay for the
+# receivers that import them from here.
+verify_signature = verify
 
 
 def backoff_s(attempt: int, *, base_s: float, cap_s: float = BACKOFF_CAP_S) -> float:
     """Delay before retry number ``attempt`` (1 = first retry): the one backoff formula
-    (:func:`nusaworker.providers.retry.backoff`: exponential, full jitter, capped)."""
+    (:func:`nusaworker.backoff.backoff`: exponential, full jitter, capped)."""
     return backoff(attempt, base=base_s, cap=cap_s)
 
 

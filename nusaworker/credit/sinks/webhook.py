@@ -1,70 +1,50 @@
 """The webhook sink: each alert POSTed as JSON, signed with HMAC-SHA256.
 
 The receiver checks the ``X-Nusaworker-Signature`` header, ``t=<unix time>,v1=<hex>``, where
-``<hex>`` is HMAC-SHA256 of ``"<t>." + body`` under the shared secret (the scheme Stripe and
-others use): the body cannot be altered and an old request cannot be replayed later than the
-receiver's tolerance. :func:`verify` is that check, for receivers written in Python.
+``<hex>`` is HMAC-SHA256 of ``"<t>." + body`` under the shared secret: the scheme of
+:mod:`nusaworker.signing`, the same as the message-event webhook's. :func:`verify` (re-exported
+from there) is that check, for receivers written in Python.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
+import random
 import time
 
 import requests
 from pydantic import SecretStr
-from tenacity import (
-    retry,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
+from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
 
+from nusaworker.backoff import exponential, jittered
 from nusaworker.credit.alerts import Alert
 from nusaworker.credit.errors import AlertDeliveryError
-from nusaworker.errors import ConfigurationError
+from nusaworker.errors import ConfigurationError, NusaWorkerError
+from nusaworker.signing import DEFAULT_TOLERANCE_S, SIGNATURE_HEADER, sign, verify
 
-__all__ = ["SIGNATURE_HEADER", "WebhookSink", "sign", "verify"]
+__all__ = ["DEFAULT_TOLERANCE_S", "SIGNATURE_HEADER", "WebhookSink", "sign", "verify"]
 
-SIGNATURE_HEADER = "X-Nusaworker-Signature"
-# A receiver should refuse signatures older than this (and as far in the future).
-DEFAULT_TOLERANCE_S = 300
 ATTEMPTS = 3
+# Between attempts: 0.2 s, 0.4 s … (at most 2 s), plus up to 0.2 s of jitter.
+BACKOFF_BASE_S = 0.2
+BACKOFF_CAP_S = 2.0
+JITTER_S = 0.2
 
 
-def sign(secret: SecretStr | str, body: bytes, timestamp: int) -> str:
-    """The signature header value for ``body`` sent at ``timestamp``."""
-    key = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-    mac = hmac.new(key.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
+def _wait(state: RetryCallState) -> float:
+    """Tenacity's wait between two tries of one alert (:mod:`nusaworker.backoff`)."""
+    delay = exponential(state.attempt_number, base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S)
+    return jittered(delay, spread=JITTER_S, unit=random.random())
 
 
-def verify(
-    secret: SecretStr | str,
-    body: bytes,
-    header: str,
-    *,
-    now: float | None = None,
-    tolerance_s: float = DEFAULT_TOLERANCE_S,
-) -> bool:
-    """Whether ``header`` is a valid signature of ``body`` made within ``tolerance_s``."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance_s:
-        return False
-    expected = sign(secret, body, timestamp)
-    return hmac.compare_digest(expected, header.strip())
+class _Retryable(NusaWorkerError):
+    """Raised when one try of an alert may succeed again: connection error, timeout, 5xx, 429.
 
+    Internal to the sink: tenacity retries it, and the last one becomes an
+    :class:`AlertDeliveryError`.
+    """
 
-class _Retryable(Exception):
-    """A try that may succeed again: connection error, timeout, 5xx, 429."""
+    retryable = True
 
 
 class WebhookSink:
@@ -97,7 +77,7 @@ class WebhookSink:
     @retry(
         retry=retry_if_exception_type(_Retryable),
         stop=stop_after_attempt(ATTEMPTS),
-        wait=wait_exponential(multiplier=0.2, max=2.0) + wait_random(0, 0.2),
+        wait=_wait,
         reraise=True,
     )
     def _post(self, body: bytes) -> None:

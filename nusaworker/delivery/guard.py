@@ -1,0 +1,52 @@
+"""What delivery needs of a channel's circuit breaker, as a protocol.
+
+Delivery is fleet glue and must not import a feature: the credit feature's
+:class:`nusaworker.credit.circuit.Circuit` satisfies :class:`ChannelGuard` structurally, and a
+worker passes it in (``deliver(..., circuit=...)``). A test can pass any object with these
+members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from nusaworker.ledger.held import HoldOutcome
+
+__all__ = ["ChannelGuard"]
+
+OpeningT = TypeVar("OpeningT")
+
+
+class ChannelGuard(Protocol[OpeningT]):
+    """Pauses a channel when its account is at fault, and holds messages while it is paused.
+
+    ``OpeningT`` is whatever :meth:`open_for` returns; delivery only hands it back to
+    :meth:`announce`, after the message is safe.
+    """
+
+    @property
+    def hold_s(self) -> float:
+        """How far ahead a held message's ``retry_at`` lies (the resume usually comes first)."""
+        ...
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The guard's clock (unix seconds)."""
+        ...
+
+    def is_paused(self, channel: str) -> bool:
+        """Whether ``channel`` is paused now."""
+        ...
+
+    def hold(self, message_id: str, channel: str, reason: str) -> HoldOutcome:
+        """Hold an ``accepted`` record while ``channel`` is paused; what that did."""
+        ...
+
+    def open_for(self, channel: str, error: BaseException) -> OpeningT:
+        """Pause what ``error`` (met on ``channel``) calls for; announce it later."""
+        ...
+
+    def announce(self, opening: OpeningT) -> None:
+        """Alert about what :meth:`open_for` paused (if anything)."""
+        ...
