@@ -57,6 +57,41 @@ def test_cli_send_sms_otp_goes_onto_the_otp_queue(
     assert redis_client.llen(key_prefix + "sms") == 0
 
 
+@pytest.mark.parametrize(
+    ("args", "channel", "fields"),
+    [
+        (("sms_group", "Example", "hello all"), "sms_group", {"group": "Example"}),
+        (("check", "6281234567890,6281234567891"), "check",
+         {"phone_numbers": ["6281234567890", "6281234567891"]}),
+        (("wa_media", "6281234567890", "--field", "media_url=https://e.x/a.png"), "wa_media",
+         {"media_url": "https://e.x/a.png"}),
+    ],
+)  # fmt: skip
+def test_cli_send_takes_any_channel_of_the_table(
+    redis_url: str,
+    key_prefix: str,
+    args: tuple[str, ...],
+    channel: str,
+    fields: dict[str, object],
+) -> None:
+    sent = cli(redis_url, key_prefix, "send", *args)
+    assert sent.returncode == 0, sent.stderr
+    record = json.loads(cli(redis_url, key_prefix, "status", sent.stdout.strip()).stdout)
+    assert record["channel"] == channel
+    assert fields.items() <= record["payload"].items()
+
+
+def test_cli_send_refuses_an_unknown_channel_and_text_for_a_channel_without_one(
+    redis_url: str, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    unknown = cli(redis_url, key_prefix, "send", "fax", "6281234567890", "hi")
+    textless = cli(redis_url, key_prefix, "send", "check", "6281234567890", "hi")
+    assert (unknown.returncode, textless.returncode) == (2, 2)
+    assert "invalid choice: 'fax'" in unknown.stderr
+    assert "takes no text" in textless.stderr
+    assert list(redis_client.scan_iter(match=key_prefix + "*")) == []
+
+
 def test_cli_send_gives_otps_their_default_validity_and_others_the_one_asked(
     redis_url: str, key_prefix: str
 ) -> None:

@@ -80,6 +80,23 @@ def test_fleet_delivers_messages_to_sent_with_provider_ref_no(
         assert fleet_box.message(record.ref_no)["destination"] == record.destination
 
 
+def test_fleet_sends_group_sms_as_a_row_of_the_channel_table(
+    producer: Producer, fleet_box: Sandbox
+) -> None:
+    mid = producer.send_sms_group("Example", "hello, group")
+    unknown = producer.submit("sms_group", group="NoSuchGroup", text="hello")
+
+    states = settle(producer, [mid, unknown])
+
+    assert states == Counter({"sent": 1, "rejected": 1})
+    record = producer.get_message(mid)
+    assert (record.channel, record.destination) == ("sms_group", "Example")
+    assert record.ref_no  # the campaign name the provider made
+    sent = [m for m in fleet_box.messages() if m.get("kind") == "sms_group"]
+    assert len(sent) == 3  # one SMS to each member of the sandbox's Example group
+    assert "-55" in (producer.get_message(unknown).error or "")  # unknown group: permanent
+
+
 def test_fleet_holds_the_rate_rule_with_three_workers_at_high_concurrency(
     producer: Producer, fleet_box: Sandbox
 ) -> None:
