@@ -1,8 +1,14 @@
-"""Typed provider clients: request/response models, the error taxonomy, the pacing contract.
+"""Provider clients, one subpackage per provider API, beside what every provider shares.
 
 ``from nusaworker.providers import NusaSMSClient`` is all a one-off script needs. This layer knows
 HTTP, pydantic and tenacity, and calls a :class:`Gate` before every hit; it knows nothing of
 Celery, Redis or the ledger.
+
+Shared by every provider: ``errors`` (the taxonomy), ``classify`` (HTTP answers and ``requests``
+exceptions → taxonomy), ``transport`` (one paced, retried ``hit()``), ``retry`` (the backoff and
+retry decisions), ``gate`` (the pacing protocol), ``paced_http`` (the adapter that takes the
+turn right before a request is written). One subpackage per provider: ``nusasms/`` (client,
+models, SMS status codes, segments).
 """
 
 from .errors import (
@@ -15,35 +21,34 @@ from .errors import (
     TransientError,
 )
 from .gate import NULL_TURN, Gate, NoopGate, Priority, Turn
-from .models_official import (
+from .nusasms import (
+    Account,
+    Balance,
     BroadcastRequest,
     Channel,
+    NusaSMSClient,
     OfficialSendResult,
+    PhoneCheckRequest,
+    PhoneCheckResult,
     ReplyRequest,
     ReplyType,
-    Template,
-)
-from .models_sms import (
+    SegmentInfo,
     SmsCredits,
     SmsDeliveryReport,
     SmsGroupRequest,
     SmsGroupResult,
     SmsRequest,
     SmsSendResult,
-)
-from .models_wa import (
-    Account,
-    Balance,
-    PhoneCheckRequest,
-    PhoneCheckResult,
+    Template,
     WhatsAppMediaRequest,
     WhatsAppMessageRequest,
     WhatsAppMessageStatus,
     WhatsAppSendResult,
     WhatsAppStatus,
+    account_fingerprint,
+    count_segments,
+    needs_unicode,
 )
-from .nusasms import NusaSMSClient, account_fingerprint
-from .segments import SegmentInfo, count_segments, needs_unicode
 
 __all__ = [
     "NULL_TURN",
