@@ -10,6 +10,7 @@ response models, one module per API) · ``envelope`` (the JSON API's ``{"error",
 ``Gate`` protocol — are one level up, in :mod:`nusaworker.providers`.
 """
 
+from ..family import ProviderFamily
 from .client import CREDENTIALS, DEFAULT_BASE_URL, NusaSMSClient, account_fingerprint
 from .models.official import (
     BroadcastRequest,
@@ -40,9 +41,18 @@ from .models.wa import (
 )
 from .segments import SegmentInfo, count_segments, needs_unicode
 
+# What the provider registry needs to build a client of this family from settings.
+FAMILY = ProviderFamily(
+    "nusasms",
+    NusaSMSClient,
+    credentials=CREDENTIALS,
+    default_base_url=DEFAULT_BASE_URL,
+)
+
 __all__ = [
     "CREDENTIALS",
     "DEFAULT_BASE_URL",
+    "FAMILY",
     "Account",
     "Balance",
     "BroadcastRequest",
