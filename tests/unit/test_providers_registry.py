@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from nusaworker.channels import CHANNELS
 from nusaworker.errors import ConfigurationError
 from nusaworker.providers import (
     PROVIDERS,
@@ -61,6 +62,11 @@ def test_registry_lists_nusasms_family() -> None:
 
 def test_registry_names_match_their_families() -> None:
     assert all(name == family.name for name, family in PROVIDERS.items())
+
+
+def test_registry_knows_every_channel_provider() -> None:
+    for name, row in CHANNELS.items():
+        assert row.provider in PROVIDERS, f"channel {name}: no provider family {row.provider!r}"
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
