@@ -1,8 +1,27 @@
-"""Typed provider clients: request/response models, the error taxonomy, the pacing contract.
+"""Provider clients, one subpackage per provider API, beside what every provider shares.
 
 ``from nusaworker.providers import NusaSMSClient`` is all a one-off script needs. This layer knows
 HTTP, pydantic and tenacity, and calls a :class:`Gate` before every hit; it knows nothing of
 Celery, Redis or the ledger.
+
+Shared by every provider: ``errors`` (the taxonomy), ``classify`` (HTTP answers and ``requests``
+exceptions → taxonomy), ``transport`` (one paced, retried ``hit()``), ``retry`` (the backoff and
+retry decisions), ``gate`` (the pacing protocol), ``paced_http`` (the adapter that takes the
+turn right before a request is written), ``family`` (what a provider family is) and
+``registry`` (the families by name: :data:`PROVIDERS`, :func:`build_client`).
+One subpackage per provider: ``nusasms/`` (client, models, SMS status codes, segments).
+
+Adding a provider (say WAChat, seed 002):
+
+1. ``providers/wachat/``: a client class built on :class:`~.transport.Transport` that takes
+   the common keywords (``base_url``, ``gate``, ``account``, ``connect_timeout``,
+   ``read_timeout``) plus its credential keywords, has ``account``, ``base_url``, ``close()``
+   and is a context manager (:class:`~.family.ProviderClient`); its models; a table from its
+   own error codes to the classes of ``errors``; and, in its ``__init__``, its
+   ``FAMILY = ProviderFamily("wachat", WAChatClient, credentials=(…), default_base_url=…)``.
+2. One entry in :data:`~.registry.PROVIDERS`: ``wachat.FAMILY``.
+3. Its emulation in ``nusaworker/sandbox/wachat/``, with one line where the sandbox registers
+   routes, so its tests run over real HTTP.
 """
 
 from .errors import (
@@ -14,39 +33,41 @@ from .errors import (
     RateLimited,
     TransientError,
 )
+from .family import ProviderClient, ProviderFamily
 from .gate import NULL_TURN, Gate, NoopGate, Priority, Turn
-from .models_official import (
+from .nusasms import (
+    Account,
+    Balance,
     BroadcastRequest,
     Channel,
+    NusaSMSClient,
     OfficialSendResult,
+    PhoneCheckRequest,
+    PhoneCheckResult,
     ReplyRequest,
     ReplyType,
-    Template,
-)
-from .models_sms import (
+    SegmentInfo,
     SmsCredits,
     SmsDeliveryReport,
     SmsGroupRequest,
     SmsGroupResult,
     SmsRequest,
     SmsSendResult,
-)
-from .models_wa import (
-    Account,
-    Balance,
-    PhoneCheckRequest,
-    PhoneCheckResult,
+    Template,
     WhatsAppMediaRequest,
     WhatsAppMessageRequest,
     WhatsAppMessageStatus,
     WhatsAppSendResult,
     WhatsAppStatus,
+    account_fingerprint,
+    count_segments,
+    needs_unicode,
 )
-from .nusasms import NusaSMSClient, account_fingerprint
-from .segments import SegmentInfo, count_segments, needs_unicode
+from .registry import PROVIDERS, build_client, provider_family
 
 __all__ = [
     "NULL_TURN",
+    "PROVIDERS",
     "Account",
     "AmbiguousOutcome",
     "AuthError",
@@ -62,7 +83,9 @@ __all__ = [
     "PhoneCheckRequest",
     "PhoneCheckResult",
     "Priority",
+    "ProviderClient",
     "ProviderError",
+    "ProviderFamily",
     "RateLimited",
     "ReplyRequest",
     "ReplyType",
@@ -82,6 +105,8 @@ __all__ = [
     "WhatsAppSendResult",
     "WhatsAppStatus",
     "account_fingerprint",
+    "build_client",
     "count_segments",
     "needs_unicode",
+    "provider_family",
 ]

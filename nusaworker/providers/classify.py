@@ -4,6 +4,9 @@ Pure functions of their inputs (no network), so every branch is unit-tested. The
 runs through them: a *send* whose fate cannot be known ends in :class:`AmbiguousOutcome` (never
 retried, it could deliver twice); a *read* in the same position ends in :class:`TransientError`
 (retried, reading twice is harmless). The class alone then decides the retry.
+
+Shared by every provider: it knows HTTP and ``requests``, not a provider's body shapes (those,
+like the NusaSMS JSON envelope, are read in the provider's own subpackage).
 """
 
 from __future__ import annotations
@@ -30,22 +33,24 @@ from .errors import (
     class_for_status,
     describe_status,
 )
-from .models_common import ApiEnvelope
 from .retry import parse_retry_after
 
 __all__ = [
+    "Redact",
     "error_for_exception",
     "error_for_response",
     "lost_answer",
-    "read_envelope",
+    "shorten",
     "summarize_body",
+    "unredacted",
 ]
 
 Redact = Callable[[str], str]
 MAX_DETAIL = 300
 
 
-def _same(text: str) -> str:
+def unredacted(text: str) -> str:
+    """The default redaction: none (for callers with no secrets to hide)."""
     return text
 
 
@@ -136,7 +141,8 @@ _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
 
-def _short(text: str) -> str:
+def shorten(text: str) -> str:
+    """``text`` on one line, cut to ``MAX_DETAIL`` characters (an error's detail stays short)."""
     text = _SPACE.sub(" ", text).strip()
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
 
@@ -156,7 +162,7 @@ def _validation_detail(detail: Any) -> str | None:
     return "; ".join(parts) if parts else None
 
 
-def summarize_body(body: bytes, redact: Redact = _same) -> str:
+def summarize_body(body: bytes, redact: Redact = unredacted) -> str:
     """A short, human summary of an error body: validation details, a message, a page title.
 
     Secrets are redacted from the whole text *before* it is cut short, so that no prefix of a
@@ -172,18 +178,18 @@ def summarize_body(body: bytes, redact: Redact = _same) -> str:
     if isinstance(data, dict):
         found = _validation_detail(data.get("detail"))
         if found:
-            return _short(found)
+            return shorten(found)
         for key in ("detail", "message", "error_description", "error"):
             value = data.get(key)
             if isinstance(value, str) and value.strip():
-                return _short(value)
-        return _short(text)
+                return shorten(value)
+        return shorten(text)
     title = _TITLE.search(text)
     if title:
-        return "HTML page: " + _short(_TAGS.sub("", title.group(1)))
+        return "HTML page: " + shorten(_TAGS.sub("", title.group(1)))
     if text.startswith("<"):
-        return "HTML/XML body: " + _short(_TAGS.sub(" ", text))
-    return _short(text)
+        return "HTML/XML body: " + shorten(_TAGS.sub(" ", text))
+    return shorten(text)
 
 
 def error_for_response(
@@ -192,7 +198,7 @@ def error_for_response(
     body: bytes,
     *,
     is_send: bool,
-    redact: Redact = _same,
+    redact: Redact = unredacted,
 ) -> ProviderError | None:
     """The error an HTTP answer stands for, judged by its status; ``None`` for a 2xx success.
 
@@ -208,34 +214,3 @@ def error_for_response(
     if cls is AmbiguousOutcome:
         return lost_answer(detail, is_send=True, status_code=status_code)
     return cls(detail, status_code=status_code)
-
-
-def read_envelope(
-    status_code: int, body: bytes, *, is_send: bool, redact: Redact = _same
-) -> ApiEnvelope:
-    """Read the JSON envelope of a 2xx answer of the JSON API.
-
-    ``"error": true`` in a 2xx is a refusal (:class:`PermanentError`, keeping ``error_code``).
-    An empty, truncated, HTML or otherwise unreadable body is a lost answer: ambiguous on a
-    send (the provider may have accepted it), transient on a read.
-    """
-    try:
-        data = json.loads(body.decode("utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        envelope = ApiEnvelope.model_validate(data)
-    except ValueError:
-        summary = summarize_body(body, redact)
-        raise lost_answer(
-            f"HTTP {status_code} answer unreadable ({summary})",
-            is_send=is_send,
-            status_code=status_code,
-        ) from None
-    if envelope.error:
-        message = _short(redact(envelope.message or "no message"))
-        raise PermanentError(
-            f"HTTP {status_code} with error=true: {message}",
-            status_code=status_code,
-            provider_code=envelope.error_code,
-        )
-    return envelope

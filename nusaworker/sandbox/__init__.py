@@ -9,10 +9,14 @@ It stands in for the real provider, so it imports nothing from the rest of ``nus
         requests.get(f"{box.url}/nusasms_api/1.0/balance", headers={"APIKey": "test-key"})
         box.stats()["accounts"]["main"]["violations"]
 
-Modules: ``box`` (the :class:`Sandbox`), ``server`` (HTTP, routing, faults), ``wa`` /
-``official`` / ``sms`` (endpoints), ``control`` (``/_sandbox/``), ``state`` / ``accounts`` /
-``messages`` / ``hits`` (what it knows), ``arrival`` (kernel-stamped hit times),
-``callbacks`` / ``ticker`` (pushes), ``cli``.
+One subpackage per emulated provider, beside the shared machinery: ``nusasms/`` (the JSON API
+v1.0, WhatsApp Official and SMS v3 endpoints, and the :data:`ROUTES` the server registers).
+Shared: ``box`` (the :class:`Sandbox`), ``server`` (HTTP, the registered routes, faults),
+``router``, ``wire`` (request parsing, answer shapes), ``control`` (``/_sandbox/``),
+``state`` / ``accounts`` / ``messages`` / ``hits`` (what it knows), ``arrival``
+(kernel-stamped hit times), ``callbacks`` / ``ticker`` (pushes), ``faults``, ``cli``.
+A new emulated provider is a new subpackage exporting its ``ROUTES`` plus one entry in
+``server.PROVIDER``.
 """
 
 from .box import Sandbox

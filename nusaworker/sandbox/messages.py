@@ -25,16 +25,6 @@ SMS_PATH = ("QUEUED", "SENT", "DELIVERED")
 SMS_FAILED = ("QUEUED", "SENT", "FAILED")
 SMS_REJECTED = ("QUEUED", "REJECTED")
 
-# The documented test ref_nos of the provider's test host answer these statuses for any account.
-TEST_REF_NOS = {
-    "queued": "Q",
-    "sent": "S",
-    "delivered": "D",
-    "read": "R",
-    "aborted": "A",
-    "failed": "F",
-}
-
 
 def ends_badly(ref_no: str, fail_rate: float) -> tuple[bool, int]:
     """``(fails, variant)`` for ``ref_no``: a stable hash decides, not the sandbox's RNG."""

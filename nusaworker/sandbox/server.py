@@ -25,10 +25,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from . import official, sms, wa
+from . import nusasms
 from .arrival import StampedReader, enable_timestamps
 from .control import handle_control
-from .router import Ctx, Route, Router, route
+from .router import Ctx, Route, Router
 from .state import Admission
 from .wire import (
     Invalid,
@@ -42,30 +42,8 @@ from .wire import (
 
 log = logging.getLogger(__name__)
 
-API = "/nusasms_api/1.0"
-PROVIDER = Router(
-    [
-        route("GET", f"{API}/auth/api_key", wa.auth_api_key, "read"),
-        route("GET", f"{API}/balance", wa.balance, "read"),
-        route("POST", f"{API}/whatsapp/message", wa.send_message, "send"),
-        route("POST", f"{API}/whatsapp/media", wa.send_media, "send"),
-        route("GET", f"{API}/whatsapp/status/{{ref_no}}", wa.message_status, "read"),
-        route("POST", f"{API}/wa_phone_check", wa.phone_check, "other"),
-        route("POST", f"{API}/wa_official/message/broadcast", official.broadcast, "send"),
-        route("POST", f"{API}/wa_official/message/reply", official.reply, "send"),
-        route("GET", f"{API}/wa_official/templates", official.templates, "read"),
-        route("GET", f"{API}/wa_official/channels", official.channels, "read"),
-        *(
-            route("GET POST", f"/{root}/v3/sendsms/plain", sms.send_plain, "send")
-            for root in ("api", "sms")
-        ),
-        *(
-            route("GET POST", f"/{root}/v3/sendsms/group", sms.send_group, "send")
-            for root in ("api", "sms")
-        ),
-        *(route("GET POST", f"/{root}/command", sms.command, "read") for root in ("api", "sms")),
-    ]
-)
+# Every emulated provider's routes; a new provider is its subpackage plus one entry here.
+PROVIDER = Router([*nusasms.ROUTES])
 QUERY = re.compile(r"\?\S*")  # what follows "?" in a logged request line (may hold a password)
 HANDLER_TIMEOUT_S = 15.0  # idle keep-alive connections close after this; stop() closes them at once
 

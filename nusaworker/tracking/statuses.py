@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from nusaworker.channels import CHANNELS
 from nusaworker.ledger import MessageState
-from nusaworker.providers.models_wa import WhatsAppStatus
+from nusaworker.providers.nusasms import WhatsAppStatus
 
 S = MessageState
 

@@ -10,7 +10,7 @@ from nusaworker.sandbox import FaultProfile
 from nusaworker.sandbox.faults import draw
 from nusaworker.sandbox.hits import HitLog
 from nusaworker.sandbox.messages import WA_PATH, Message, ends_badly, plan_path
-from nusaworker.sandbox.segments import count_segments, is_gsm7
+from nusaworker.sandbox.nusasms.segments import count_segments, is_gsm7
 from nusaworker.sandbox.wire import Request, parse_multipart
 
 

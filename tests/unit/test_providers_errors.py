@@ -14,7 +14,6 @@ from nusaworker.errors import NusaWorkerError
 from nusaworker.providers.classify import (
     error_for_exception,
     error_for_response,
-    read_envelope,
     summarize_body,
 )
 from nusaworker.providers.errors import (
@@ -27,6 +26,7 @@ from nusaworker.providers.errors import (
     TransientError,
     class_for_status,
 )
+from nusaworker.providers.nusasms.envelope import read_envelope
 
 ALL = [RateLimited, TransientError, PermanentError, AuthError, InsufficientCredit, AmbiguousOutcome]
 

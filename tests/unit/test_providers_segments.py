@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nusaworker.providers.segments import count_segments, needs_unicode
+from nusaworker.providers.nusasms.segments import count_segments, needs_unicode
 
 
 @pytest.mark.parametrize(

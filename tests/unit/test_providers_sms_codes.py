@@ -11,7 +11,7 @@ from nusaworker.providers.errors import (
     ProviderError,
     TransientError,
 )
-from nusaworker.providers.sms_codes import SMS_CODES, sms_error
+from nusaworker.providers.nusasms.codes import SMS_CODES, sms_error
 
 EXPECTED: dict[int, tuple[str, type[ProviderError] | None]] = {
     0: ("ALL_RECIPIENTS_PROCESSED", None),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nusaworker.providers import SmsCredits, SmsDeliveryReport, SmsGroupResult, SmsSendResult
-from nusaworker.providers.models_sms import parse_sms_results
+from nusaworker.providers.nusasms.models.sms import parse_sms_results
 
 # The documents' own samples, verbatim.
 XML_OK = (

@@ -11,8 +11,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from .accounts import Account
-from .wire import Invalid, Request, Response, error_envelope, problem
+from ..accounts import Account
+from ..wire import Invalid, Request, Response, error_envelope, problem
 
 PHONE = re.compile(r"^\d{8,15}$")
 GROUP = re.compile(r"^\d{6,20}-\d{4,20}$")

@@ -14,15 +14,15 @@ from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from .models_common import (
+from ..codes import sms_error
+from ..segments import SegmentInfo, count_segments, needs_unicode
+from .common import (
     LenientDate,
     LenientDatetime,
     RequestModel,
     ResponseModel,
     normalize_phone,
 )
-from .segments import SegmentInfo, count_segments, needs_unicode
-from .sms_codes import sms_error
 
 __all__ = [
     "SmsCredits",
@@ -55,7 +55,7 @@ class _SmsSend(RequestModel):
 
     @property
     def segments(self) -> SegmentInfo:
-        """How many SMS this text costs (see :mod:`.segments`)."""
+        """How many SMS this text costs (see :mod:`nusaworker.providers.nusasms.segments`)."""
         return count_segments(self.text, unicode=bool(self.unicode))
 
     def _form(self) -> dict[str, str]:
@@ -235,8 +235,9 @@ def read_sms_answer(
 ) -> dict[str, str]:
     """The first result of an SMS answer, after its ``status`` code was checked.
 
-    A negative status raises its error from :mod:`.sms_codes`; an answer without a status is
-    unreadable (:class:`ValueError`) when ``need_status`` (sends: success must be explicit).
+    A negative status raises its error from :mod:`nusaworker.providers.nusasms.codes`; an answer
+    without a status is unreadable (:class:`ValueError`) when ``need_status`` (sends: success
+    must be explicit).
     """
     first = parse_sms_results(body, content_type)[0]
     status = (first.get("status") or "").strip()

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 from pydantic import UUID4, Field, field_validator, model_validator
 
-from .models_common import (
+from .common import (
     LenientDatetime,
     RequestModel,
     ResponseModel,

@@ -26,12 +26,12 @@ import re
 import time
 from xml.sax.saxutils import escape
 
-from .accounts import Account
-from .callbacks import ERR_CODES
-from .messages import Message, format_plain, plan_path
-from .router import Ctx
+from ..accounts import Account
+from ..callbacks import ERR_CODES
+from ..messages import Message, format_plain, plan_path
+from ..router import Ctx
+from ..wire import Request, Response, json_response
 from .segments import MAX_SEGMENTS, count_segments
-from .wire import Request, Response, json_response
 
 GSM_NUMBER = re.compile(r"^[1-9]\d{7,14}$")
 GROUPS = {"Example": ("6281200000001", "6281200000002", "6281200000003")}

@@ -1,16 +1,17 @@
 """The NusaSMS SMS v3 status codes: every documented code, its name, its meaning, its error class.
 
 The SMS API answers HTTP 200 and reports failure as a negative ``status`` inside the body. This
-module is the one table from that code to the error taxonomy of :mod:`.errors`. Names and
-descriptions are the newer edition's (seed 001); where the older edition (seed 000) named a code
-differently, ``older_name`` keeps that name so logs from either era can be matched.
+module is the one table from that code to the shared error taxonomy
+(:mod:`nusaworker.providers.errors`). Names and descriptions are the newer edition's (seed 001);
+where the older edition (seed 000) named a code differently, ``older_name`` keeps that name so
+logs from either era can be matched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import (
+from ..errors import (
     AuthError,
     InsufficientCredit,
     PermanentError,

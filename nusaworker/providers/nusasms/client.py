@@ -27,10 +27,11 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 
 from nusaworker.errors import ConfigurationError
 
-from .classify import read_envelope
-from .gate import Gate, NoopGate, Priority
-from .models_common import ApiEnvelope, RequestModel
-from .models_official import (
+from ..gate import Gate, NoopGate, Priority
+from ..transport import Kind, RetryPolicy, Transport
+from .envelope import read_envelope
+from .models.common import ApiEnvelope, RequestModel
+from .models.official import (
     BroadcastRequest,
     Channel,
     OfficialSendResult,
@@ -38,7 +39,7 @@ from .models_official import (
     ReplyType,
     Template,
 )
-from .models_sms import (
+from .models.sms import (
     SmsCredits,
     SmsDeliveryReport,
     SmsGroupRequest,
@@ -47,7 +48,7 @@ from .models_sms import (
     SmsSendResult,
     read_sms_answer,
 )
-from .models_wa import (
+from .models.wa import (
     Account,
     Balance,
     PhoneCheckRequest,
@@ -57,11 +58,12 @@ from .models_wa import (
     WhatsAppMessageStatus,
     WhatsAppSendResult,
 )
-from .transport import Kind, RetryPolicy, Transport
 
-__all__ = ["DEFAULT_BASE_URL", "NusaSMSClient", "account_fingerprint"]
+__all__ = ["CREDENTIALS", "DEFAULT_BASE_URL", "NusaSMSClient", "account_fingerprint"]
 
 DEFAULT_BASE_URL = "https://api.nusasms.com"
+# The keyword arguments of NusaSMSClient that carry an account's credentials.
+CREDENTIALS = ("api_key", "sms_user", "sms_password")
 API = "/nusasms_api/1.0"
 UNCONFIGURED = "nusasms:unconfigured"
 

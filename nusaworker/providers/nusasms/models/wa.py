@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .models_common import (
+from .common import (
     LenientDate,
     LenientDatetime,
     RequestModel,

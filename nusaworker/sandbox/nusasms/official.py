@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..messages import Message, plan_path
+from ..router import Ctx
+from ..wire import Request, Response, envelope, error_envelope
 from .jsonapi import Fields, authenticate
-from .messages import Message, plan_path
-from .router import Ctx
-from .wire import Request, Response, envelope, error_envelope
 
 BROADCAST_COST = 1.0
 REPLY_TYPES = ("text", "audio", "document", "image", "video", "voice")
