@@ -27,7 +27,6 @@ Adding a channel is adding a row; nothing else names channels.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,7 +43,12 @@ from nusaworker.providers import (
     SmsRequest,
     WhatsAppMediaRequest,
     WhatsAppMessageRequest,
-    count_segments,
+)
+from nusaworker.providers.nusasms.pricing import (
+    WA_MEDIA_COST,
+    WA_OFFICIAL_BROADCAST_COST,
+    sms_cost,
+    wa_text_cost,
 )
 from nusaworker.types import Priority
 
@@ -52,23 +56,6 @@ Api = Literal["json", "sms"]
 Wallet = Literal["wa", "sms"]
 Statuses = Literal["wa", "wa_official", "sms"]
 Send = Callable[[NusaSMSClient, Mapping[str, Any], Priority], "str | None"]
-
-# Documented pricing (NusaSMS): a WhatsApp text costs 1 WA credit per started 1,500
-# characters; media 2; a WA Official template broadcast 1; a reply in an open room and a phone
-# check nothing; an SMS one SMS credit per segment (GSM-7 160/153, UCS-2 70/67).
-WA_CHARS_PER_CREDIT = 1500
-WA_MEDIA_COST = 2
-WA_OFFICIAL_BROADCAST_COST = 1
-
-
-def wa_text_cost(message: str) -> int:
-    """WA credits of a text message: one per started 1,500 characters, at least one."""
-    return max(1, math.ceil(len(message) / WA_CHARS_PER_CREDIT))
-
-
-def sms_cost(text: str, *, unicode: bool | None = None) -> int:
-    """SMS credits of a text: its segment count (UCS-2 when it needs it or ``unicode``)."""
-    return count_segments(text, unicode=unicode or None).segments
 
 
 def _text(payload: Mapping[str, Any], field: str) -> str:

@@ -18,7 +18,7 @@ from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
 from nusaworker.pacing import CausalGate, RedisGate
 from nusaworker.pacing.causal import DEFAULT_SAFETY_MARGIN_MS as CAUSAL_SAFETY_MARGIN_MS
-from nusaworker.providers import NusaSMSClient
+from nusaworker.providers import NusaSMSClient, nusasms
 from nusaworker.settings import Settings
 
 PacingGate = CausalGate | RedisGate
@@ -37,17 +37,21 @@ def ledger_of(settings: Settings, role: Role = "edge") -> tuple[redis.Redis, Led
 
 
 def provider_client(settings: Settings, **options: Any) -> NusaSMSClient:
-    """A NusaSMS client with the settings' endpoint, credentials and timeouts; ``options``
-    (gate, max_attempts, account …) go to :class:`~nusaworker.providers.NusaSMSClient`."""
-    return NusaSMSClient(
+    """The NusaSMS client (its provider family, :mod:`nusaworker.providers.registry`) with the
+    settings' endpoint, credentials and timeouts; ``options`` (gate, max_attempts, account …)
+    go to :class:`~nusaworker.providers.NusaSMSClient`."""
+    client: NusaSMSClient = nusasms.FAMILY.build(
         base_url=settings.nusasms_base_url,
-        api_key=settings.nusasms_api_key,
-        sms_user=settings.nusasms_sms_user,
-        sms_password=settings.nusasms_sms_password,
+        credentials={
+            "api_key": settings.nusasms_api_key,
+            "sms_user": settings.nusasms_sms_user,
+            "sms_password": settings.nusasms_sms_password,
+        },
         connect_timeout=settings.connect_timeout_s,
         read_timeout=settings.read_timeout_s,
         **options,
     )
+    return client
 
 
 def pacing_gate(settings: Settings, keys: Keys | None = None) -> PacingGate:

@@ -20,16 +20,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nusaworker.channels import (
-    CHANNELS,
+from nusaworker.channels import CHANNELS
+from nusaworker.channels import channel as channel_row
+from nusaworker.ledger import MessageRecord
+from nusaworker.providers.nusasms.pricing import (
     WA_CHARS_PER_CREDIT,
     WA_MEDIA_COST,
     WA_OFFICIAL_BROADCAST_COST,
     sms_cost,
     wa_text_cost,
 )
-from nusaworker.channels import channel as channel_row
-from nusaworker.ledger import MessageRecord
 
 __all__ = [
     "MIN_COST",
