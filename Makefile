@@ -60,7 +60,7 @@ beat: $(STAMP)
 callbacks: $(STAMP)
 	$(VENV)/bin/nusaworker callbacks
 
-# The goals of issue 8 with the fleet a new user runs (3 x `-Q <send queues> -c 4` + `-Q otp
+# The pacing goals measured with the fleet a new user runs (3 x `-Q <send queues> -c 4` + `-Q otp
 # -c 2`, default settings): pacing with the default pool, --pool prefork and one --pool threads
 # -c 8 worker, each quiet and beside two busy loops; OTP latency under a 5,000 backlog; the cost
 # of a send (CPU, RSS, Redis script calls); each through both gates (causal, slots), beside the

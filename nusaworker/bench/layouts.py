@@ -1,7 +1,7 @@
 """The fleets the bench starts, laid out as a new user lays one out, and the pacing variants.
 
 A new user runs three general workers on every send queue and one small worker for OTPs,
-with default settings (issue 8)::
+with default settings::
 
     celery -A nusaworker worker -Q otp,wa,wa_official,sms,check -c 4     # three of these
     celery -A nusaworker worker -Q otp -c 2

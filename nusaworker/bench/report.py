@@ -20,7 +20,7 @@ from typing import Any
 
 from nusaworker.bench.layouts import GATES, PACING_VARIANTS, VARIANTS_BY_NAME
 
-# Achieved hits/s as a fraction of the rule's 20/s (issue 8): quiet box, box with busy loops.
+# Achieved hits/s as a fraction of the rule's 20/s: quiet box, box with busy loops.
 RATE_GOAL_QUIET = 0.97
 RATE_GOAL_HOGS = 0.90
 OTP_P99_GOAL_MS = 100.0
