@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 from celery import Celery
 from pydantic import BaseModel, Field
@@ -29,6 +29,7 @@ from nusaworker.ledger import Ledger, MessageRecord, MessageState, new_message_i
 from nusaworker.retries import RetryRules
 from nusaworker.routing import enqueue_send
 from nusaworker.settings import Settings, load_settings
+from nusaworker.types import Priority
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class EnqueueError(NusaWorkerError):
 class EnqueueOptions(BaseModel):
     """What every producer call takes besides the message itself."""
 
-    priority: Literal["otp", "normal", "bulk"] = "normal"
+    priority: Priority = "normal"
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     validity_s: float | None = Field(default=None, gt=0)
 
