@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,14 +77,15 @@ class CeleryProcess:
 
     def _wait_for(self, marker: str, timeout: float) -> bool:
         """Wait until ``marker`` is in the log; ``False`` on timeout, an error if it exited."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def logged() -> bool:
             if marker in self.log():
                 return True
             if self.proc.poll() is not None:
                 raise ConfigurationError(f"{self.name} exited:\n{self.log()[-3000:]}")
-            time.sleep(0.1)
-        return False
+            return False
+
+        return wait_for(logged, timeout)
 
 
 class WorkerProcess(CeleryProcess):
