@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup test test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
+.PHONY: setup test test-unit test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ setup: $(STAMP)
 # The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox).
 test: $(STAMP)
 	$(PY) -m pytest -m "not chaos" -q
+
+# The pure tests alone, in seconds: no Redis, no HTTP, no worker process (tests/unit/conftest.py
+# fails any test there that opens a socket or starts a process).
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
 # Long failure runs (kills, Redis restarts) live outside `make test`.
 chaos: $(STAMP)

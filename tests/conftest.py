@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: a Redis of our own, a per-test key prefix, the sandbox.
+"""Fixtures shared by every test: a Redis of our own, a per-test key prefix, the sandbox, an
+HTTP receiver standing in for a user's endpoint.
 
 Tests never touch data they did not create: everything a test writes to Redis sits under its
 own key prefix, and the ``key_prefix`` fixture deletes exactly those keys afterwards.
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 
+from nusaworker.testing.receiver import Receiver
 from nusaworker.testing.redis_server import redis_url_or_private
 
 # A database number of our own on the shared server: tests never share db 0 with a user's data.
@@ -69,3 +71,25 @@ def make_sandbox() -> Iterator[Callable[..., Any]]:
 def sandbox(make_sandbox: Callable[..., Any]) -> Any:
     """A sandbox with the default account (api key ``test-key``, SMS user ``user``/``pass``)."""
     return make_sandbox()
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Callable[..., Receiver]]:
+    """Factory: ``make_receiver(statuses=…, respond=…, status=…)`` starts an HTTP receiver
+    (``nusaworker.testing.receiver``); every one made here is stopped at the end of the test."""
+    made: list[Receiver] = []
+
+    def factory(**options: Any) -> Receiver:
+        receiver = Receiver(**options)
+        made.append(receiver)
+        return receiver
+
+    yield factory
+    for receiver in made:
+        receiver.close()
+
+
+@pytest.fixture
+def receiver(make_receiver: Callable[..., Receiver]) -> Receiver:
+    """An HTTP receiver answering 200 to everything."""
+    return make_receiver()

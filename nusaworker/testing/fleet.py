@@ -7,18 +7,21 @@ Each worker is a separate OS process started exactly as an operator would start 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+import redis
+
 from nusaworker.errors import ConfigurationError
+from nusaworker.testing.waiting import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,14 +77,15 @@ class CeleryProcess:
 
     def _wait_for(self, marker: str, timeout: float) -> bool:
         """Wait until ``marker`` is in the log; ``False`` on timeout, an error if it exited."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def logged() -> bool:
             if marker in self.log():
                 return True
             if self.proc.poll() is not None:
                 raise ConfigurationError(f"{self.name} exited:\n{self.log()[-3000:]}")
-            time.sleep(0.1)
-        return False
+            return False
+
+        return wait_for(logged, timeout)
 
 
 class WorkerProcess(CeleryProcess):
@@ -112,6 +116,17 @@ class BeatProcess(CeleryProcess):
         return self._wait_for(ACQUIRED, timeout)
 
 
+# Kombu's Redis transport keeps each queue in a list named after it, one more list per priority
+# step (``<queue><sep><step>``), and every delivered, not yet acknowledged message in one hash.
+UNACKED_KEY = "unacked"
+
+
+def _queue_lists(queues: set[str]) -> re.Pattern[str]:
+    """Matches the broker's list names of ``queues``: ``wa``, ``wa:3`` … but not ``wa_official``."""
+    names = "|".join(re.escape(q) for q in sorted(queues))
+    return re.compile(rf"(?:{names})(?:\W+\d+)?")
+
+
 @dataclass
 class Fleet:
     """A set of worker processes sharing one environment."""
@@ -119,6 +134,7 @@ class Fleet:
     env: Mapping[str, str]
     workers: list[WorkerProcess] = field(default_factory=list)
     logdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nusaworker-fleet-")))
+    queues: set[str] = field(default_factory=set)  # every queue a started worker consumes
 
     def start(
         self,
@@ -152,8 +168,58 @@ class Fleet:
         ]
         worker = WorkerProcess.spawn(name, args, self.env, self.logdir, cwd=REPO_ROOT)
         self.workers.append(worker)
+        self.queues.update(q for q in queues.split(",") if q)
         worker.wait_ready()
         return worker
+
+    def busy(self) -> dict[str, int]:
+        """What the broker still holds for this fleet: messages waiting in each of its queues
+        (non-empty ones only) and ``unacked``, those delivered to a worker and not acknowledged.
+
+        Tasks are acknowledged late (``task_acks_late``), so a task leaves ``unacked`` only once
+        it ran to its end: all empty means nothing is waiting, reserved or running.
+        """
+        prefix = self.env["NUSAWORKER_KEY_PREFIX"]
+        is_queue = _queue_lists(self.queues)
+        client = redis.Redis.from_url(self.env["NUSAWORKER_REDIS_URL"], decode_responses=True)
+        try:
+            lists = [
+                key
+                for key in client.scan_iter(match=prefix + "*", count=1000, _type="list")
+                if is_queue.fullmatch(key[len(prefix) :])
+            ]
+            pipe = client.pipeline(transaction=True)  # one snapshot of every count
+            for key in lists:
+                pipe.llen(key)
+            pipe.hlen(prefix + UNACKED_KEY)
+            *lengths, unacked = pipe.execute()
+        finally:
+            client.close()
+        held = {key[len(prefix) :]: n for key, n in zip(lists, lengths, strict=True) if n}
+        return {**held, "unacked": unacked} if unacked else held
+
+    def drain(self, until: Callable[[], object] = lambda: True, *, timeout: float = 60.0) -> None:
+        """Wait until the fleet has settled, or fail with what it still holds.
+
+        Settled: ``busy()`` is empty and ``until()`` holds (e.g. the records of interest are
+        final), on two polls in a row — a worker moves a message from its queue to ``unacked``
+        in two steps, so one empty poll could fall between them. After a drain, whatever the
+        fleet was going to do with the work it had has been done: a test asserts that nothing
+        (more) happened without sleeping for a guessed while.
+
+        A SIGKILLed worker's unacknowledged tasks stay in ``unacked`` until the visibility
+        timeout: after a kill, wait on the ledger instead.
+        """
+        settled_polls = 0
+
+        def settled() -> bool:
+            nonlocal settled_polls
+            quiet = not self.busy() and bool(until())
+            settled_polls = settled_polls + 1 if quiet else 0
+            return settled_polls >= 2
+
+        if not wait_for(settled, timeout):
+            raise AssertionError(f"fleet not drained in {timeout} s: {self.busy() or 'until()'}")
 
     def stop(self) -> None:
         for worker in self.workers:

@@ -11,12 +11,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 
 import redis
 
 from nusaworker.errors import ConfigurationError
+from nusaworker.testing.waiting import wait_for
 
 
 def redis_answers(url: str, timeout: float = 0.5) -> bool:
@@ -67,11 +67,9 @@ def private_redis(port: int | None = None) -> Iterator[str]:
         )
         url = f"redis://127.0.0.1:{port}/0"
         try:
-            deadline = time.monotonic() + 10
-            while not redis_answers(url):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise ConfigurationError(f"redis-server on port {port} did not start")
-                time.sleep(0.05)
+            up = wait_for(lambda: redis_answers(url) or proc.poll() is not None, 10, interval=0.05)
+            if not up or proc.poll() is not None:
+                raise ConfigurationError(f"redis-server on port {port} did not start")
             yield url
         finally:
             proc.terminate()

@@ -46,6 +46,7 @@ from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, WorkerProcess, fleet_env
 from nusaworker.testing.redis_server import free_port, redis_answers
+from nusaworker.testing.waiting import wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
@@ -110,18 +111,15 @@ class PersistentRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while not redis_answers(self.url):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on port {self.port} did not start")
-            time.sleep(0.05)
+        proc = self.proc
+        up = wait_for(lambda: redis_answers(self.url) or proc.poll() is not None, timeout, 0.05)
+        if not up or proc.poll() is not None:
+            raise RuntimeError(f"redis-server on port {self.port} did not start")
         # Answering PING is not enough: while it loads the AOF it answers -LOADING.
         client = redis.Redis.from_url(self.url)
         try:
-            while int(client.info("persistence").get("loading", 0)):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not finish loading its AOF")
-                time.sleep(0.05)
+            if not wait_for(lambda: not int(client.info("persistence").get("loading", 0)), timeout):
+                raise RuntimeError("redis-server did not finish loading its AOF")
         finally:
             client.close()
 
@@ -140,7 +138,7 @@ class PersistentRedis:
 
     def restart(self, down_for: float) -> None:
         self.stop()
-        time.sleep(down_for)
+        time.sleep(down_for)  # the outage under test: Redis stays away this long
         self.start()
 
     def dbsize(self) -> int:

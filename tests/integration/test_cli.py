@@ -127,7 +127,7 @@ def test_cli_demo_takes_every_message_to_a_final_state_within_the_rule(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "demo OK" in done.stdout
     # No tolerance: the causal gate hands a turn out only after the previous hit was written,
-    # so no scheduler outlier can bring two hits closer than the rule (it used to allow one).
+    # so no scheduler outlier can bring two hits closer than the rule.
     [violations] = re.findall(r"rule violations\s+(\d+)", done.stdout)
     assert int(violations) == 0, done.stdout
     # The demo deletes the keys it made.

@@ -15,6 +15,7 @@ from nusaworker.providers import (
     WhatsAppStatus,
 )
 from nusaworker.providers.gate import Priority
+from nusaworker.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -102,11 +103,8 @@ def test_client_send_whatsapp_and_follow_status(client: NusaSMSClient, box: Any)
     status = client.get_whatsapp_status(sent.ref_no)
     assert status.ref_no == sent.ref_no
     assert isinstance(status.status, WhatsAppStatus)
-    deadline = time.monotonic() + 5
-    while not status.is_final and time.monotonic() < deadline:
-        time.sleep(0.05)
-        status = client.get_whatsapp_status(sent.ref_no)
-    assert status.is_final
+    final = wait_for(lambda: client.get_whatsapp_status(sent.ref_no).is_final, 5, interval=0.05)
+    assert final
 
 
 def test_client_send_whatsapp_to_group(client: NusaSMSClient, box: Any) -> None:

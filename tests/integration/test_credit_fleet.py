@@ -13,12 +13,9 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +31,9 @@ from nusaworker.providers import account_fingerprint
 from nusaworker.sandbox import Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.receiver import Receiver, Request
 from nusaworker.testing.redis_server import delete_prefix
+from nusaworker.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -44,54 +43,27 @@ QUEUES = "wa,wa_official,sms,check,housekeeping"
 CONCURRENCY = 4
 
 
-class AlertReceiver(ThreadingHTTPServer):
-    """Collects the alerts the workers POST; refuses (and counts) badly signed ones."""
+def signed(request: Request) -> bool:
+    return verify(SECRET, request.body, request.header(SIGNATURE_HEADER))
+
+
+class AlertReceiver(Receiver):
+    """The alert webhook: 204 to an alert signed with SECRET; 401 to any other, which is
+    counted as forged and never as an alert."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.alerts: list[dict[str, Any]] = []
-        self.forged = 0
-        self.lock = threading.Lock()
+        super().__init__(respond=lambda request, _earlier: 204 if signed(request) else 401)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
+    def alerts(self) -> list[dict[str, Any]]:
+        return [r.json() for r in self.requests if signed(r)]
+
+    @property
+    def forged(self) -> int:
+        return sum(not signed(r) for r in self.requests)
 
     def kinds(self, kind: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [a for a in self.alerts if a["kind"] == kind]
-
-    def clear(self) -> None:
-        with self.lock:
-            self.alerts.clear()
-            self.forged = 0
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: AlertReceiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        good = verify(SECRET, body, self.headers.get(SIGNATURE_HEADER, ""))
-        with self.server.lock:
-            if good:
-                self.server.alerts.append(json.loads(body))
-            else:
-                self.server.forged += 1
-        self.send_response(204 if good else 401)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
+        return [a for a in self.alerts if a["kind"] == kind]
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +81,8 @@ def box() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[AlertReceiver]:
-    server = AlertReceiver()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with AlertReceiver() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +92,7 @@ def env(redis_url: str, prefix: str, box: Sandbox, receiver: AlertReceiver) -> d
         key_prefix=prefix,
         base_url=box.url,
         alert_sinks="log,webhook",
-        alert_webhook_url=receiver.url,
+        alert_webhook_url=f"{receiver.url}/alerts",
         alert_webhook_secret=SECRET,
         breaker_probe_interval_s="1",
         balance_watch_interval_s="3600",
@@ -178,32 +145,33 @@ def states(producer: Producer, ids: list[str]) -> Counter[str]:
 
 
 def test_credit_runs_out_mid_stream_pauses_then_resumes_after_top_up(
-    producer: Producer, box: Sandbox, board: BreakerBoard, receiver: AlertReceiver
+    producer: Producer, box: Sandbox, board: BreakerBoard, receiver: AlertReceiver, fleet: Fleet
 ) -> None:
     box.set_balance(wa=10.0)  # ten messages' worth
     ids = [producer.send_whatsapp(f"62812{i:08d}", f"order {i} shipped") for i in range(30)]
 
-    wait_for(
+    assert wait_for(
         lambda: (
             states(producer, ids) == Counter({"sent": 10, "accepted": 20})
             and board.held_count("wa") == 20
         ),
         timeout=30,
-        what="ten sent, twenty held",
-    )
+    ), "ten sent, twenty held"
     assert board.is_paused("wa") and board.state("wa").reason == "credit"
     assert box.stats()["accepted_sends"] == 10
     # The beat probe asks for the balance (through the gate) and finds it still empty.
-    wait_for(lambda: any(h["path"].endswith("/balance") for h in box.hits()), 20, "a probe hit")
-    time.sleep(1.0)
+    assert wait_for(lambda: any(h["path"].endswith("/balance") for h in box.hits()), 20), (
+        "a probe hit"
+    )
+    fleet.drain()  # the probe (and anything it set off) has run to its end
     assert states(producer, ids) == Counter({"sent": 10, "accepted": 20})
     assert len(receiver.kinds("breaker_opened")) == 1
     assert receiver.kinds("breaker_closed") == []
 
     box.set_balance(wa=1000.0)  # the top-up, through the sandbox's control API
 
-    wait_for(lambda: states(producer, ids) == Counter({"sent": 30}), 30, "all thirty sent")
-    wait_for(lambda: len(receiver.kinds("breaker_closed")) == 1, 10, "the recovery alert")
+    assert wait_for(lambda: states(producer, ids) == Counter({"sent": 30}), 30), "all thirty sent"
+    assert wait_for(lambda: len(receiver.kinds("breaker_closed")) == 1, 10), "the recovery alert"
     stats = box.stats()
     assert stats["accepted_sends"] == 30 and stats["violations"] == 0
     assert sorted(m["destination"] for m in box.messages()) == sorted(
@@ -217,37 +185,37 @@ def test_credit_runs_out_mid_stream_pauses_then_resumes_after_top_up(
 
 
 def test_wrong_key_pauses_with_exactly_one_alert_and_resumes_when_fixed(
-    producer: Producer, box: Sandbox, board: BreakerBoard, receiver: AlertReceiver
+    producer: Producer, box: Sandbox, board: BreakerBoard, receiver: AlertReceiver, fleet: Fleet
 ) -> None:
     box.set_account(revoked=True)
     ids = [producer.send_whatsapp(f"62813{i:08d}", "hello") for i in range(12)]
 
-    wait_for(lambda: board.held_count("wa") == 12, 30, "all twelve held")
+    assert wait_for(lambda: board.held_count("wa") == 12, 30), "all twelve held"
     assert states(producer, ids) == Counter({"accepted": 12})
     sends = [h for h in box.hits() if h["path"].endswith("/whatsapp/message")]
     # Only the sends already in flight when the first 401 came back were tried.
     assert 1 <= len(sends) <= CONCURRENCY and all(h["status"] == 401 for h in sends)
-    time.sleep(1.0)  # more alerts, were any coming, would have arrived by now
+    fleet.drain()  # every task that could alert has run to its end
     [alert] = receiver.alerts
     assert alert["kind"] == "breaker_opened" and alert["details"]["reason"] == "auth"
     assert "check" in alert["details"]["channels"]
 
     box.set_account(revoked=False)
 
-    wait_for(lambda: states(producer, ids) == Counter({"sent": 12}), 30, "all twelve sent")
-    wait_for(lambda: len(receiver.alerts) == 2, 10, "the recovery alert")
+    assert wait_for(lambda: states(producer, ids) == Counter({"sent": 12}), 30), "all twelve sent"
+    assert wait_for(lambda: len(receiver.alerts) == 2, 10), "the recovery alert"
     assert [a["kind"] for a in receiver.alerts] == ["breaker_opened", "breaker_closed"]
     assert box.stats()["accepted_sends"] == 12
 
 
 def test_thresholds_crossed_and_recovered_alert_exactly_once_each(
-    producer: Producer, box: Sandbox, receiver: AlertReceiver
+    producer: Producer, box: Sandbox, receiver: AlertReceiver, fleet: Fleet
 ) -> None:
     def watch_round() -> None:
         before = box.stats()["hits"]
         producer.app.send_task(WATCH_TASK, kwargs={"force": True})
-        wait_for(lambda: box.stats()["hits"] >= before + 2, 20, "a watch round")
-        time.sleep(0.3)  # the round's alert (if any) follows its two hits
+        assert wait_for(lambda: box.stats()["hits"] >= before + 2, 20), "a watch round"
+        fleet.drain()  # the round's alert (if any) follows its two hits, in the same task
 
     watch_round()
     box.set_balance(wa=60.0)
@@ -257,7 +225,7 @@ def test_thresholds_crossed_and_recovered_alert_exactly_once_each(
     for _ in range(3):
         watch_round()
 
-    wait_for(lambda: len(receiver.alerts) >= 2, 10, "two alerts")
+    assert wait_for(lambda: len(receiver.alerts) >= 2, 10), "two alerts"
     assert [(a["kind"], a["details"]["balance_type"]) for a in receiver.alerts] == [
         ("balance_low", "wa"),
         ("balance_recovered", "wa"),
@@ -280,7 +248,7 @@ def test_cli_pause_balance_resume_against_a_live_fleet(
     assert paused.returncode == 0, paused.stderr
     assert paused.stdout.strip() == "sms: paused"
     ids = [producer.send_sms(f"62815{i:08d}", f"sms {i}") for i in range(5)]
-    wait_for(lambda: board.held_count("sms") == 5, 20, "five held")
+    assert wait_for(lambda: board.held_count("sms") == 5, 20), "five held"
 
     shown = cli(env, "balance", "--json")
     assert shown.returncode == 0, shown.stderr
@@ -297,5 +265,5 @@ def test_cli_pause_balance_resume_against_a_live_fleet(
     resumed = cli(env, "resume", "sms")
     assert resumed.returncode == 0, resumed.stderr
     assert "sms: resumed" in resumed.stdout and "re-enqueued: 5" in resumed.stdout
-    wait_for(lambda: states(producer, ids) == Counter({"sent": 5}), 20, "five sent")
+    assert wait_for(lambda: states(producer, ids) == Counter({"sent": 5}), 20), "five sent"
     assert [a["kind"] for a in receiver.alerts] == ["breaker_opened", "breaker_closed"]

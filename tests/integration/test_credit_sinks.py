@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import email
-import json
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,6 +13,7 @@ from aiosmtpd.controller import Controller
 from nusaworker.credit.alerts import Alert, Alerter, AlertKind, Severity
 from nusaworker.credit.errors import AlertDeliveryError
 from nusaworker.credit.sinks import SIGNATURE_HEADER, SmtpSink, WebhookSink, verify
+from nusaworker.testing.receiver import Receiver
 from nusaworker.testing.redis_server import free_port
 
 pytestmark = pytest.mark.integration
@@ -32,69 +30,37 @@ ALERT = Alert(
 )
 
 
-class Receiver(ThreadingHTTPServer):
-    """Records every POST; answers the queued statuses first, then 204."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.posts: list[tuple[dict[str, str], bytes]] = []
-        self.statuses: list[int] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.server.posts.append((dict(self.headers.items()), body))
-        status = self.server.statuses.pop(0) if self.server.statuses else 204
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def receiver(make_receiver: Callable[..., Receiver]) -> Receiver:
+    """The alert endpoint: answers 204 unless a test scripts other statuses first."""
+    return make_receiver(status=204)
 
 
 def test_webhook_sink_posts_the_alert_as_signed_json(receiver: Receiver) -> None:
-    WebhookSink(receiver.url, secret=SECRET).send(ALERT)
+    WebhookSink(f"{receiver.url}/alerts", secret=SECRET).send(ALERT)
 
-    [(headers, body)] = receiver.posts
-    assert headers["Content-Type"] == "application/json"
-    assert verify(SECRET, body, headers[SIGNATURE_HEADER])
-    assert not verify("wrong-secret", body, headers[SIGNATURE_HEADER])
-    assert json.loads(body) == ALERT.to_dict()
-    assert SECRET not in body.decode() and SECRET not in str(headers)
+    [post] = receiver.requests
+    assert post.method == "POST" and post.path == "/alerts"
+    assert post.content_type == "application/json"
+    assert verify(SECRET, post.body, post.header(SIGNATURE_HEADER))
+    assert not verify("wrong-secret", post.body, post.header(SIGNATURE_HEADER))
+    assert post.json() == ALERT.to_dict()
+    assert SECRET not in post.body.decode() and SECRET not in str(post.headers)
 
 
 def test_webhook_sink_retries_a_5xx_then_delivers(receiver: Receiver) -> None:
     receiver.statuses = [503, 502]
-    WebhookSink(receiver.url, secret=SECRET).send(ALERT)
-    assert len(receiver.posts) == 3
-    bodies = {body for _, body in receiver.posts}
+    WebhookSink(f"{receiver.url}/alerts", secret=SECRET).send(ALERT)
+    assert len(receiver.requests) == 3
+    bodies = {post.body for post in receiver.requests}
     assert len(bodies) == 1  # the same alert each time, each attempt signed afresh
 
 
 def test_webhook_sink_gives_up_on_a_4xx_and_on_a_dead_receiver(receiver: Receiver) -> None:
     receiver.statuses = [400]
     with pytest.raises(AlertDeliveryError, match="HTTP 400"):
-        WebhookSink(receiver.url, secret=SECRET).send(ALERT)
-    assert len(receiver.posts) == 1  # not retried
+        WebhookSink(f"{receiver.url}/alerts", secret=SECRET).send(ALERT)
+    assert len(receiver.requests) == 1  # not retried
     dead = f"http://127.0.0.1:{free_port()}/alerts"
     with pytest.raises(AlertDeliveryError, match="ConnectionError"):
         WebhookSink(dead, secret=SECRET, timeout=1.0).send(ALERT)
@@ -147,5 +113,5 @@ def test_smtp_sink_failure_is_an_alert_delivery_error_and_the_alerter_carries_on
     )
     with pytest.raises(AlertDeliveryError, match=r"smtp 127\.0\.0\.1"):
         dead.send(ALERT)
-    delivered = Alerter([dead, WebhookSink(receiver.url, secret=SECRET)]).send(ALERT)
-    assert delivered == ["webhook"] and len(receiver.posts) == 1
+    delivered = Alerter([dead, WebhookSink(f"{receiver.url}/alerts", secret=SECRET)]).send(ALERT)
+    assert delivered == ["webhook"] and len(receiver.requests) == 1

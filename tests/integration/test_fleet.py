@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -16,20 +15,26 @@ from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix
+from nusaworker.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
 ALL_QUEUES = "wa,wa_official,sms,check,status,housekeeping"
 
 
+def states_of(producer: Producer, ids: list[str]) -> Counter[str]:
+    return Counter(str(r.state) for r in producer.ledger.get_many(ids))
+
+
 def settle(producer: Producer, ids: list[str], timeout: float = 60.0) -> Counter[str]:
     """Wait until no message is accepted/sending any more; the states by count."""
-    deadline = time.monotonic() + timeout
-    while True:
-        states = Counter(str(r.state) for r in producer.ledger.get_many(ids))
-        if not (states["accepted"] or states["sending"]) or time.monotonic() > deadline:
-            return states
-        time.sleep(0.2)
+
+    def settled() -> bool:
+        states = states_of(producer, ids)
+        return not (states["accepted"] or states["sending"])
+
+    wait_for(settled, timeout)
+    return states_of(producer, ids)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +116,9 @@ def test_fleet_holds_the_rate_rule_with_three_workers_at_high_concurrency(
     assert stats["accepted_sends"] == 120
 
 
-def test_fleet_duplicate_idempotency_key_sends_once(producer: Producer, fleet_box: Sandbox) -> None:
+def test_fleet_duplicate_idempotency_key_sends_once(
+    producer: Producer, fleet_box: Sandbox, fleet: Fleet
+) -> None:
     key = f"order-{uuid.uuid4().hex}"
     first = producer.send_whatsapp("6281211111111", "once", idempotency_key=key)
     second = producer.send_whatsapp("6281211111111", "once", idempotency_key=key)
@@ -120,7 +127,7 @@ def test_fleet_duplicate_idempotency_key_sends_once(producer: Producer, fleet_bo
 
     assert first == second
     assert states == Counter({"sent": 1})
-    time.sleep(0.5)  # a second task, had one been enqueued, would have run by now
+    fleet.drain()  # a second task, had one been enqueued, has run by now
     assert fleet_box.stats()["accepted_sends"] == 1
 
 
@@ -135,11 +142,11 @@ def test_fleet_duplicate_idempotency_key_sends_once(producer: Producer, fleet_bo
     ],
 )
 def test_fleet_invalid_input_never_reaches_the_provider(
-    producer: Producer, fleet_box: Sandbox, call: Any, field: str
+    producer: Producer, fleet_box: Sandbox, fleet: Fleet, call: Any, field: str
 ) -> None:
     with pytest.raises(pydantic.ValidationError) as info:
         call(producer)
 
     assert field in str(info.value)
-    time.sleep(0.3)
+    fleet.drain()  # nothing queued, nothing running: no hit can come any more
     assert fleet_box.stats()["hits"] == 0

@@ -4,7 +4,6 @@ beat's dead-workers job, not through a shortened broker visibility timeout."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -16,10 +15,17 @@ from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix
+from nusaworker.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
 QUEUES = "wa,sms"
+
+
+def unsettled(producer: Producer, ids: list[str]) -> int:
+    """How many of ``ids`` are still accepted or sending."""
+    states = Counter(str(r.state) for r in producer.ledger.get_many(ids))
+    return states["accepted"] + states["sending"]
 
 
 @pytest.fixture
@@ -47,18 +53,13 @@ def test_fleet_sigkill_mid_send_loses_nothing_and_sends_nothing_twice(
             try:
                 assert beat.wait_active(30), beat.log()[-2000:]
                 ids = [producer.send_whatsapp(f"62815{i:08d}", f"crash {i}") for i in range(40)]
-                deadline = time.monotonic() + 20
-                while box.stats()["accepted_sends"] < 8 and time.monotonic() < deadline:
-                    time.sleep(0.05)
+                wait_for(lambda: box.stats()["accepted_sends"] >= 8, 20, interval=0.05)
                 victim.kill()
                 killed_at_hits = box.stats()["accepted_sends"]
 
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    states = Counter(str(r.state) for r in producer.ledger.get_many(ids))
-                    if not (states["accepted"] or states["sending"]):
-                        break
-                    time.sleep(0.25)
+                # The killed worker's tasks stay unacknowledged for the visibility timeout, so
+                # the fleet cannot be drained: what settles is the ledger.
+                wait_for(lambda: not unsettled(producer, ids), 60, interval=0.25)
             finally:
                 beat.stop()
 

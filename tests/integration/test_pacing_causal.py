@@ -21,6 +21,7 @@ from nusaworker.pacing.causal import DEFAULT_LEASE_MS
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.gate import OnGrant, Priority, Turn
 from nusaworker.testing.redis_server import free_port
+from nusaworker.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -31,13 +32,6 @@ INTERVAL_S = 0.05025  # 50 ms + the default margin
 def make_gate(make_pacing_gate: Callable[..., Any]) -> Callable[..., CausalGate]:
     """Factory of CausalGates on the test's key prefix (separate clients, like separate workers)."""
     return functools.partial(make_pacing_gate, CausalGate)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.002)
 
 
 class Waiter(threading.Thread):
@@ -66,7 +60,7 @@ def test_causal_gate_next_turn_starts_an_interval_after_the_report(
     turn = first.acquire("acct")
     waiter = Waiter(second)
     waiter.start()
-    wait_for(lambda: queued(redis_client, key_prefix) == 1)
+    assert wait_for(lambda: queued(redis_client, key_prefix) == 1, 5.0, interval=0.002)
     # The holder has not reported: however long that takes, the waiter stays queued.
     assert waiter.got_at is None
     reported_at = time.monotonic()
@@ -84,10 +78,10 @@ def test_causal_gate_otp_waiter_goes_before_an_earlier_bulk_waiter(
     turn = holder.acquire("acct")
     bulk = Waiter(make_gate(), "bulk")
     bulk.start()
-    wait_for(lambda: queued(redis_client, key_prefix) == 1)
+    assert wait_for(lambda: queued(redis_client, key_prefix) == 1, 5.0, interval=0.002)
     otp = Waiter(make_gate(), "otp")
     otp.start()
-    wait_for(lambda: queued(redis_client, key_prefix) == 2)
+    assert wait_for(lambda: queued(redis_client, key_prefix) == 2, 5.0, interval=0.002)
     turn.written()
     otp.join(5)
     assert otp.turn is not None and otp.got_at is not None
@@ -105,11 +99,11 @@ def test_causal_gate_otp_takes_over_a_bulk_turn_that_has_not_fired(
     bulk_gate = make_gate()
     bulk = Waiter(bulk_gate, "bulk")
     bulk.start()
-    wait_for(lambda: queued(redis_client, key_prefix) == 1)
+    assert wait_for(lambda: queued(redis_client, key_prefix) == 1, 5.0, interval=0.002)
     # A 429 keeps the next start a second away: the bulk waiter is granted, not yet fired.
     holder.penalize("acct", 1.0)
     turn.written()
-    wait_for(lambda: queued(redis_client, key_prefix) == 0)
+    assert wait_for(lambda: queued(redis_client, key_prefix) == 0, 5.0, interval=0.002)
     otp = Waiter(make_gate(), "otp")
     otp.start()
     otp.join(5)

@@ -17,6 +17,7 @@ from nusaworker.keys import PACE_TTL_S, Keys
 from nusaworker.pacing import RedisGate
 from nusaworker.providers.gate import Priority
 from nusaworker.testing.redis_server import free_port
+from nusaworker.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -88,13 +89,13 @@ def test_redisgate_otp_is_not_queued_behind_draining_bulk(
     for thread in threads:
         thread.start()
     try:
-        time.sleep(0.3)  # bulk is draining, its waiters are being refused
+        assert wait_for(lambda: gate.stats.refusals > 0, 5, interval=0.01)  # bulk is queueing
         otp_waits = []
         for _ in range(3):
             asked = time.monotonic()
             otp_gate.acquire("acct-prio", priority="otp")
             otp_waits.append(time.monotonic() - asked)
-            time.sleep(0.07)
+            time.sleep(0.07)  # OTPs come one at a time, each into a queue bulk has refilled
     finally:
         stop.set()
         for thread in threads:

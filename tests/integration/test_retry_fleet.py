@@ -9,9 +9,8 @@ tens of minutes, so the ``normal`` test sets a small *budget* (3 attempts, backo
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,6 +20,7 @@ from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix
+from nusaworker.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +30,6 @@ SMALL_NORMAL_BUDGET = {
     "retry_max_attempts": '{"normal": 3}',
     "retry_backoff_base_s": '{"normal": 0.5}',
 }
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +66,8 @@ def producer(redis_url: str, prefix: str, box: Sandbox, fleet: Fleet) -> Produce
 
 
 def final_record(producer: Producer, message_id: str, timeout: float) -> MessageRecord:
-    wait_for(
-        lambda: producer.get_message(message_id).state in FINAL_STATES,
-        timeout,
-        f"message {message_id} to reach a final state",
-    )
+    final = wait_for(lambda: producer.get_message(message_id).state in FINAL_STATES, timeout)
+    assert final, f"message {message_id} did not reach a final state in {timeout} s"
     return producer.get_message(message_id)
 
 

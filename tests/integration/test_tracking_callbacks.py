@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger, MessageRecord, MessageState
 from nusaworker.providers import NusaSMSClient
 from nusaworker.settings import Settings
+from nusaworker.testing.waiting import wait_for
 from nusaworker.tracking.callbacks import CallbackApp
 from nusaworker.tracking.events import EventStream
 from nusaworker.tracking.inbox import InboxStore
@@ -320,16 +320,6 @@ def test_callbacks_app_refuses_a_short_token(ledger: Ledger) -> None:
         )
 
 
-def _wait(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
-
-
 def test_callbacks_sandbox_pushes_take_records_to_their_final_state(
     make_sandbox: Callable[..., Any], base: str, ledger: Ledger
 ) -> None:
@@ -352,7 +342,7 @@ def test_callbacks_sandbox_pushes_take_records_to_their_final_state(
     def all_final() -> bool:
         return all(str(ledger.get(i).state) == want for i, want in ids.items())
 
-    assert _wait(all_final), {i: ledger.get(i).state for i in ids}
+    assert wait_for(all_final, 10), {i: ledger.get(i).state for i in ids}
     assert box.wait_callbacks(5)
     assert box.stats()["callbacks_failed"] == 0
     inbox = InboxStore(ledger.redis, keys=ledger.keys).recent()
@@ -365,19 +355,19 @@ def test_callbacks_sandbox_pushes_take_records_to_their_final_state(
 
 
 class SlowAnswerClient:
-    """The real client, whose answer to a send reaches the worker only ``delay_s`` later.
+    """The real client, whose answer to a send reaches the worker only once ``hold()`` returns.
 
     Like a slow network on the way back: the provider has the message (and pushes its
     statuses) well before the worker can record the ref_no.
     """
 
-    def __init__(self, client: NusaSMSClient, delay_s: float) -> None:
+    def __init__(self, client: NusaSMSClient, hold: Callable[[], None]) -> None:
         self.client = client
-        self.delay_s = delay_s
+        self.hold = hold
 
     def send_whatsapp(self, destination: str, message: str, **fields: Any) -> Any:
         answer = self.client.send_whatsapp(destination, message, **fields)
-        time.sleep(self.delay_s)
+        self.hold()
         return answer
 
 
@@ -397,23 +387,18 @@ def test_callbacks_arriving_before_the_send_records_the_ref_no_are_applied(
             payload={"destination": "6281200000009", "message": "early pushes"},
         )
     )
-    slow = SlowAnswerClient(client, delay_s=1.0)
-    parked_seen: list[int] = []
+    parked_at_answer: list[int] = []
 
-    def watch_parked() -> None:
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            parked_seen.append(ledger.parked.count())
-            time.sleep(0.02)
+    def until_every_status_was_pushed() -> None:  # S, D and R, each answered by the receiver
+        assert wait_for(lambda: box.stats()["callbacks_sent"] == 3, 10), box.stats()
+        parked_at_answer.append(ledger.parked.count())
 
-    watcher = threading.Thread(target=watch_parked)
-    watcher.start()
+    slow = SlowAnswerClient(client, hold=until_every_status_was_pushed)
     outcome = deliver(message_id, ledger=ledger, client=slow)  # type: ignore[arg-type]
-    watcher.join()
     client.close()
 
     assert outcome.state == "sent"
-    assert max(parked_seen) == 1  # the pushes came first and were parked
+    assert parked_at_answer == [1]  # the pushes came first and were parked
     record = ledger.get(message_id)
     assert record.state is S.READ  # applied by mark_sent
     assert ledger.parked.count() == 0

@@ -7,11 +7,9 @@ import base64
 import json
 import shutil
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,9 @@ from nusaworker.producer import Producer
 from nusaworker.sandbox import Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
+from nusaworker.testing.receiver import Receiver, Request
 from nusaworker.testing.redis_server import delete_prefix
+from nusaworker.testing.waiting import wait_for
 from nusaworker.tracking.jobs import JobLocks
 from nusaworker.tracking.receiver import CallbackServer
 from nusaworker.tracking.statuses import read_status
@@ -40,60 +40,23 @@ WEBHOOK_SECRET = "webhook-secret-for-the-fleet-test"
 HOOK_QUEUE = "backendhooks"
 
 
-class WebhookSink:
-    """A real HTTP endpoint playing the user's backend: records every POST; the first
-    attempt of each event is answered 503 so that the retries are exercised."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self._lock = threading.Lock()
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k: v for k, v in self.headers.items()}
-                with sink._lock:
-                    first = not any(
-                        h.get(EVENT_HEADER) == headers.get(EVENT_HEADER) for h, _ in sink.requests
-                    )
-                    sink.requests.append((headers, body))
-                self.send_response(503 if first else 204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/nusaworker"
-
-    def delivered(self) -> dict[str, dict[str, Any]]:
-        """Event id → the event, for every event that got a 2xx."""
-        with self._lock:
-            attempts = list(self.requests)
-        seen: dict[str, int] = {}
-        done = {}
-        for headers, body in attempts:
-            event_id = headers.get(EVENT_HEADER, "")
-            seen[event_id] = seen.get(event_id, 0) + 1
-            if seen[event_id] >= 2:
-                done[event_id] = json.loads(body)
-        return done
+def first_try_fails(request: Request, earlier: Sequence[Request]) -> int:
+    """The user's backend: 503 to the first attempt of each event, so that the retries are
+    exercised; 204 to the next."""
+    event_id = request.header(EVENT_HEADER)
+    return 204 if any(r.header(EVENT_HEADER) == event_id for r in earlier) else 503
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+def delivered(sink: Receiver) -> dict[str, dict[str, Any]]:
+    """Event id → the event, for every event that got a 2xx (its second attempt)."""
+    seen: dict[str, int] = {}
+    done = {}
+    for request in sink.requests:
+        event_id = request.header(EVENT_HEADER)
+        seen[event_id] = seen.get(event_id, 0) + 1
+        if seen[event_id] >= 2:
+            done[event_id] = request.json()
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -117,23 +80,20 @@ def receiver(redis_url: str, prefix: str) -> Iterator[CallbackServer]:
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[WebhookSink]:
-    webhook = WebhookSink()
-    webhook.thread.start()
-    yield webhook
-    webhook.server.shutdown()
-    webhook.server.server_close()
+def sink() -> Iterator[Receiver]:
+    with Receiver(respond=first_try_fails) as webhook:
+        yield webhook
 
 
 @pytest.fixture(scope="module")
-def env(redis_url: str, prefix: str, box: Sandbox, sink: WebhookSink) -> dict[str, str]:
+def env(redis_url: str, prefix: str, box: Sandbox, sink: Receiver) -> dict[str, str]:
     return fleet_env(
         redis_url=redis_url,
         key_prefix=prefix,
         base_url=box.url,
         # Half the account's budget for polls: the tests poll a handful of messages at once.
         poll_share="0.5",
-        webhook_url=sink.url,
+        webhook_url=f"{sink.url}/hooks/nusaworker",
         webhook_secret=WEBHOOK_SECRET,
         webhook_backoff_base_s="0.2",
         hook_task="backend.tasks.on_message_event",
@@ -240,7 +200,7 @@ def test_tracking_fleet_callbacks_alone_finish_before_the_first_poll(
 
 
 def test_tracking_fleet_hooks_get_every_change_signed_and_retried(
-    producer: Producer, box: Sandbox, receiver: CallbackServer, sink: WebhookSink, redis_url: str
+    producer: Producer, box: Sandbox, receiver: CallbackServer, sink: Receiver, redis_url: str
 ) -> None:
     box.set_callback_url(f"{receiver.url}/{TOKEN}")
     message_id = producer.send_whatsapp("6281800000001", "hook me")
@@ -253,12 +213,10 @@ def test_tracking_fleet_hooks_get_every_change_signed_and_retried(
     assert wait_for(at_provider_end, timeout=30), producer.ledger.get(message_id)
 
     def webhook_saw_everything() -> bool:
-        events = list(sink.delivered().values())
+        events = list(delivered(sink).values())
         states = {e.get("state") for e in events if e.get("message_id") == message_id}
         tried_mine = {
-            json.loads(b)["state"]
-            for _, b in list(sink.requests)
-            if json.loads(b).get("message_id") == message_id
+            r.json()["state"] for r in sink.requests if r.json().get("message_id") == message_id
         }
         inbound = [e for e in events if e["type"] == "inbound" and e["text"] == "a reply"]
         final_state = producer.ledger.get(message_id).state.value
@@ -266,11 +224,12 @@ def test_tracking_fleet_hooks_get_every_change_signed_and_retried(
 
     assert wait_for(webhook_saw_everything, timeout=40), sink.requests[-5:]
 
-    mine = [(h, b) for h, b in sink.requests if json.loads(b).get("message_id") == message_id]
-    for headers, body in sink.requests:
-        assert verify_signature(WEBHOOK_SECRET, body, headers.get(SIGNATURE_HEADER))
-        assert not verify_signature("wrong-secret", body, headers.get(SIGNATURE_HEADER))
-    states = [json.loads(b)["state"] for _, b in mine]
+    mine = [r for r in sink.requests if r.json().get("message_id") == message_id]
+    for request in sink.requests:
+        assert request.path == "/hooks/nusaworker"
+        assert verify_signature(WEBHOOK_SECRET, request.body, request.header(SIGNATURE_HEADER))
+        assert not verify_signature("wrong-secret", request.body, request.header(SIGNATURE_HEADER))
+    states = [r.json()["state"] for r in mine]
     assert "sent" in states
     assert len(mine) >= 2 * len(set(states))  # every event: a 503 first, then a retry
     # The backend's own task, by name, on its own queue of the fleet's broker.
@@ -375,10 +334,11 @@ def test_tracking_fleet_two_beats_run_each_job_once_and_fail_over(
         counters = jobs.stats().get(job, {})
         return counters.get("runs", 0) + counters.get("skipped", 0)
 
-    time.sleep(2.0)  # the second beat is up and waiting on the lock
+    # It logs this right before it blocks on the lock the first beat holds.
+    assert wait_for(lambda: "beat: Starting..." in second.log(), 30), second.log()[-2000:]
     before = runs("dispatch_polls")
     window = 6.0
-    time.sleep(window)
+    time.sleep(window)  # the measurement itself: how many runs one window of time holds
     during = runs("dispatch_polls") - before
 
     assert first.active and not second.active
@@ -389,8 +349,7 @@ def test_tracking_fleet_two_beats_run_each_job_once_and_fail_over(
     first.kill()  # a crash: the lock is not released, the standby waits for its timeout
     assert second.wait_active(timeout=25), second.log()[-2000:]
     resumed = runs("dispatch_polls")
-    time.sleep(3.0)
-    assert runs("dispatch_polls") >= resumed + 1
+    assert wait_for(lambda: runs("dispatch_polls") >= resumed + 1, 10)  # it runs the schedule
 
 
 def test_tracking_fleet_ledger_keys_stay_under_the_fleet_prefix(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
+
+from nusaworker.testing.receiver import Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +19,7 @@ KEY = {"APIKey": "test-key"}
 
 
 def test_callback_wa_status_pushed_for_each_step(
-    make_sandbox: Any, receiver: Any, http: requests.Session
+    make_sandbox: Any, receiver: Receiver, http: requests.Session
 ) -> None:
     box = make_sandbox(
         min_interval_ms=0, status_step_s=0.05, fail_rate=0.0, callback_url=receiver.url
@@ -27,7 +30,7 @@ def test_callback_wa_status_pushed_for_each_step(
         json={"destination": "628123456789", "message": "hi"},
     )
     ref = r.json()["data"]["ref_no"]
-    got = receiver.wait_for(lambda rs: len([x for x in rs if x.path == "/wa/status"]) == 3)
+    got = receiver.wait(lambda rs: len([x for x in rs if x.path == "/wa/status"]) == 3)
     pushes = [x for x in got if x.path == "/wa/status"]
     assert [p.method for p in pushes] == ["GET"] * 3
     assert [p.query["status"] for p in pushes] == ["S", "D", "R"]
@@ -37,7 +40,7 @@ def test_callback_wa_status_pushed_for_each_step(
 
 
 def test_callback_official_and_sms_status(
-    make_sandbox: Any, receiver: Any, http: requests.Session
+    make_sandbox: Any, receiver: Receiver, http: requests.Session
 ) -> None:
     box = make_sandbox(
         min_interval_ms=0, status_step_s=0.05, fail_rate=0.0, callback_url=receiver.url
@@ -61,7 +64,7 @@ def test_callback_official_and_sms_status(
             "output": "json",
         },
     ).json()["results"][0]["messageid"]
-    receiver.wait_for(
+    receiver.wait(
         lambda rs: (
             len(receiver.on("/wa_official/status")) == 3 and len(receiver.on("/sms/status")) == 2
         )
@@ -77,7 +80,7 @@ def test_callback_official_and_sms_status(
 
 
 def test_callback_failed_message_pushes_failure(
-    make_sandbox: Any, receiver: Any, http: requests.Session
+    make_sandbox: Any, receiver: Receiver, http: requests.Session
 ) -> None:
     box = make_sandbox(
         min_interval_ms=0, status_step_s=0.03, fail_rate=1.0, callback_url=receiver.url
@@ -87,30 +90,32 @@ def test_callback_failed_message_pushes_failure(
         headers=KEY,
         json={"destination": "628123456789", "message": "hi"},
     )
-    got = receiver.wait_for(lambda rs: any(x.query.get("status") in ("A", "F") for x in rs))
+    got = receiver.wait(lambda rs: any(x.query.get("status") in ("A", "F") for x in rs))
     final = next(x for x in got if x.query.get("status") in ("A", "F"))
     assert final.query["err_code"] != "0"
 
 
 @pytest.mark.parametrize("channel", ["wa", "sms"])
-def test_callback_inbox_form(box: Any, receiver: Any, http: requests.Session, channel: str) -> None:
+def test_callback_inbox_form(
+    box: Any, receiver: Receiver, http: requests.Session, channel: str
+) -> None:
     box.set_callback_url(receiver.url)
     r = http.post(
         f"{box.url}/_sandbox/inbox", json={"channel": channel, "sender": "628111", "text": "halo"}
     )
     assert r.json()["pushed"] is True
-    got = receiver.wait_for(lambda rs: len(rs) == 1)[0]
+    got = receiver.wait(lambda rs: len(rs) == 1)[0]
     assert got.method == "POST" and got.path == f"/{channel}/inbox"
     form = got.form()
     assert set(form) == {"id", "gateway_number", "originator", "receive_date", "msg"}
     assert form["originator"] == "628111" and form["msg"] == "halo"
 
 
-def test_callback_inbox_official_json(box: Any, receiver: Any) -> None:
+def test_callback_inbox_official_json(box: Any, receiver: Receiver) -> None:
     box.set_callback_url(receiver.url + "/")
     room = str(uuid.uuid4())
     result = box.push_inbox("wa_official", "628222", "Pesan inbox", room_id=room)
-    got = receiver.wait_for(lambda rs: len(rs) == 1)[0]
+    got = receiver.wait(lambda rs: len(rs) == 1)[0]
     assert got.path == "/wa_official/inbox"
     payload = json.loads(got.body)
     assert set(payload) == {"room_id", "ref_no", "text", "inbox_date", "sender_number"}
@@ -118,7 +123,7 @@ def test_callback_inbox_official_json(box: Any, receiver: Any) -> None:
 
 
 def test_callback_phone_check_to_request_url(
-    box: Any, receiver: Any, http: requests.Session
+    box: Any, receiver: Receiver, http: requests.Session
 ) -> None:
     numbers = ["6281234567891", "6281234567890"]
     r = http.post(
@@ -127,7 +132,7 @@ def test_callback_phone_check_to_request_url(
         json={"phone_numbers": numbers, "callback_url": receiver.url + "/mine"},
     )
     assert r.status_code == 201 and r.json()["data"] is None
-    got = receiver.wait_for(lambda rs: len(rs) == 1)[0]
+    got = receiver.wait(lambda rs: len(rs) == 1)[0]
     assert got.path == "/mine"
     assert json.loads(got.body) == {
         "phone_numbers": [
@@ -138,23 +143,24 @@ def test_callback_phone_check_to_request_url(
 
 
 def test_callback_phone_check_default_path_and_curl_form(
-    box: Any, receiver: Any, http: requests.Session
+    box: Any, receiver: Receiver, http: requests.Session
 ) -> None:
     box.set_callback_url(receiver.url)
     r = http.post(
         f"{box.url}{API}/wa_phone_check", headers=KEY, data={"phone_numbers": '["6281234567891"]'}
     )
     assert r.status_code == 201
-    got = receiver.wait_for(lambda rs: len(rs) == 1)[0]
+    got = receiver.wait(lambda rs: len(rs) == 1)[0]
     assert got.path == "/wa/phone_check"
 
 
 def test_callback_failures_counted_not_fatal(
-    make_sandbox: Any, receiver: Any, http: requests.Session
+    make_sandbox: Any, make_receiver: Callable[..., Receiver], http: requests.Session
 ) -> None:
+    broken = make_receiver(status=500)
     box = make_sandbox(min_interval_ms=0, callback_url="http://127.0.0.1:9")  # nothing listens
     box.push_inbox("wa", "628", "a")
-    box.set_callback_url(receiver.url + "/broken")  # answers 500
+    box.set_callback_url(broken.url + "/broken")  # answers 500
     box.push_inbox("sms", "628", "b")
     assert box.wait_callbacks(5)
     stats = box.stats()

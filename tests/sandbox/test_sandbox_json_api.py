@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import requests
 
+from nusaworker.testing.waiting import wait_for
+
 pytestmark = pytest.mark.integration
 
 API = "/nusasms_api/1.0"
@@ -209,12 +211,15 @@ def test_whatsapp_status_progresses_q_s_d_r(make_sandbox: Any, http: requests.Se
     box = make_sandbox(min_interval_ms=0, status_step_s=0.1, fail_rate=0.0)
     ref = send(http, box, {"destination": "628123456789", "message": "hi"}).json()["data"]["ref_no"]
     seen: list[str] = []
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and (not seen or seen[-1] != "R"):
-        data = http.get(f"{box.url}{API}/whatsapp/status/{ref}", headers=KEY).json()["data"]
+    data: dict[str, Any] = {}
+
+    def read() -> bool:
+        data.update(http.get(f"{box.url}{API}/whatsapp/status/{ref}", headers=KEY).json()["data"])
         if not seen or seen[-1] != data["status"]:
             seen.append(data["status"])
-        time.sleep(0.02)
+        return seen[-1] == "R"
+
+    wait_for(read, 5, interval=0.02)
     assert seen[0] == "Q" and seen[-1] == "R"
     assert seen == sorted(seen, key="QSDR".index)  # never goes backwards
     assert data["sent_date"] and data["delivered_date"] and data["read_date"]

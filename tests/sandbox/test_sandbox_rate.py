@@ -49,7 +49,7 @@ def test_rate_rule_violation_has_no_side_effects(sandbox: Any, http: requests.Se
 def test_rate_rule_spaced_hits_are_fine(sandbox: Any, http: requests.Session) -> None:
     for _ in range(4):
         assert balance(http, sandbox).status_code == 200
-        time.sleep(0.07)
+        time.sleep(0.07)  # the spacing under test: 70 ms, above the 50 ms rule
     stats = sandbox.stats()
     assert stats["violations"] == 0
     assert stats["min_gap_ms"] >= 50
@@ -64,7 +64,7 @@ def test_rate_rule_429_hits_still_count_as_previous(
     statuses = []
     for _ in range(3):
         statuses.append(balance(http, box).status_code)
-        time.sleep(0.12)
+        time.sleep(0.12)  # the spacing under test (see below)
     # The third hit is >200 ms after the first accepted one but only ~120 ms after the 429.
     assert statuses == [200, 429, 429]
 

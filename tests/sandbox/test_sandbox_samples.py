@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import requests
 
+from nusaworker.testing.receiver import Receiver
+
 pytestmark = pytest.mark.integration
 
 YOUR_API_KEY = "test-key"
@@ -78,7 +80,7 @@ def test_sample_000_whatsapp_media_base64(doc_box: Any) -> None:
     assert r.status_code == 201 and r.json()["data"]["caption"] == "Caption text"
 
 
-def test_sample_000_phone_check_with_callback(doc_box: Any, receiver: Any) -> None:
+def test_sample_000_phone_check_with_callback(doc_box: Any, receiver: Receiver) -> None:
     headers = {"Accept": "application/json", "APIKey": YOUR_API_KEY}
     payloads = {
         "phone_numbers": ["6281234567891", "6281234567892"],
@@ -88,7 +90,7 @@ def test_sample_000_phone_check_with_callback(doc_box: Any, receiver: Any) -> No
         f"{doc_box.url}/nusasms_api/1.0/wa_phone_check", headers=headers, json=payloads
     )
     assert r.status_code == 201 and r.json()["data"] is None
-    got = receiver.wait_for(lambda rs: len(rs) == 1)[0]
+    got = receiver.wait(lambda rs: len(rs) == 1)[0]
     assert len(json.loads(got.body)["phone_numbers"]) == 2
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import requests
 
+from nusaworker.testing.waiting import wait_for
+
 pytestmark = pytest.mark.integration
 
 LOGIN = {"user": "user", "password": "pass"}
@@ -173,11 +175,13 @@ def test_command_dr_progresses_and_unknown(make_sandbox: Any, http: requests.Ses
         f"{box.url}/api/command", params={**LOGIN, "cmd": "DR", "ref_no": mid, "output": "json"}
     ).json()
     assert first["results"][0]["dr_status"] in ("QUEUED", "SENT")
-    time.sleep(0.15)
-    last = http.get(
-        f"{box.url}/api/command", params={**LOGIN, "cmd": "DR", "ref_no": mid, "output": "json"}
-    ).json()
-    row = last["results"][0]
+
+    def dr() -> dict[str, str]:
+        params = {**LOGIN, "cmd": "DR", "ref_no": mid, "output": "json"}
+        return http.get(f"{box.url}/api/command", params=params).json()["results"][0]
+
+    wait_for(lambda: dr()["dr_status"] == "DELIVERED", 5, interval=0.02)
+    row = dr()
     assert row == {
         "status": "0",
         "ref_no": mid,

@@ -16,7 +16,7 @@ from nusaworker.bench.params import expand_only
 from nusaworker.bench.rig import banner_pool
 
 
-def test_bench_params_default_to_the_full_sizes_of_the_issue() -> None:
+def test_bench_params_default_to_the_full_sizes_of_docs_benchmarks() -> None:
     params = BenchParams.from_args(parse_args([]))
     assert params.pacing_messages == 600
     assert params.backlog == 5000

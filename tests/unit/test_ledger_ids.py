@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 
 from nusaworker.ledger.ids import ID_LENGTH, MessageIdGenerator, message_id_time, new_message_id
-
-
-class SteppingClock:
-    """A clock that returns the given times in turn (then keeps the last)."""
-
-    def __init__(self, *times: float) -> None:
-        self._times: Iterator[float] = iter(times)
-        self._last = times[0]
-
-    def __call__(self) -> float:
-        self._last = next(self._times, self._last)
-        return self._last
+from nusaworker.testing.clock import T0, FakeClock
 
 
 def test_new_message_id_is_26_lowercase_hex() -> None:
@@ -41,8 +29,11 @@ def test_message_id_generator_same_millisecond_still_increases() -> None:
 
 
 def test_message_id_generator_clock_going_back_still_increases() -> None:
-    make = MessageIdGenerator(clock=SteppingClock(1_700_000_001.0, 1_700_000_000.0))
-    first, second = make(), make()
+    clock = FakeClock(T0 + 1.0)
+    make = MessageIdGenerator(clock=clock)
+    first = make()
+    clock.now = T0  # the wall clock is set back a second
+    second = make()
     assert first < second
 
 

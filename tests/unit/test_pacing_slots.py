@@ -9,22 +9,11 @@ import pytest
 from nusaworker.pacing.clocksync import ClockSync
 from nusaworker.pacing.slots import take_slot
 from nusaworker.pacing.timing import Reply
+from nusaworker.testing.clock import FakeClock
 
 STEP_US = 52_000
 SERVER_OFFSET_US = 7_000_000_000_000  # server clock = local clock + 7e6 s
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.oversleeps: list[float] = []  # extra delay added to the next long sleeps
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        extra = self.oversleeps.pop(0) if seconds > 0.001 and self.oversleeps else 0.0
-        self.now += max(seconds, 1e-6) + extra
+START = 100.0  # the local clock at the start: small, so microsecond steps stay exact in a float
 
 
 class FakeServer:
@@ -71,7 +60,7 @@ def take(server: FakeServer, clock: FakeClock, sync: ClockSync, tolerance_s: flo
 
 
 def test_take_slot_never_returns_before_the_slot_starts_on_the_server_clock() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     server = FakeServer(clock, horizon_us=-1)
     sync = ClockSync()
     fired = []
@@ -85,7 +74,7 @@ def test_take_slot_never_returns_before_the_slot_starts_on_the_server_clock() ->
 
 
 def test_take_slot_sleeps_as_told_when_refused_then_takes_the_slot() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     server = FakeServer(clock, horizon_us=STEP_US // 2)
     server.tail_us = server.server_now_us() + 3 * STEP_US  # others reserved three slots
     acquisition = take(server, clock, ClockSync())
@@ -97,7 +86,7 @@ def test_take_slot_sleeps_as_told_when_refused_then_takes_the_slot() -> None:
 
 
 def test_take_slot_gives_back_a_late_slot_nobody_reserved_after() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     server = FakeServer(clock, horizon_us=-1)
     sync = ClockSync()
     take(server, clock, sync)  # the account is now busy for one slot
@@ -115,7 +104,7 @@ def test_take_slot_gives_back_a_late_slot_nobody_reserved_after() -> None:
 
 
 def test_take_slot_abandons_a_late_slot_others_reserved_after() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     server = FakeServer(clock, horizon_us=-1)
     sync = ClockSync()
     take(server, clock, sync)
@@ -147,7 +136,7 @@ def test_take_slot_abandons_a_late_slot_others_reserved_after() -> None:
 
 
 def test_take_slot_fires_a_slightly_late_wake_within_tolerance() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     server = FakeServer(clock, horizon_us=-1)
     sync = ClockSync()
     take(server, clock, sync)
@@ -158,7 +147,7 @@ def test_take_slot_fires_a_slightly_late_wake_within_tolerance() -> None:
 
 
 def test_take_slot_runs_on_grant_before_waiting_for_each_granted_slot() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     server = FakeServer(clock, horizon_us=-1)
     sync = ClockSync()
     take(server, clock, sync)
@@ -185,7 +174,7 @@ def test_take_slot_runs_on_grant_before_waiting_for_each_granted_slot() -> None:
 
 
 def test_take_slot_propagates_what_on_grant_raises() -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     server = FakeServer(clock, horizon_us=-1)
 
     def fenced_out() -> None:

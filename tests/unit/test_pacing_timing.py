@@ -17,23 +17,9 @@ from nusaworker.pacing.timing import (
     refusal_sleep_s,
     sleep_until,
 )
+from nusaworker.testing.clock import FakeClock
 
 STEP_US = 52_000
-
-
-class FakeClock:
-    """A monotonic clock that only moves when slept on (every sleep moves it at least 1 µs)."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(seconds, 1e-6)
 
 
 def test_horizon_us_defaults_give_bulk_half_a_slot_normal_more_and_otp_no_limit() -> None:

@@ -49,7 +49,7 @@ def test_errors_attributes_and_pickle_roundtrip() -> None:
     assert limited.retry_after == 2.5 and limited.status_code == 429
 
 
-# Every status the issue names, and the class it must map to (send, read).
+# HTTP statuses and the class each must map to, on a send and on a read (None: not an error).
 STATUS_TABLE = [
     (200, None, None),
     (201, None, None),

@@ -70,7 +70,7 @@ def test_sms_error_maps_every_documented_code(
     assert str(error) == f"SMS status {code} {name}: {entry.description}"
 
 
-def test_sms_error_message_example_from_the_issue() -> None:
+def test_sms_error_message_names_the_code_as_the_sms_document_does() -> None:
     assert str(sms_error(-13)) == (
         "SMS status -13 INVALID_DESTINATION_ADDRESS: Invalid Destination Address"
     )
