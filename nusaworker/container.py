@@ -17,6 +17,7 @@ A worker builds it once per process — at ``worker_process_init`` in a prefork 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -96,22 +97,26 @@ class Container:
 
 _lock = threading.Lock()
 _current: Container | None = None
+# The process that built ``_current``: a prefork child forked after its parent built one
+# (a replaced child) must not use the parent's sockets and gate threads, so it builds its own.
+_built_in: int | None = None
 
 
 def install(settings: Settings, send_task: Callable[..., Any]) -> Container:
-    """Build this process's container (once; a second call returns the first)."""
-    global _current
+    """Build this process's container (once per process; a second call returns the first)."""
+    global _current, _built_in
     with _lock:
-        if _current is None:
+        if _current is None or _built_in != os.getpid():
             sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
             _current = Container.build(settings, send_task=send_task)
+            _built_in = os.getpid()
         return _current
 
 
 def current() -> Container:
     """This process's container. A worker installs it at start; a process that runs a task
     without that (a pool no signal covers) gets it built here, from the Celery app."""
-    if _current is not None:
+    if _current is not None and _built_in == os.getpid():
         return _current
     from nusaworker.celery import app, settings
 
@@ -120,5 +125,5 @@ def current() -> Container:
 
 
 def built() -> Container | None:
-    """This process's container if one was built, else ``None`` (nothing is built)."""
-    return _current
+    """This process's container if it built one, else ``None`` (nothing is built)."""
+    return _current if _built_in == os.getpid() else None

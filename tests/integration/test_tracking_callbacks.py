@@ -36,7 +36,7 @@ def ledger(redis_client: redis.Redis, key_prefix: str) -> Ledger:
 
 
 @pytest.fixture
-def receiver(redis_url: str, key_prefix: str) -> Iterator[CallbackServer]:
+def callback_server(redis_url: str, key_prefix: str) -> Iterator[CallbackServer]:
     settings = Settings(
         redis_url=redis_url,
         key_prefix=key_prefix,
@@ -48,8 +48,8 @@ def receiver(redis_url: str, key_prefix: str) -> Iterator[CallbackServer]:
 
 
 @pytest.fixture
-def base(receiver: CallbackServer) -> str:
-    return f"{receiver.url}/{TOKEN}"
+def base(callback_server: CallbackServer) -> str:
+    return f"{callback_server.url}/{TOKEN}"
 
 
 def _sent(ledger: Ledger, ref_no: str, channel: str = "wa") -> str:
@@ -258,7 +258,7 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any], int]] = [
 
 @pytest.mark.parametrize(("method", "path", "options", "status"), BAD_REQUESTS)
 def test_callbacks_bad_or_unauthenticated_requests_get_4xx_and_change_nothing(
-    receiver: CallbackServer,
+    callback_server: CallbackServer,
     ledger: Ledger,
     method: str,
     path: str,
@@ -268,7 +268,9 @@ def test_callbacks_bad_or_unauthenticated_requests_get_4xx_and_change_nothing(
     message_id = _sent(ledger, "NSBAD", channel="wa")
     before = ledger.get(message_id)
 
-    answer = requests.request(method, receiver.url + path.format(tok=TOKEN), timeout=5, **options)
+    answer = requests.request(
+        method, callback_server.url + path.format(tok=TOKEN), timeout=5, **options
+    )
 
     assert answer.status_code == status
     assert answer.json()["ok"] is False
@@ -279,8 +281,8 @@ def test_callbacks_bad_or_unauthenticated_requests_get_4xx_and_change_nothing(
         assert answer.headers["Allow"] == "POST"
 
 
-def test_callbacks_health_check_needs_no_token(receiver: CallbackServer) -> None:
-    answer = requests.get(f"{receiver.url}/healthz", timeout=5)
+def test_callbacks_health_check_needs_no_token(callback_server: CallbackServer) -> None:
+    answer = requests.get(f"{callback_server.url}/healthz", timeout=5)
 
     assert answer.status_code == 200
 

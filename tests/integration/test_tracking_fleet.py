@@ -73,7 +73,7 @@ def box() -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def receiver(redis_url: str, prefix: str) -> Iterator[CallbackServer]:
+def callback_server(redis_url: str, prefix: str) -> Iterator[CallbackServer]:
     settings = Settings(redis_url=redis_url, key_prefix=prefix, callback_token=TOKEN)
     with CallbackServer(create_app(settings)) as server:
         yield server
@@ -177,9 +177,9 @@ def test_tracking_fleet_polling_alone_takes_messages_to_their_final_state(
 
 
 def test_tracking_fleet_callbacks_alone_finish_before_the_first_poll(
-    producer: Producer, box: Sandbox, receiver: CallbackServer
+    producer: Producer, box: Sandbox, callback_server: CallbackServer
 ) -> None:
-    box.set_callback_url(f"{receiver.url}/{TOKEN}")
+    box.set_callback_url(f"{callback_server.url}/{TOKEN}")
     started = time.monotonic()
     ids = [producer.send_whatsapp(f"6281700000{i:03d}", f"push me {i}") for i in range(6)]
 
@@ -200,9 +200,13 @@ def test_tracking_fleet_callbacks_alone_finish_before_the_first_poll(
 
 
 def test_tracking_fleet_hooks_get_every_change_signed_and_retried(
-    producer: Producer, box: Sandbox, receiver: CallbackServer, sink: Receiver, redis_url: str
+    producer: Producer,
+    box: Sandbox,
+    callback_server: CallbackServer,
+    sink: Receiver,
+    redis_url: str,
 ) -> None:
-    box.set_callback_url(f"{receiver.url}/{TOKEN}")
+    box.set_callback_url(f"{callback_server.url}/{TOKEN}")
     message_id = producer.send_whatsapp("6281800000001", "hook me")
     box.push_inbox("wa", "6281234500000", "a reply")
 
