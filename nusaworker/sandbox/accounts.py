@@ -6,6 +6,7 @@ hit counter, as the provider counts them (and as the client paces them).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,9 @@ class Account:
     expired: bool = False
     id_person: int = 1001
     id_client: int = 501
+    # Other providers' credentials and standing, by provider (e.g. ``{"carrier": {...}}``): each
+    # emulated provider keeps what it needs under its own name; ``copy`` copies it deeply.
+    other: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:
         # Credentials stay out of reprs (they end up in test failure output and logs).
@@ -43,7 +47,7 @@ class Account:
 
     def copy(self) -> Account:
         """An independent copy (used to remember start values for ``reset``)."""
-        return dataclasses.replace(self)
+        return copy.deepcopy(self)
 
     def public_view(self) -> dict[str, Any]:
         """Control-surface view without credentials."""

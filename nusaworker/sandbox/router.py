@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .accounts import Account
 from .callbacks import Pusher
 from .state import SandboxState
 from .wire import Request, Response
@@ -20,6 +21,9 @@ class Ctx:
 
 
 Handler = Callable[[Ctx, Request, dict[str, str]], Response]
+# Who a request authenticates as, for providers whose credentials are not NusaSMS's (an APIKey
+# header or SMS user/password): e.g. a login in the query string, or a token from a login call.
+Resolver = Callable[[SandboxState, Request], Account | None]
 
 
 @dataclass(frozen=True)
@@ -30,12 +34,24 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     kind: str  # "send" | "read" | "other": how the hit is classified
+    resolve: Resolver | None = None  # None: SandboxState.resolve (APIKey, SMS user/password)
+    paced: bool = True  # judged by the gap rule (a provider without the 50 ms rule: False)
 
 
-def route(methods: str, pattern: str, handler: Handler, kind: str) -> Route:
+def route(
+    methods: str,
+    pattern: str,
+    handler: Handler,
+    kind: str,
+    *,
+    resolve: Resolver | None = None,
+    paced: bool = True,
+) -> Route:
     """Build a route; ``pattern`` uses ``{name}`` for one path segment."""
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
-    return Route(frozenset(methods.split()), re.compile(f"^{regex}$"), handler, kind)
+    return Route(
+        frozenset(methods.split()), re.compile(f"^{regex}$"), handler, kind, resolve, paced
+    )
 
 
 class Router:

@@ -223,8 +223,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._write(handle_control(ctx, req))
             return
         found, params, known = PROVIDER.match(req.method, req.path)
-        req.account = ctx.state.resolve(req)
-        admission = ctx.state.admit(req, found.kind if found else "other")
+        if found is not None and found.resolve is not None:
+            req.account = found.resolve(ctx.state, req)
+        else:
+            req.account = ctx.state.resolve(req)
+        admission = ctx.state.admit(
+            req, found.kind if found else "other", paced=found.paced if found else True
+        )
         decision = admission.faults
         if decision.delay_s > 0 and self.box.stopping.wait(decision.delay_s):
             self.close_connection = True

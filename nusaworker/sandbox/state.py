@@ -106,8 +106,11 @@ class SandboxState:
 
     # -- hits ---------------------------------------------------------------------------------
 
-    def admit(self, req: Request, kind: str) -> Admission:
-        """Register a hit, apply the gap rule and draw its faults, in one atomic step."""
+    def admit(self, req: Request, kind: str, *, paced: bool = True) -> Admission:
+        """Register a hit, apply the gap rule and draw its faults, in one atomic step.
+
+        ``paced=False``: a provider without the rate rule; its hits are logged, never judged.
+        """
         name = req.account.name if req.account else UNKNOWN_ACCOUNT
         with self.lock:
             hit = self.hits.record(
@@ -118,7 +121,7 @@ class SandboxState:
                 kind,
                 min_interval_s=self.min_interval_ms / 1000.0,
                 # Hits nobody can be paced for (bad credentials) are logged, never judged.
-                rule_applies=name != UNKNOWN_ACCOUNT,
+                rule_applies=paced and name != UNKNOWN_ACCOUNT,
                 kernel_stamp=req.kernel_stamped,
             )
             limited = hit.violation and self.enforce_rate
