@@ -20,6 +20,8 @@ field             read by
 ``polled``        tracking: whether its status is asked for by poll (else push only)
 ``statuses``      tracking: the status vocabulary its provider answers in
 ``send``          delivery: the client call that sends it; returns the provider's ref_no
+``others``        delivery: the same call for the other provider families that can send it
+                  (an account of any of them may be on the channel's route)
 ================= ============================================================================
 
 Adding a channel is adding a row; nothing else names channels.
@@ -28,7 +30,7 @@ Adding a channel is adding a row; nothing else names channels.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -55,7 +57,7 @@ from nusaworker.types import Priority
 Api = Literal["json", "sms"]
 Wallet = Literal["wa", "sms"]
 Statuses = Literal["wa", "wa_official", "sms"]
-Send = Callable[[NusaSMSClient, Mapping[str, Any], Priority], "str | None"]
+Send = Callable[[Any, Mapping[str, Any], Priority], "str | None"]
 
 
 def _text(payload: Mapping[str, Any], field: str) -> str:
@@ -104,6 +106,12 @@ class Channel:
     polled: bool
     statuses: Statuses
     send: Send
+    others: Mapping[str, Send] = field(default_factory=dict)
+
+    @property
+    def senders(self) -> Mapping[str, Send]:
+        """The client call of every provider family that can send this channel."""
+        return {self.provider: self.send, **self.others}
 
     def validate(self, fields: Mapping[str, Any]) -> BaseModel:
         """The request model of ``fields``; raises :class:`pydantic.ValidationError`."""

@@ -3,11 +3,15 @@
     Container.build(settings, send_task=app.send_task)
     ├── redis      the ledger's client (:mod:`nusaworker.connections`, role ``ledger``)
     ├── ledger     message records, claims, leases, schedules
-    ├── gate       the fleet-wide pacing gate (its own client, role ``gate``)
-    ├── client     the provider client, every hit through the gate and the ledger's fence
+    ├── gates      the fleet-wide pacing gates, one per rate rule (own client, role ``gate``)
+    ├── accounts   the provider accounts and routes (:mod:`nusaworker.accounts`), and per account
+    │   ├── clients   its provider client, every hit through its gate and the ledger's fence
+    │   └── credits   its breakers, circuit (the send path's channel guard), balance watch
+    ├── routes     which account sends a message now (:mod:`nusaworker.failover`)
     ├── rules      retry budgets and validities per priority
-    ├── credit     breakers, circuit (the send path's channel guard), balance watch, alerts
-    └── tracking   status polls (a client of their own, same account), events, hooks
+    └── tracking   status polls (clients of their own, same accounts), events, hooks
+
+``client``, ``gate`` and ``credit`` are the default account's (``nusasms``).
 
 A worker builds it once per process — at ``worker_process_init`` in a prefork child, at
 ``worker_ready`` in a threads worker (:mod:`nusaworker.tasks.process`) — and every task reads
@@ -26,14 +30,18 @@ from typing import Any
 
 import redis
 
+from nusaworker.accounts import AccountTable
+from nusaworker.credit.alerts import Alerter
 from nusaworker.credit.circuit import celery_enqueue
 from nusaworker.credit.parts import Credit
-from nusaworker.factories import PacingGate, keys_of, ledger_of, pacing_gate, provider_client
+from nusaworker.credit.sinks import build_sinks
+from nusaworker.factories import PacingGate, account_client, keys_of, ledger_of, pacing_gate
+from nusaworker.failover import AccountHealth, RouteBook
 from nusaworker.fencing import FencedGate
 from nusaworker.ledger import Ledger
 from nusaworker.providers import NusaSMSClient
 from nusaworker.retries import RetryRules
-from nusaworker.settings import Settings
+from nusaworker.settings import DEFAULT_ACCOUNT, Settings
 from nusaworker.tracking.parts import Tracking
 
 log = logging.getLogger(__name__)
@@ -50,48 +58,115 @@ class Container:
     settings: Settings
     redis: redis.Redis
     ledger: Ledger
-    gate: PacingGate
-    client: NusaSMSClient
+    gates: dict[float, PacingGate]
+    accounts: AccountTable
+    clients: dict[str, Any]
+    credits: dict[str, Credit]
+    routes: RouteBook
     rules: RetryRules
-    credit: Credit
     tracking: Tracking
+
+    @property
+    def client(self) -> NusaSMSClient:
+        """The default account's client."""
+        client: NusaSMSClient = self.clients[DEFAULT_ACCOUNT]
+        return client
+
+    @property
+    def credit(self) -> Credit:
+        """The default account's credit objects."""
+        return self.credits[DEFAULT_ACCOUNT]
+
+    @property
+    def gate(self) -> PacingGate:
+        """The gate of the default account's rule."""
+        return self.gate_of(DEFAULT_ACCOUNT)
+
+    def gate_of(self, account: str) -> PacingGate:
+        """The gate that paces ``account`` (one per rate rule)."""
+        return self.gates[self.accounts.account(account).min_interval_ms]
 
     @classmethod
     def build(cls, settings: Settings, *, send_task: Callable[..., Any]) -> Container:
         """Wire a process for ``settings``; ``send_task`` hands tasks to the broker (a Celery
         app's ``send_task``: re-enqueued sends, polls, hooks)."""
         client_redis, ledger = ledger_of(settings, "ledger")
-        gate = pacing_gate(settings, keys_of(settings))
-        # The ledger's fence runs once the turn is committed (FencedGate): a hit of a record
-        # that another worker took over never leaves.
-        client = provider_client(settings, gate=FencedGate(gate))
-        credit = Credit.build(
-            settings,
-            redis_client=client_redis,
-            ledger=ledger,
-            account=client.account,
-            enqueue=celery_enqueue(send_task),
+        keys = keys_of(settings)
+        table = AccountTable.from_settings(settings)
+        gates: dict[float, PacingGate] = {}
+        for account in table.accounts.values():
+            if account.min_interval_ms not in gates:
+                gates[account.min_interval_ms] = pacing_gate(
+                    settings, keys, min_interval_ms=account.min_interval_ms
+                )
+        alerter = Alerter(build_sinks(settings))
+        enqueue = celery_enqueue(send_task)
+        clients: dict[str, Any] = {}
+        credits: dict[str, Credit] = {}
+        for name, account in table.accounts.items():
+            # The ledger's fence runs once the turn is committed (FencedGate): a hit of a
+            # record that another worker took over never leaves.
+            gate = FencedGate(gates[account.min_interval_ms])
+            clients[name] = account_client(settings, account, gate=gate)
+            credits[name] = Credit.build(
+                settings,
+                redis_client=client_redis,
+                ledger=ledger,
+                account=clients[name].account,
+                enqueue=enqueue,
+                alerter=alerter,
+            )
+        health = AccountHealth(
+            client_redis,
+            keys=keys,
+            threshold=settings.failover_error_threshold,
+            window_s=settings.failover_error_window_s,
         )
+        routes = RouteBook(
+            table,
+            clients=clients,
+            guards={name: credit.circuit for name, credit in credits.items()},
+            health=health,
+        )
+        default = table.account(DEFAULT_ACCOUNT)
         tracking = Tracking.build(
             settings,
             redis_client=client_redis,
             ledger=ledger,
-            gate=gate,
-            account=client.account,
+            gate=gates[default.min_interval_ms],
+            account=clients[DEFAULT_ACCOUNT].account,
             send_task=send_task,
-            is_paused=credit.circuit.is_paused,
+            is_paused=credits[DEFAULT_ACCOUNT].circuit.is_paused,
+            accounts={
+                name: (account, gates[account.min_interval_ms], clients[name].account)
+                for name, account in table.accounts.items()
+            },
         )
         rules = RetryRules.from_settings(settings)
-        return cls(settings, client_redis, ledger, gate, client, rules, credit, tracking)
+        return cls(
+            settings,
+            client_redis,
+            ledger,
+            gates,
+            table,
+            clients,
+            credits,
+            routes,
+            rules,
+            tracking,
+        )
 
     def warm_up(self, threads: int) -> None:
         """Open connections and learn Redis's clock before the first task needs a turn."""
-        self.gate.warm_up(threads)
+        for gate in self.gates.values():
+            gate.warm_up(threads)
 
     def close(self) -> None:
         self.tracking.close()
-        self.client.close()
-        self.gate.close()
+        for client in self.clients.values():
+            client.close()
+        for gate in self.gates.values():
+            gate.close()
         self.redis.close()
 
 

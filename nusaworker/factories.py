@@ -13,12 +13,14 @@ from typing import Any
 import redis
 from celery import Celery
 
+from nusaworker.accounts import Account
 from nusaworker.connections import Role, redis_client
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
 from nusaworker.pacing import CausalGate, RedisGate
 from nusaworker.pacing.causal import DEFAULT_SAFETY_MARGIN_MS as CAUSAL_SAFETY_MARGIN_MS
 from nusaworker.providers import NusaSMSClient, nusasms
+from nusaworker.providers.registry import provider_family
 from nusaworker.settings import Settings
 
 PacingGate = CausalGate | RedisGate
@@ -54,23 +56,41 @@ def provider_client(settings: Settings, **options: Any) -> NusaSMSClient:
     return client
 
 
-def pacing_gate(settings: Settings, keys: Keys | None = None) -> PacingGate:
+def account_client(settings: Settings, account: Account, /, **options: Any) -> Any:
+    """The provider client of one declared account (:mod:`nusaworker.accounts`): its family,
+    endpoint, credentials and client options, the settings' timeouts; ``options`` (gate,
+    max_attempts …) go to the client as they are."""
+    spec = account.spec
+    family = provider_family(account.provider)
+    return family.build(
+        base_url=spec.base_url,
+        credentials={name: value.get_secret_value() for name, value in spec.credentials.items()},
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=settings.read_timeout_s,
+        **{**spec.options, **options},
+    )
+
+
+def pacing_gate(
+    settings: Settings, keys: Keys | None = None, *, min_interval_ms: float | None = None
+) -> PacingGate:
     """The fleet-wide gate the settings choose (``pacing_gate``), with its own Redis client
-    (role ``gate``): a dead Redis fails the gate closed in a fraction of a second."""
+    (role ``gate``): a dead Redis fails the gate closed in a fraction of a second.
+    ``min_interval_ms``: the rule it keeps (default: the settings' ``min_interval_ms``); a gate
+    keeps one rule for every account it paces, so accounts with other rules get their own."""
     keys = keys or keys_of(settings)
+    interval = settings.min_interval_ms if min_interval_ms is None else min_interval_ms
     if settings.pacing_gate == "slots":
         options: dict[str, Any] = {}
         if settings.pacing_safety_margin_ms is not None:
             options["safety_margin_ms"] = settings.pacing_safety_margin_ms
         if settings.pacing_late_tolerance_ms is not None:
             options["late_tolerance_ms"] = settings.pacing_late_tolerance_ms
-        return RedisGate(
-            settings.redis_url, min_interval_ms=settings.min_interval_ms, keys=keys, **options
-        )
+        return RedisGate(settings.redis_url, min_interval_ms=interval, keys=keys, **options)
     margin = settings.pacing_safety_margin_ms
     return CausalGate(
         settings.redis_url,
-        min_interval_ms=settings.min_interval_ms,
+        min_interval_ms=interval,
         safety_margin_ms=CAUSAL_SAFETY_MARGIN_MS if margin is None else margin,
         lease_ms=settings.pacing_lease_ms,
         keys=keys,

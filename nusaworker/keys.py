@@ -245,3 +245,8 @@ class Keys:
     def watch_levels(self, account: str) -> str:
         """Hash: condition (``low:wa``, ``expiry:sms`` …) → level the balance watch last saw."""
         return f"{self.prefix}watch:{account}"
+
+    def account_errors(self, account: str) -> str:
+        """Sorted set: the transient errors ``account`` met (score: unix time), for failover.
+        Trimmed to the failover window on every write; its TTL is the window."""
+        return f"{self.prefix}errors:{account}"

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from nusaworker.types import PRIORITIES
@@ -30,6 +38,31 @@ _PER_PRIORITY_DEFAULTS: dict[str, dict[str, Any]] = {
 # Balance types the watch knows (see nusaworker.credit.balance): the JSON API's balances and
 # the SMS v3 CREDITS answer.
 BALANCE_TYPES = ("wa", "sms", "hlr", "sim", "pulsa", "sms_credits")
+
+
+# The account the single-account settings (NUSAWORKER_NUSASMS_*) describe; every channel's
+# route is this account unless NUSAWORKER_ROUTES says otherwise.
+DEFAULT_ACCOUNT = "nusasms"
+ACCOUNT_NAME = r"^[a-z][a-z0-9_-]{0,31}$"
+
+
+class AccountSettings(BaseModel):
+    """One provider account: which provider, where, its credentials and its own rate rule.
+
+    ``credentials`` are the keyword names of the provider family's client (NusaSMS:
+    ``api_key``, ``sms_user``, ``sms_password``), each kept secret. ``min_interval_ms``: the
+    account's own rule, one hit per that many ms; empty = the provider family's documented
+    rule. ``options`` go to the client as they are (e.g. a gateway's ``device_id``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=ACCOUNT_NAME)
+    provider: str = "nusasms"
+    base_url: str | None = None
+    credentials: dict[str, SecretStr] = Field(default_factory=dict)
+    min_interval_ms: float | None = Field(default=None, gt=0)
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):
@@ -80,6 +113,20 @@ class Settings(BaseSettings):
     # many intervals long, so a live worker that is merely slow is never declared dead.
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     heartbeat_ttl_s: float = Field(default=8.0, gt=0)
+
+    # -- accounts and routes (nusaworker.accounts, docs/accounts.md) -----------------------------
+    # More provider accounts beside the default one (named "nusasms", from the settings above),
+    # as JSON: '[{"name": "backup", "provider": "nusasms", "credentials": {"api_key": "…"}}]'.
+    accounts: list[AccountSettings] = Field(default_factory=list)
+    # Per channel, or per channel and priority ("sms:otp"), the accounts that send it, in order
+    # of preference, as JSON: '{"sms": ["nusasms", "backup"], "sms:otp": ["backup"]}'. A channel
+    # not named goes through the default account.
+    routes: dict[str, list[str]] = Field(default_factory=dict)
+    # Failover: an account that met this many transient errors (429, 5xx, dropped connections)
+    # within the window is passed over while another of its route is healthy (GOV.UK Notify:
+    # 50 errors in 60 s).
+    failover_error_threshold: int = Field(default=50, ge=1)
+    failover_error_window_s: float = Field(default=60.0, gt=0)
 
     # -- retries and validity (nusaworker.retries) ----------------------------------------------
     # A delivery attempt (one claim; the client's own quick transport retries inside it) that
@@ -166,6 +213,39 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("routes", mode="after")
+    @classmethod
+    def _routes_name_accounts(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, names in value.items():
+            if not names:
+                raise ValueError(f"route {key!r} names no account")
+            if len(set(names)) != len(names):
+                raise ValueError(f"route {key!r} names an account twice")
+        return value
+
+    @model_validator(mode="after")
+    def _accounts_are_unique(self) -> Settings:
+        names = [DEFAULT_ACCOUNT, *(a.name for a in self.accounts)]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"accounts named twice (the default is {DEFAULT_ACCOUNT!r}): {twice}")
+        missing = sorted({n for route in self.routes.values() for n in route} - set(names))
+        if missing:
+            raise ValueError(f"routes name accounts that are not declared: {missing}")
+        return self
+
+    def all_accounts(self) -> list[AccountSettings]:
+        """The default account (the ``nusasms_*`` settings) first, then the declared ones."""
+        credentials = {"api_key": self.nusasms_api_key, "sms_password": self.nusasms_sms_password}
+        default = AccountSettings(
+            name=DEFAULT_ACCOUNT,
+            provider="nusasms",
+            base_url=self.nusasms_base_url,
+            credentials={**credentials, "sms_user": SecretStr(self.nusasms_sms_user)},
+            min_interval_ms=self.min_interval_ms,
+        )
+        return [default, *self.accounts]
 
     @model_validator(mode="after")
     def _heartbeat_outlives_its_interval(self) -> Settings:

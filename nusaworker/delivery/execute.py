@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from nusaworker.channels import channel as channel_row
 from nusaworker.delivery import decide
 from nusaworker.delivery.decide import Action, Failure
-from nusaworker.delivery.guard import ChannelGuard
+from nusaworker.delivery.guard import ChannelGuard, Routes
 from nusaworker.errors import NusaWorkerError
 from nusaworker.fencing import fenced
 from nusaworker.ledger import (
@@ -68,6 +68,7 @@ def deliver(
     otp_resend_in_doubt: bool = True,
     circuit: ChannelGuard[Any] | None = None,
     holder: str | None = None,
+    routes: Routes | None = None,
 ) -> Outcome:
     """Claim, send and record one message; never raises for an expected provider outcome.
 
@@ -75,10 +76,17 @@ def deliver(
     then a lease that beat resolves within seconds if the worker dies. ``rules`` are the
     retry budgets (default: those of default settings). ``circuit`` pauses channels whose
     account is at fault (:class:`~nusaworker.delivery.guard.ChannelGuard`; without one, auth
-    and credit errors are retried later like transient ones).
+    and credit errors are retried later like transient ones). ``routes`` chooses the account
+    (its client and guard) from the channel's route instead (:mod:`nusaworker.failover`).
     """
     record = ledger.get(message_id)
-    run = _Run(ledger, record, circuit, rules or _DEFAULT_RULES)
+    account: str | None = None
+    if routes is not None:
+        # A message in doubt may only be sent again by the account whose hit may have gone.
+        via = routes.via(record.channel, record.priority, _pinned(record))
+        account, client, circuit = via.account, via.client, via.guard
+    run = _Run(ledger, record, circuit, rules or _DEFAULT_RULES, account, routes)
+    run.provider = via.provider if routes is not None else None
     paused = circuit is not None and circuit.is_paused(record.channel)
     action = decide.on_arrival(paused=paused, accepted=record.state is MessageState.ACCEPTED)
     if action is Action.HOLD:
@@ -98,6 +106,8 @@ def deliver(
     )
     if action is Action.RETAKE_IN_DOUBT:
         claim = ledger.claim(message_id, take_in_doubt=True, holder=holder)
+        if routes is not None:
+            run.pin(routes, ledger.get(message_id))
         action = decide.on_claim(
             claim.outcome,
             token=claim.token is not None,
@@ -116,7 +126,11 @@ def deliver(
     if action is Action.RELEASE_AND_HOLD:
         # A redelivered task took the record over while its channel is paused: no hit.
         return run.release_and_hold(token, run.paused_reason)
-    return run.send(client, token, claim.attempts)
+    return run.send(run.client or client, token, claim.attempts)
+
+
+def _pinned(record: MessageRecord) -> str | None:
+    return record.account if record.hit_started else None
 
 
 @dataclass
@@ -127,6 +141,18 @@ class _Run:
     record: MessageRecord
     circuit: ChannelGuard[Any] | None
     rules: RetryRules
+    account: str | None = None
+    routes: Routes | None = None
+    client: Any = None
+    provider: str | None = None
+
+    def pin(self, routes: Routes, fresh: MessageRecord) -> None:
+        """After taking a record in doubt over: send through the account its hit went by."""
+        pinned = _pinned(fresh)
+        if pinned is not None and pinned != self.account:
+            via = routes.via(fresh.channel, fresh.priority, pinned)
+            self.account, self.client, self.circuit = via.account, via.client, via.guard
+            self.provider = via.provider
 
     @property
     def guard(self) -> ChannelGuard[Any]:
@@ -143,24 +169,33 @@ class _Run:
         record, ledger = self.record, self.ledger
 
         def fence() -> None:
-            if not ledger.begin_hit(record.id, token):
+            if not ledger.begin_hit(record.id, token, self.account):
                 raise Fenced(record.id, "begin_hit")
 
         def refused() -> None:
             # The client waits to try again after a hit the provider did not process: a worker
             # that dies during that wait leaves a message to send again, not one in doubt.
             ledger.hit_refused(record.id, token)
+            self.error()
 
         try:
             with fenced(fence), before_retry(refused):
                 # The channel table's client call; an unknown channel is a record that no
                 # longer validates (rejected), like a payload that does not.
-                ref_no = channel_row(record.channel).send(client, record.payload, record.priority)
+                row = channel_row(record.channel)
+                send = row.senders[self.provider or row.provider]
+                ref_no = send(client, record.payload, record.priority)
         except (NusaWorkerError, ValidationError) as exc:
             failure = decide.classify(exc)
+            if failure is Failure.NOT_PROCESSED:
+                self.error()
             action = decide.after_send(failure, guarded=self.circuit is not None)
             return self.failed(action, failure, exc, token, attempts)
         return self.record_sent(token, ref_no)
+
+    def error(self) -> None:
+        if self.routes is not None:
+            self.routes.error(self.account)
 
     def failed(
         self, action: Action, failure: Failure, exc: BaseException, token: str, attempts: int

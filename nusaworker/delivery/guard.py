@@ -9,11 +9,12 @@ members.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from nusaworker.ledger.held import HoldOutcome
 
-__all__ = ["ChannelGuard"]
+__all__ = ["ChannelGuard", "Routes", "Via"]
 
 OpeningT = TypeVar("OpeningT")
 
@@ -49,4 +50,29 @@ class ChannelGuard(Protocol[OpeningT]):
 
     def announce(self, opening: OpeningT) -> None:
         """Alert about what :meth:`open_for` paused (if anything)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Via:
+    """What sends a message: the account (its name in the settings), its provider client and
+    its channel guard; ``held``: every account of the route is paused (hold on this one)."""
+
+    account: str | None
+    client: Any
+    guard: ChannelGuard[Any] | None
+    held: bool = False
+    provider: str | None = None  # the account's provider family (None: the channel's own)
+
+
+class Routes(Protocol):
+    """Picks the account that sends a message (:class:`nusaworker.failover.RouteBook`)."""
+
+    def via(self, channel: str, priority: str, pinned: str | None = None) -> Via:
+        """The account that sends ``channel`` at ``priority`` now; ``pinned``: the account a
+        message in doubt was sent by (only it may send it again)."""
+        ...
+
+    def error(self, account: str | None) -> None:
+        """Count a transient error of ``account`` towards its failover."""
         ...

@@ -178,8 +178,12 @@ class Ledger(FollowUp, Schedule):
         current = MessageState.EXPIRED if moved else self.get(message_id).state
         return Claim(outcome=ClaimOutcome.EXPIRED, state=current, attempts=int(result[2]))
 
-    def begin_hit(self, message_id: str, token: str) -> bool:
+    def begin_hit(self, message_id: str, token: str, account: str | None = None) -> bool:
         """Mark the provider hit as started; ``False`` means "fenced out: do not send".
+
+        ``account`` (the provider account making the hit) is recorded on the record. A message
+        is sent by one account only: while an earlier hit of another account may have reached
+        its provider (the record is in doubt), a hit of this one is refused (``False``).
 
         Call it after the pacing gate granted the slot and right before the HTTP request —
         on every attempt (it is idempotent for the token holder). From here on a redelivered
@@ -188,7 +192,10 @@ class Ledger(FollowUp, Schedule):
         Raises :class:`RecordNotFound`.
         """
         verdict = as_text(
-            self._begin_hit(keys=[self.keys.message(message_id)], args=[token, repr(self.clock())])
+            self._begin_hit(
+                keys=[self.keys.message(message_id)],
+                args=[token, repr(self.clock()), account or ""],
+            )
         )
         if verdict == "missing":
             raise RecordNotFound(message_id)

@@ -62,6 +62,9 @@ class MessageRecord(BaseModel):
     hit_started: bool = False
     hit_started_at: float | None = None
     holder: str | None = None
+    # The provider account (its name in the settings) whose hit sent the message: set at the
+    # hit (``Ledger.begin_hit``); a message in doubt is only ever sent again by it.
+    account: str | None = None
     # The validity: a record not sent (hit started) by ``expires_at`` (its acceptance plus
     # ``validity_s``; the ledger sets it) ends ``expired`` instead of arriving late.
     validity_s: float | None = Field(default=None, gt=0)

@@ -55,6 +55,9 @@ class ProviderFamily(Generic[C]):
     client: Callable[..., C]
     credentials: tuple[str, ...]
     default_base_url: str
+    # The provider's documented rate rule: one hit per this many ms per account (an account's
+    # settings may set its own).
+    min_interval_ms: float = 50.0
 
     def build(
         self,

@@ -14,34 +14,50 @@ from typing import Any
 
 from nusaworker import container
 from nusaworker.celery import app
+from nusaworker.credit.parts import Credit
 from nusaworker.credit.probe import run_probe
 from nusaworker.credit.schedule import PROBE_TASK, WATCH_TASK
+from nusaworker.settings import DEFAULT_ACCOUNT
 
 
 @app.task(name=PROBE_TASK, ignore_result=True)
 def probe_breakers(force: bool = False) -> dict[str, Any]:
     """Probe paused channels through the gate; resume those whose account is fine again."""
     rt = container.current()
-    credit = rt.credit
-    report = run_probe(
-        credit.circuit,
-        rt.client,
-        interval_s=rt.settings.breaker_probe_interval_s,
-        min_credit=rt.settings.breaker_resume_min_credit,
-        force=force,
-    )
-    return report.to_dict()
+    reports = {
+        name: run_probe(
+            credit.circuit,
+            rt.clients[name],
+            interval_s=rt.settings.breaker_probe_interval_s,
+            min_credit=rt.settings.breaker_resume_min_credit,
+            force=force,
+        ).to_dict()
+        for name, credit in _nusasms_accounts(rt)
+    }
+    return reports[DEFAULT_ACCOUNT] if len(reports) == 1 else reports
 
 
 @app.task(name=WATCH_TASK, ignore_result=True)
 def balance_watch(force: bool = False) -> dict[str, Any]:
     """Read balances and SMS credits through the gate; alert on threshold/expiry crossings."""
     rt = container.current()
-    credit = rt.credit
-    report = credit.watch.run(
-        rt.client,
-        circuit=credit.circuit,
-        interval_s=rt.settings.balance_watch_interval_s,
-        force=force,
-    )
-    return report.to_dict()
+    reports = {
+        name: credit.watch.run(
+            rt.clients[name],
+            circuit=credit.circuit,
+            interval_s=rt.settings.balance_watch_interval_s,
+            force=force,
+        ).to_dict()
+        for name, credit in _nusasms_accounts(rt)
+    }
+    return reports[DEFAULT_ACCOUNT] if len(reports) == 1 else reports
+
+
+def _nusasms_accounts(rt: container.Container) -> list[tuple[str, Credit]]:
+    # The probe and the watch read NusaSMS's balance endpoints: its accounts only (the
+    # default one first, so a single-account fleet reports as before).
+    return [
+        (name, credit)
+        for name, credit in rt.credits.items()
+        if rt.accounts.account(name).provider == "nusasms"
+    ]

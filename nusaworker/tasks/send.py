@@ -39,6 +39,7 @@ def send(self: Any, message_id: str) -> str:
             otp_resend_in_doubt=rt.settings.otp_resend_in_doubt,
             circuit=rt.credit.circuit,
             holder=liveness.holder(),
+            routes=rt.routes,
         )
     except redis.RedisError as exc:
         # The ledger stayed out of reach beyond its retries. A failed task would be

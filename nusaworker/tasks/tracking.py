@@ -52,7 +52,7 @@ def dispatch_polls() -> dict[str, Any]:
 def poll(message_id: str) -> str:
     """Ask the provider about one sent message and record the answer."""
     t = _tracking()
-    return t.poller.poll(message_id, t.poll_client).result
+    return t.poller.poll(message_id, client_for=t.client_for).result
 
 
 @app.task(name="nusaworker.status.dispatch_events")

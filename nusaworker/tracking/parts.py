@@ -16,7 +16,8 @@ from typing import Any
 import redis
 import requests
 
-from nusaworker.factories import provider_client
+from nusaworker.accounts import Account
+from nusaworker.factories import account_client, provider_client
 from nusaworker.ledger import Ledger, MessageRecord
 from nusaworker.providers import Gate, NusaSMSClient
 from nusaworker.routing import BROKER_PRIORITY, enqueue_send
@@ -48,6 +49,8 @@ class Tracking:
     webhook_session: requests.Session
     send_task: Callable[..., Any]
     is_paused: Callable[[str], bool]
+    # Per account (its name in the settings): the client that polls the messages it sent.
+    poll_clients: dict[str, Any]
 
     @classmethod
     def build(
@@ -60,10 +63,12 @@ class Tracking:
         account: str,
         send_task: Callable[..., Any],
         is_paused: Callable[[str], bool],
+        accounts: dict[str, tuple[Account, Gate, str]] | None = None,
     ) -> Tracking:
         """Tracking on the send path's Redis, ledger and gate; ``account`` is the send
         client's pacing fingerprint (polls and sends share one rate clock), ``is_paused`` the
-        channel guard of the credit breakers (a replay skips a paused channel)."""
+        channel guard of the credit breakers (a replay skips a paused channel); ``accounts``:
+        every account's (account, gate, pacing fingerprint), each polled by its own client."""
         budget = PollBudget(
             redis_client,
             rate=polls_per_second(settings.poll_share, settings.min_interval_ms),
@@ -75,6 +80,16 @@ class Tracking:
             max_attempts=POLL_MAX_ATTEMPTS,
             account=account,
         )
+        poll_clients: dict[str, Any] = {
+            name: account_client(
+                settings,
+                account,
+                gate=PollGate(account_gate, budget),
+                max_attempts=POLL_MAX_ATTEMPTS,
+                account=fingerprint,
+            )
+            for name, (account, account_gate, fingerprint) in (accounts or {}).items()
+        }
         targets = HookTargets(
             hook_task=settings.hook_task,
             hook_queue=settings.hook_queue,
@@ -92,6 +107,7 @@ class Tracking:
             webhook_session=requests.Session(),
             send_task=send_task,
             is_paused=is_paused,
+            poll_clients=poll_clients,
         )
 
     def poll_quota(self, period_s: float) -> int:
@@ -112,6 +128,12 @@ class Tracking:
         """Send the ``send`` task of a record again, exactly as the producer does."""
         enqueue_send(self.send_task, record.id, record.channel, record.priority)
 
+    def client_for(self, account: str | None) -> Any:
+        """The client that polls a message sent by ``account`` (the default one's if unknown)."""
+        return self.poll_clients.get(account or "", self.poll_client)
+
     def close(self) -> None:
         self.poll_client.close()
+        for client in self.poll_clients.values():
+            client.close()
         self.webhook_session.close()

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from nusaworker.errors import NusaWorkerError
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, RecordNotFound
@@ -154,8 +155,17 @@ class Poller:
 
     # -- one poll (task) -------------------------------------------------------------------------
 
-    def poll(self, message_id: str, client: NusaSMSClient) -> PollOutcome:
-        """Ask the provider about ``message_id`` and record the answer (see module doc)."""
+    def poll(
+        self,
+        message_id: str,
+        client: NusaSMSClient | None = None,
+        *,
+        client_for: Callable[[str | None], Any] | None = None,
+    ) -> PollOutcome:
+        """Ask the provider about ``message_id`` and record the answer (see module doc).
+
+        ``client``: the client to ask; or ``client_for``: a function from the record's account
+        (the one that sent it) to the client that polls it."""
         try:
             record = self.ledger.get(message_id)
         except RecordNotFound:
@@ -167,8 +177,11 @@ class Poller:
             self.ledger.reschedule_poll(message_id, cadence.deadline(sent_at, self.horizon_s))
             return PollOutcome(PollResult.SKIPPED)
         assert record.ref_no is not None
+        asked = client_for(record.account) if client_for is not None else client
+        if asked is None:
+            raise TypeError("poll() needs a client or client_for")
         try:
-            reading, at = self._ask(client, record.channel, record.ref_no)
+            reading, at = self._ask(asked, record.channel, record.ref_no)
         except NusaWorkerError as exc:
             # A failed poll costs nothing but time: the record is asked about again later.
             log.info("poll of message %s failed (%s); will retry", message_id, exc)
