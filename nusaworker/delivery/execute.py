@@ -130,7 +130,7 @@ def deliver(
 
 
 def _pinned(record: MessageRecord) -> str | None:
-    return record.account if record.hit_started else None
+    return record.account if record.hit_started or record.account_pinned else None
 
 
 @dataclass
@@ -242,10 +242,28 @@ class _Run:
         guard = self.guard
         opening = guard.open_for(self.record.channel, exc)
         try:
+            if self.elsewhere():
+                return self.retry_now(token, describe_error(exc))
             return self.release_and_hold(token, describe_error(exc))
         finally:
             # The record is safe (held) before the alert's slow sinks are called.
             guard.announce(opening)
+
+    def elsewhere(self) -> bool:
+        """Whether another account of the route can send the message now (failover)."""
+        if self.routes is None or self.record.account_pinned:
+            return False
+        record = self.record
+        return self.routes.via(record.channel, record.priority).account != self.account
+
+    def retry_now(self, token: str, reason: str) -> Outcome:
+        """Give the claim back for an immediate retry (beat's release job enqueues it); the
+        route's next account takes it then."""
+        now = self.guard.clock()
+        if not self.release(token, reason, now):
+            return self.moved_on()
+        self.ledger.schedule_retry(self.record.id, now)
+        return Outcome(state=MessageState.ACCEPTED, retry_at=now, error=reason)
 
     def release_and_hold(self, token: str, reason: str) -> Outcome:
         """Give the claim back and hold the record; if the channel resumed meanwhile, schedule

@@ -65,6 +65,9 @@ class MessageRecord(BaseModel):
     # The provider account (its name in the settings) whose hit sent the message: set at the
     # hit (``Ledger.begin_hit``); a message in doubt is only ever sent again by it.
     account: str | None = None
+    # Set when the record was taken over in doubt: ``account``'s hit may have gone, so only it
+    # may send the message again (also after a later refused hit).
+    account_pinned: bool = False
     # The validity: a record not sent (hit started) by ``expires_at`` (its acceptance plus
     # ``validity_s``; the ledger sets it) ends ``expired`` instead of arriving late.
     validity_s: float | None = Field(default=None, gt=0)

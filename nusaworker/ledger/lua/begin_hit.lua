@@ -12,7 +12,8 @@
 -- 'missing'. Idempotent for the holder: each retry attempt of the same claim calls it again;
 -- hit_started_at keeps the time of the first one.
 
-local v = redis.call('HMGET', KEYS[1], 'state', 'token', 'hit_started', 'expires_at', 'account')
+local v = redis.call('HMGET', KEYS[1], 'state', 'token', 'hit_started', 'expires_at', 'account',
+    'account_pinned')
 if not v[1] then
     return 'missing'
 end
@@ -24,7 +25,7 @@ if expires_at and tonumber(ARGV[2]) >= expires_at then
     return 'expired'
 end
 if ARGV[3] ~= '' then
-    if v[3] == '1' and v[5] and v[5] ~= ARGV[3] then
+    if (v[3] == '1' or v[6] == '1') and v[5] and v[5] ~= ARGV[3] then
         return 'pinned'
     end
     if v[5] ~= ARGV[3] then

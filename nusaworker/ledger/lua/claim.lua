@@ -45,6 +45,8 @@ elseif state == 'sending' and not ref_no then
             return {'in_doubt', state, attempts}
         end
         outcome = 'in_doubt'
+        -- Its account's hit may have gone: only that account may send it from now on.
+        redis.call('HSET', KEYS[1], 'account_pinned', '1')
     else
         -- The holder never started its hit (died, or still waiting at the gate): taking over
         -- with a new token fences it out, so its begin_hit will fail and it will not send.

@@ -1,0 +1,157 @@
+"""Accounts and routes from settings, and the failover choice: pure, no Redis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from nusaworker.accounts import AccountTable
+from nusaworker.channels import UnknownChannel
+from nusaworker.errors import ConfigurationError
+from nusaworker.failover import RouteBook, choose
+from nusaworker.settings import AccountSettings, Settings
+
+
+def settings(**fields: Any) -> Settings:
+    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+
+
+BACKUP = {"name": "backup", "credentials": {"api_key": "k2"}}
+
+
+def test_accounts_default_route_is_the_default_account() -> None:
+    table = AccountTable.from_settings(settings())
+
+    assert list(table.accounts) == ["nusasms"]
+    assert table.route("sms", "otp") == ("nusasms",)
+    assert table.account("nusasms").min_interval_ms == 50.0
+
+
+def test_accounts_route_of_a_priority_beats_the_channel_route() -> None:
+    table = AccountTable.from_settings(
+        settings(
+            accounts=[BACKUP],
+            routes={"sms": ["nusasms", "backup"], "sms:otp": ["backup", "nusasms"]},
+        )
+    )
+
+    assert table.route("sms", "otp") == ("backup", "nusasms")
+    assert table.route("sms", "bulk") == ("nusasms", "backup")
+    assert table.route("wa", "otp") == ("nusasms",)
+    assert ("sms:otp", ("backup", "nusasms")) in table.table()
+    assert ("wa", ("nusasms",)) in table.table()
+
+
+def test_accounts_own_rule_and_the_family_rule() -> None:
+    table = AccountTable.from_settings(
+        settings(accounts=[{**BACKUP, "min_interval_ms": 200}, {"name": "third"}])
+    )
+
+    assert table.account("backup").min_interval_ms == 200
+    assert table.account("third").min_interval_ms == 50.0  # the NusaSMS family's rule
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"routes": {"sms": ["nope"]}}, "not declared"),
+        ({"routes": {"sms": []}}, "names no account"),
+        ({"routes": {"sms": ["nusasms", "nusasms"]}}, "twice"),
+        ({"accounts": [{"name": "nusasms"}]}, "named twice"),
+        ({"accounts": [{"name": "Bad Name"}]}, "pattern"),
+        ({"accounts": [{"name": "x", "password": "p"}]}, "Extra inputs"),
+    ],
+)
+def test_accounts_bad_settings_are_refused_at_load(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        settings(**fields)
+
+
+def test_accounts_bad_table_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="unknown provider family"):
+        AccountTable.from_settings(settings(accounts=[{"name": "x", "provider": "nope"}]))
+    with pytest.raises(ConfigurationError, match="takes the credentials"):
+        AccountTable.from_settings(settings(accounts=[{"name": "x", "credentials": {"k": "v"}}]))
+    with pytest.raises(ConfigurationError, match="unknown priority"):
+        AccountTable.from_settings(settings(routes={"sms:urgent": ["nusasms"]}))
+    with pytest.raises(UnknownChannel):
+        AccountTable.from_settings(settings(routes={"fax": ["nusasms"]}))
+
+
+def test_accounts_credentials_never_in_reprs() -> None:
+    spec = AccountSettings(name="backup", credentials={"api_key": SecretStr("s3cr3t-key")})
+    table = AccountTable([spec], {})
+
+    assert "s3cr3t" not in repr(spec)
+    assert "s3cr3t" not in repr(table.account("backup"))
+    assert "s3cr3t" not in repr(
+        settings(accounts=[{**BACKUP, "credentials": {"api_key": "s3cr3t"}}])
+    )
+
+
+ROUTE = ("a", "b", "c")
+
+
+@pytest.mark.parametrize(
+    ("paused", "degraded", "chosen", "held", "is_degraded"),
+    [
+        (set(), set(), "a", False, False),
+        ({"a"}, set(), "b", False, False),
+        (set(), {"a"}, "b", False, False),
+        ({"a"}, {"b"}, "c", False, False),
+        ({"a", "b", "c"}, set(), "a", True, False),
+        (set(), {"a", "b", "c"}, "a", False, True),
+        ({"a"}, {"b", "c"}, "b", False, True),
+    ],
+)
+def test_failover_choose(
+    paused: set[str], degraded: set[str], chosen: str, held: bool, is_degraded: bool
+) -> None:
+    choice = choose(ROUTE, paused=paused.__contains__, degraded=degraded.__contains__)
+
+    assert (choice.account, choice.held, choice.degraded) == (chosen, held, is_degraded)
+
+
+class Guard:
+    def __init__(self, paused: set[str]) -> None:
+        self.paused = paused
+
+    def is_paused(self, channel: str) -> bool:
+        return channel in self.paused
+
+
+class Health:
+    def __init__(self) -> None:
+        self.bad: set[str] = set()
+        self.errors: list[str] = []
+
+    def degraded(self, account: str) -> bool:
+        return account in self.bad
+
+    def error(self, account: str) -> None:
+        self.errors.append(account)
+
+
+def test_failover_route_book_picks_the_next_account_and_tends_back() -> None:
+    table = AccountTable.from_settings(
+        settings(accounts=[BACKUP], routes={"wa": ["nusasms", "backup"]})
+    )
+    guards = {"nusasms": Guard(set()), "backup": Guard(set())}
+    health = Health()
+    book = RouteBook(table, clients={"nusasms": "C1", "backup": "C2"}, guards=guards, health=health)  # type: ignore[arg-type]
+
+    assert book.via("wa", "normal").account == "nusasms"
+    guards["nusasms"].paused.add("wa")
+    via = book.via("wa", "normal")
+    assert (via.account, via.client, via.provider, via.held) == ("backup", "C2", "nusasms", False)
+    assert book.via("sms", "normal").account == "nusasms"  # sms is not on the route
+    assert book.via("wa", "normal", pinned="nusasms").account == "nusasms"  # in doubt: its own
+    guards["nusasms"].paused.clear()
+    assert book.via("wa", "normal").account == "nusasms"  # back to the primary
+    health.bad.add("nusasms")
+    assert book.via("wa", "normal").account == "backup"
+    book.error("backup")
+    book.error(None)
+    assert health.errors == ["backup"]
