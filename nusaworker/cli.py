@@ -96,6 +96,13 @@ def _cmd_balance(args: argparse.Namespace, rest: list[str]) -> int:
     return commands.balance(load_settings(), sys.stdout, as_json=args.json)
 
 
+def _cmd_routes(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker.credit import routes
+    from nusaworker.settings import load_settings
+
+    return routes.print_routes(load_settings(), sys.stdout, as_json=args.json)
+
+
 def _cmd_pause(args: argparse.Namespace, rest: list[str]) -> int:
     from nusaworker.credit import commands
     from nusaworker.settings import load_settings
@@ -194,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     balance.add_argument("--json", action="store_true", help="print JSON instead of a table")
     balance.set_defaults(func=_cmd_balance)
+    routes = sub.add_parser(
+        "routes", help="print the routes, each account's health and where traffic goes now"
+    )
+    routes.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    routes.set_defaults(func=_cmd_routes)
     channel_names = [*CHANNELS, "all"]
     for name, func, text in (
         ("pause", _cmd_pause, "pause channels fleet-wide (messages are held)"),

@@ -9,10 +9,14 @@ the stream goes through the secondary, each message sent exactly once, by exactl
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -48,15 +52,19 @@ def box() -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def fleet(redis_url: str, prefix: str, box: Sandbox) -> Iterator[Fleet]:
+def env(redis_url: str, prefix: str, box: Sandbox) -> dict[str, str]:
     accounts = [{**a, "base_url": box.url} for a in ACCOUNTS]
-    env = fleet_env(
+    return fleet_env(
         redis_url=redis_url,
         key_prefix=prefix,
         base_url=box.url,
         accounts=json.dumps(accounts),
         routes=json.dumps(ROUTES),
     )
+
+
+@pytest.fixture(scope="module")
+def fleet(env: dict[str, str]) -> Iterator[Fleet]:
     with Fleet(env) as running:
         schedule = Path(running.logdir) / "beat-schedule"
         running.start(
@@ -81,9 +89,24 @@ def test_failover_settings_route_wa_through_both_accounts() -> None:
     assert table.route("wa", "normal") == ("nusasms", "backup")
 
 
+def routes_now(env: dict[str, str]) -> dict[str, Any]:
+    """What ``nusaworker routes --json`` prints, run as a user would."""
+    done = subprocess.run(
+        [sys.executable, "-m", "nusaworker.cli", "routes", "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    data: dict[str, Any] = json.loads(done.stdout)
+    return {route["route"]: route for route in data["routes"]}
+
+
 def test_failover_primary_revoked_mid_stream_the_secondary_sends_the_rest_once(
-    producer: Producer, box: Sandbox, fleet: Fleet
+    producer: Producer, box: Sandbox, fleet: Fleet, env: dict[str, str]
 ) -> None:
+    assert routes_now(env)["wa"]["now"] == "nusasms"
     first = [producer.send_whatsapp(f"62811{i:08d}", f"first {i}") for i in range(10)]
     assert wait_for(lambda: all(r.state == "sent" for r in producer.ledger.get_many(first)), 30)
 
@@ -111,6 +134,8 @@ def test_failover_primary_revoked_mid_stream_the_secondary_sends_the_rest_once(
     # The primary in order again: its probe closes the breaker and traffic tends back.
     refused = [h for h in box.hits(account="main") if h["status"] == 401]
     assert refused and not _breaker_closed(producer)  # the 401s opened the primary's breaker
+    wa = routes_now(env)["wa"]
+    assert (wa["now"], wa["paused"], wa["held"]) == ("backup", {"nusasms": "auth"}, False)
     box.set_account(revoked=False)
     assert wait_for(lambda: _breaker_closed(producer), 60), "the primary's probe"
     later = [producer.send_whatsapp(f"62813{i:08d}", f"later {i}") for i in range(5)]
