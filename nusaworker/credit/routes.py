@@ -48,8 +48,9 @@ def report(settings: Settings) -> dict[str, Any]:
         for key, names in table.table():
             channel = key.partition(":")[0]
             paused = {n: boards[n].state(channel) for n in names}
+            is_open = {n: state.open for n, state in paused.items()}
             choice = choose(
-                names, paused=lambda n: paused[n].open, degraded=lambda n: accounts[n]["degraded"]
+                names, paused=is_open.__getitem__, degraded=lambda n: accounts[n]["degraded"]
             )
             routes.append(
                 {
