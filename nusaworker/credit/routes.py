@@ -44,14 +44,13 @@ def report(settings: Settings) -> dict[str, Any]:
             }
             for name, account in table.accounts.items()
         }
+        degraded = {name: bool(info["degraded"]) for name, info in accounts.items()}
         routes = []
         for key, names in table.table():
             channel = key.partition(":")[0]
             paused = {n: boards[n].state(channel) for n in names}
             is_open = {n: state.open for n, state in paused.items()}
-            choice = choose(
-                names, paused=is_open.__getitem__, degraded=lambda n: accounts[n]["degraded"]
-            )
+            choice = choose(names, paused=is_open.__getitem__, degraded=degraded.__getitem__)
             routes.append(
                 {
                     "route": key,
