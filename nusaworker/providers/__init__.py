@@ -64,6 +64,7 @@ from .nusasms import (
     needs_unicode,
 )
 from .registry import PROVIDERS, build_client, provider_family
+from .wachat import WAChatClient
 
 __all__ = [
     "NULL_TURN",
@@ -99,6 +100,7 @@ __all__ = [
     "Template",
     "TransientError",
     "Turn",
+    "WAChatClient",
     "WhatsAppMediaRequest",
     "WhatsAppMessageRequest",
     "WhatsAppMessageStatus",

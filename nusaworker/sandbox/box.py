@@ -15,6 +15,7 @@ from .router import Ctx
 from .server import SandboxServer
 from .state import SandboxState
 from .ticker import StatusTicker
+from .wachat import WAChatDriver
 
 SERVE_POLL_S = 0.02  # how often serve_forever looks at the shutdown flag: keeps stop() quick
 
@@ -257,3 +258,8 @@ class Sandbox:
     ) -> dict[str, Any]:
         """Simulate an incoming message on ``channel`` (``wa``, ``wa_official``, ``sms``)."""
         return control.push_inbox(self._ctx, channel, sender, text, room_id=room_id)
+
+    @property
+    def wachat(self) -> WAChatDriver:
+        """The WAChat emulation's driver: accounts and their gateways' quotas, inbox pushes."""
+        return WAChatDriver(self._ctx)

@@ -23,6 +23,7 @@ import time
 import uuid
 from typing import Any
 
+from . import wachat
 from .accounts import Account
 from .callbacks import form_push, join_url, json_push
 from .faults import FaultProfile
@@ -231,6 +232,7 @@ CONTROL = Router(
         route("GET", "/_sandbox/messages", _messages, "control"),
         route("GET", "/_sandbox/messages/{ref_no}", _message, "control"),
         route("POST", "/_sandbox/inbox", _inbox, "control"),
+        route("GET POST", "/_sandbox/wachat/{action}", wachat.control, "control"),
     ]
 )
 
