@@ -122,6 +122,26 @@ def _ref(result: Any) -> str | None:
     return getattr(result, "ref_no", None)
 
 
+# What a NusaSMS WhatsApp payload means to WAChat (seed 002 takes the same names, but not the
+# newer edition's ``channel``/``include_unsubscribe``, which only NusaSMS offers).
+_WACHAT_FIELDS = ("sender", "queue", "is_group", "timeout")
+_WACHAT_MEDIA_FIELDS = (*_WACHAT_FIELDS, "media_url", "media_base64", "file_name", "caption")
+
+
+def _only(payload: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: payload[name] for name in names if payload.get(name) is not None}
+
+
+def _wachat_text(client: Any, p: Mapping[str, Any], priority: Priority) -> str | None:
+    fields = _only(p, _WACHAT_FIELDS)
+    return _ref(client.send_whatsapp(p["destination"], p["message"], priority=priority, **fields))
+
+
+def _wachat_media(client: Any, p: Mapping[str, Any], priority: Priority) -> str | None:
+    fields = _only(p, _WACHAT_MEDIA_FIELDS)
+    return _ref(client.send_whatsapp_media(p["destination"], priority=priority, **fields))
+
+
 def _check_numbers(client: NusaSMSClient, p: Mapping[str, Any], priority: Priority) -> None:
     client.check_whatsapp_numbers(p["phone_numbers"], p.get("callback_url"), priority=priority)
     return None  # results arrive by callback; the check has no ref_no of its own
@@ -145,6 +165,7 @@ CHANNELS: dict[str, Channel] = {
             polled=True,
             statuses="wa",
             send=lambda client, p, priority: _ref(client.send_whatsapp(priority=priority, **p)),
+            others={"wachat": _wachat_text},
         ),
         Channel(
             name="wa_media",
@@ -163,6 +184,7 @@ CHANNELS: dict[str, Channel] = {
             send=lambda client, p, priority: _ref(
                 client.send_whatsapp_media(priority=priority, **p)
             ),
+            others={"wachat": _wachat_media},
         ),
         Channel(
             name="wa_official",

@@ -37,7 +37,8 @@ _PER_PRIORITY_DEFAULTS: dict[str, dict[str, Any]] = {
 
 # Balance types the watch knows (see nusaworker.credit.balance): the JSON API's balances and
 # the SMS v3 CREDITS answer.
-BALANCE_TYPES = ("wa", "sms", "hlr", "sim", "pulsa", "sms_credits")
+# A WAChat account's smallest sender quota left is watched as ``wachat_quota``.
+BALANCE_TYPES = ("wa", "sms", "hlr", "sim", "pulsa", "sms_credits", "wachat_quota")
 
 
 # The account the single-account settings (NUSAWORKER_NUSASMS_*) describe; every channel's

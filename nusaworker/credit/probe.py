@@ -28,6 +28,7 @@ from nusaworker.credit.breakers import BreakerState
 from nusaworker.credit.circuit import Circuit
 from nusaworker.credit.clock import provider_today
 from nusaworker.credit.cost import MIN_COST
+from nusaworker.credit.wallets import family_of, wachat_quota
 from nusaworker.errors import NusaWorkerError
 from nusaworker.providers import NusaSMSClient
 
@@ -104,10 +105,22 @@ def _read_sms_wallet(client: NusaSMSClient) -> WalletReading | None:
     return WalletReading(credits.credits, _as_date(credits.expired_date))
 
 
-# Each account API's wallet and the call that reads it (the channel table's ``api`` column).
-_WALLET_READERS: dict[str, tuple[str, Callable[[NusaSMSClient], WalletReading | None]]] = {
-    "json": ("balance", _read_json_wallet),
-    "sms": ("credits", _read_sms_wallet),
+def _read_wachat_quota(client: Any) -> WalletReading | None:
+    try:
+        quota = wachat_quota(client)
+    except NusaWorkerError as exc:
+        log.info("breaker probe: WAChat call failed (%s: %s)", type(exc).__name__, exc)
+        return None
+    # The key works; with no watched sender the quota is unknown and a credit pause stays.
+    return WalletReading(quota, None)
+
+
+Reader = Callable[[Any], WalletReading | None]
+# Per provider family, each account API's wallet and the call that reads it (the channel
+# table's ``api`` column). A family or an API not listed cannot be probed.
+_WALLET_READERS: dict[str, dict[str, tuple[str, Reader]]] = {
+    "nusasms": {"json": ("balance", _read_json_wallet), "sms": ("credits", _read_sms_wallet)},
+    "wachat": {"json": ("quota", _read_wachat_quota)},
 }
 
 
@@ -137,8 +150,11 @@ def run_probe(
         return report
     day = today or provider_today(circuit.clock())
     readings: dict[str, WalletReading | None] = {}
+    readers = _WALLET_READERS.get(family_of(client), {})
     for api in dict.fromkeys(CHANNELS[c].api for c in auto if c in CHANNELS):
-        name, read = _WALLET_READERS[api]
+        if api not in readers:
+            continue
+        name, read = readers[api]
         report.probed.append(name)
         reading = read(client)
         readings.update({c: reading for c in of_api(api)})

@@ -24,9 +24,10 @@ from nusaworker.credit.alerts import Alert, Alerter
 from nusaworker.credit.balance import BalanceSnapshot, crossings, evaluate, snapshot_from
 from nusaworker.credit.circuit import Circuit
 from nusaworker.credit.clock import provider_today
+from nusaworker.credit.wallets import WACHAT_QUOTA, family_of, wachat_quota
 from nusaworker.errors import ConfigurationError, NusaWorkerError
 from nusaworker.keys import BALANCE_SNAPSHOT_TTL_S, WATCH_LEVELS_TTL_S, Keys
-from nusaworker.providers import Balance, NusaSMSClient, SmsCredits
+from nusaworker.providers import Balance, SmsCredits
 from nusaworker.providers.errors import AuthError
 from nusaworker.redis_scripts import as_text
 
@@ -79,7 +80,7 @@ class BalanceWatch:
 
     def run(
         self,
-        client: NusaSMSClient,
+        client: Any,
         *,
         circuit: Circuit | None = None,
         interval_s: float | None = None,
@@ -91,16 +92,10 @@ class BalanceWatch:
         if not force and interval_s is not None and not self._take_turn(interval_s):
             report.skipped = "watched within the interval"
             return report
-        balance: Balance | None = self._read(
-            "balance", lambda: client.get_balance(priority="normal"), "wa", circuit, report
-        )
-        credits: SmsCredits | None = self._read(
-            "sms_credits", lambda: client.get_sms_credits(priority="normal"), "sms", circuit, report
-        )
-        if balance is None and credits is None:
+        snapshot = self._snapshot(client, circuit, report)
+        if snapshot is None:
             return report
-        now = self.clock()
-        snapshot = snapshot_from(self.account, now, balance, credits)
+        now = snapshot.at
         report.snapshot = snapshot
         self.redis.set(
             self.keys.balance(self.account), snapshot.to_json(), ex=BALANCE_SNAPSHOT_TTL_S
@@ -114,6 +109,26 @@ class BalanceWatch:
         for alert in report.alerts:
             self.alerter.send(alert)
         return report
+
+    def _snapshot(
+        self, client: Any, circuit: Circuit | None, report: WatchReport
+    ) -> BalanceSnapshot | None:
+        """Read what ``client``'s provider family offers (:mod:`.wallets`); ``None`` if
+        nothing could be read."""
+        if family_of(client) == "wachat":
+            quota = self._read("wachat_quota", lambda: wachat_quota(client), "wa", circuit, report)
+            if quota is None:
+                return None
+            return BalanceSnapshot(self.account, self.clock(), balances={WACHAT_QUOTA: quota})
+        balance: Balance | None = self._read(
+            "balance", lambda: client.get_balance(priority="normal"), "wa", circuit, report
+        )
+        credits: SmsCredits | None = self._read(
+            "sms_credits", lambda: client.get_sms_credits(priority="normal"), "sms", circuit, report
+        )
+        if balance is None and credits is None:
+            return None
+        return snapshot_from(self.account, self.clock(), balance, credits)
 
     def _take_turn(self, interval_s: float) -> bool:
         ttl_ms = max(1, int(interval_s * 1000))

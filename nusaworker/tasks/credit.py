@@ -32,7 +32,7 @@ def probe_breakers(force: bool = False) -> dict[str, Any]:
             min_credit=rt.settings.breaker_resume_min_credit,
             force=force,
         ).to_dict()
-        for name, credit in _nusasms_accounts(rt)
+        for name, credit in _watched_accounts(rt)
     }
     return reports[DEFAULT_ACCOUNT] if len(reports) == 1 else reports
 
@@ -48,16 +48,16 @@ def balance_watch(force: bool = False) -> dict[str, Any]:
             interval_s=rt.settings.balance_watch_interval_s,
             force=force,
         ).to_dict()
-        for name, credit in _nusasms_accounts(rt)
+        for name, credit in _watched_accounts(rt)
     }
     return reports[DEFAULT_ACCOUNT] if len(reports) == 1 else reports
 
 
-def _nusasms_accounts(rt: container.Container) -> list[tuple[str, Credit]]:
-    # The probe and the watch read NusaSMS's balance endpoints: its accounts only (the
-    # default one first, so a single-account fleet reports as before).
+def _watched_accounts(rt: container.Container) -> list[tuple[str, Credit]]:
+    # The accounts whose provider has calls to read its money (nusaworker.credit.wallets),
+    # the default one first, so a single-account fleet reports as before.
     return [
         (name, credit)
         for name, credit in rt.credits.items()
-        if rt.accounts.account(name).provider == "nusasms"
+        if rt.accounts.account(name).provider in ("nusasms", "wachat")
     ]

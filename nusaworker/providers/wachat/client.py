@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
@@ -85,8 +85,13 @@ class WAChatClient:
         rate_limit_penalty: float = 0.25,
         pool_size: int = 16,
         sleep: Callable[[float], None] = time.sleep,
+        senders: str | Sequence[str] = (),
     ) -> None:
         self._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key or "")
+        # The gateways whose quotas the fleet watches (balance watch, breaker probe); an
+        # account setting gives them comma-separated.
+        names = senders.split(",") if isinstance(senders, str) else list(senders)
+        self.senders: tuple[str, ...] = tuple(n.strip() for n in names if n.strip())
         key = self._api_key.get_secret_value()
         # Without a key the client can still be built (settings may leave it empty for a
         # process that never calls out); every call then raises ConfigurationError.

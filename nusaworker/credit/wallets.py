@@ -1,0 +1,35 @@
+"""What each provider family offers to read an account's money, for the probe and the watch.
+
+NusaSMS has wallets with balances and expiry dates (``balance``, SMS ``command CREDITS``).
+WAChat has none: each sender (gateway) has a message quota (``sender/{sender}``: ``counter``
+against ``limit``), which is what runs out — so its quota is read like a balance, the smallest
+remaining quota of the account's watched senders (the client's ``senders``), and its
+``auth/api_key`` call tells whether the key works. A family without such calls has no reader:
+its breakers close by ``nusaworker resume`` only.
+
+The family of a client is the prefix of its pacing fingerprint (``"wachat:…"``, see
+:mod:`nusaworker.providers.family`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The balance type under which a WAChat account's quota is watched (settings' thresholds).
+WACHAT_QUOTA = "wachat_quota"
+
+
+def family_of(client: Any) -> str:
+    """The provider family of ``client`` (from its pacing fingerprint)."""
+    return str(getattr(client, "account", "")).partition(":")[0]
+
+
+def wachat_quota(client: Any) -> float | None:
+    """The smallest quota left among ``client``'s watched senders (``None``: none watched, or
+    none with a stated limit). Checks the key first (raises AuthError when refused)."""
+    client.get_account(priority="normal")
+    left = [
+        client.get_gateway_balance(sender, priority="normal").remaining for sender in client.senders
+    ]
+    known = [float(n) for n in left if n is not None]
+    return min(known) if known else None
