@@ -64,6 +64,7 @@ from .nusasms import (
     needs_unicode,
 )
 from .registry import PROVIDERS, build_client, provider_family
+from .smartswitch import SmartSwitchClient
 
 __all__ = [
     "NULL_TURN",
@@ -90,6 +91,7 @@ __all__ = [
     "ReplyRequest",
     "ReplyType",
     "SegmentInfo",
+    "SmartSwitchClient",
     "SmsCredits",
     "SmsDeliveryReport",
     "SmsGroupRequest",
