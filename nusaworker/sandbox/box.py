@@ -13,6 +13,7 @@ from .callbacks import Pusher
 from .faults import FaultProfile
 from .router import Ctx
 from .server import SandboxServer
+from .smartswitch import control as smartswitch_control
 from .state import SandboxState
 from .ticker import StatusTicker
 
@@ -257,3 +258,10 @@ class Sandbox:
     ) -> dict[str, Any]:
         """Simulate an incoming message on ``channel`` (``wa``, ``wa_official``, ``sms``)."""
         return control.push_inbox(self._ctx, channel, sender, text, room_id=room_id)
+
+    def smartswitch(self, account: str = "main", **changes: Any) -> dict[str, Any]:
+        """SmartSwitch standing of ``account`` (never its credentials); keywords change it:
+        ``login``/``password`` (create or re-key), ``balance`` (segments),
+        ``fail_destinations`` (numbers refused one by one), ``ok_spelling`` (``"ok"`` or
+        ``"ок"``). See :mod:`nusaworker.sandbox.smartswitch.control`."""
+        return smartswitch_control.configure(self._ctx, account, **changes)
