@@ -64,6 +64,7 @@ from .nusasms import (
     needs_unicode,
 )
 from .registry import PROVIDERS, build_client, provider_family
+from .smartswitch import SmartSwitchClient
 from .wachat import WAChatClient
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "ReplyRequest",
     "ReplyType",
     "SegmentInfo",
+    "SmartSwitchClient",
     "SmsCredits",
     "SmsDeliveryReport",
     "SmsGroupRequest",

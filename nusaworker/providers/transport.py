@@ -31,17 +31,19 @@ from tenacity import (
 )
 
 from .classify import error_for_exception, error_for_response, lost_answer
-from .errors import ProviderError, RateLimited
+from .errors import SUCCESS_STATUSES, ProviderError, RateLimited
 from .gate import Gate, Priority
 from .paced_http import PacedAdapter, before_write
 from .retry import DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, should_retry, wait_seconds
 
-__all__ = ["Kind", "RetryPolicy", "Transport", "before_retry"]
+__all__ = ["Kind", "ReadError", "RetryPolicy", "Transport", "before_retry"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Kind = Literal["send", "read"]
+# Reads a provider's own error codes out of a non-2xx answer (None: let the HTTP status decide).
+ReadError = Callable[[requests.Response], ProviderError | None]
 
 
 _before_retry: ContextVar[Callable[[], None] | None] = ContextVar(
@@ -167,11 +169,14 @@ class Transport:
         json: Any = None,
         data: dict[str, str] | None = None,
         files: list[tuple[str, tuple[None, str]]] | None = None,
+        read_error: ReadError | None = None,
     ) -> T:
         """Make one logical call, retried as the policy allows, and return ``parse(response)``.
 
         ``parse`` sees only 2xx answers. It may raise a :class:`ProviderError` (a refusal inside
         a 200) or :class:`ValueError` (unreadable: ambiguous for a send, transient for a read).
+        ``read_error`` (optional) sees non-2xx answers first: a provider whose error bodies
+        carry codes of their own maps them there; ``None`` leaves the HTTP status to decide.
         """
         url = self.base_url + path
         is_send = kind == "send"
@@ -188,7 +193,7 @@ class Transport:
             with attempt:
                 number = attempt.retry_state.attempt_number
                 response = self._one(
-                    method, url, number, priority, is_send, headers, json, data, files
+                    method, url, number, priority, is_send, headers, json, data, files, read_error
                 )
                 result = self._parse(response, parse, is_send)
         return result
@@ -206,6 +211,7 @@ class Transport:
         json: Any,
         data: dict[str, str] | None,
         files: list[tuple[str, tuple[None, str]]] | None,
+        read_error: ReadError | None = None,
     ) -> requests.Response:
         # Everything that can be done before the slot is done before it (encoding the body,
         # reading proxy/netrc settings from the environment): the hit must leave as soon as
@@ -237,7 +243,10 @@ class Transport:
             "hit %s %s status=%d elapsed_ms=%.1f attempt=%d",
             method, path, response.status_code, elapsed_ms, attempt,
         )  # fmt: skip
-        error = error_for_response(
+        error = None
+        if read_error is not None and response.status_code not in SUCCESS_STATUSES:
+            error = read_error(response)
+        error = error or error_for_response(
             response.status_code,
             response.headers,
             response.content,

@@ -78,6 +78,8 @@ def default_accounts(
             sms_password=sms_password,
             wa_balance=float(wa_balance),
             sms_balance=float(sms_balance),
+            # SmartSwitch (seed 003) as its samples log in: ?_login=LOGIN&_password=PASSWORD.
+            other={"smartswitch": {"login": "LOGIN", "password": "PASSWORD"}},
         ),
         Account(
             name="dev",

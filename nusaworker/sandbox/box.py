@@ -13,6 +13,7 @@ from .callbacks import Pusher
 from .faults import FaultProfile
 from .router import Ctx
 from .server import SandboxServer
+from .smartswitch import control as smartswitch_control
 from .state import SandboxState
 from .ticker import StatusTicker
 from .wachat import WAChatDriver
@@ -263,3 +264,10 @@ class Sandbox:
     def wachat(self) -> WAChatDriver:
         """The WAChat emulation's driver: accounts and their gateways' quotas, inbox pushes."""
         return WAChatDriver(self._ctx)
+
+    def smartswitch(self, account: str = "main", **changes: Any) -> dict[str, Any]:
+        """SmartSwitch standing of ``account`` (never its credentials); keywords change it:
+        ``login``/``password`` (create or re-key), ``balance`` (segments),
+        ``fail_destinations`` (numbers refused one by one), ``ok_spelling`` (``"ok"`` or
+        ``"ок"``). See :mod:`nusaworker.sandbox.smartswitch.control`."""
+        return smartswitch_control.configure(self._ctx, account, **changes)

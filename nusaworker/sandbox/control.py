@@ -13,6 +13,7 @@
 ``POST /_sandbox/rate``         ``{"min_interval_ms": 50, "enforce": true}``
 ``GET  /_sandbox/messages[/{ref_no}]`` internal view of accepted messages
 ``POST /_sandbox/inbox``        ``{"channel": "wa"|"wa_official"|"sms", "sender", "text"}`` → push
+``GET|POST /_sandbox/smartswitch`` SmartSwitch standing of an account (see ``smartswitch.control``)
 =============================== ==============================================================
 """
 
@@ -29,6 +30,7 @@ from .callbacks import form_push, join_url, json_push
 from .faults import FaultProfile
 from .messages import format_plain
 from .router import Ctx, Router, route
+from .smartswitch import control as smartswitch_control
 from .wire import Request, Response, json_response
 
 INBOX_CHANNELS = ("wa", "wa_official", "sms")
@@ -233,6 +235,7 @@ CONTROL = Router(
         route("GET", "/_sandbox/messages/{ref_no}", _message, "control"),
         route("POST", "/_sandbox/inbox", _inbox, "control"),
         route("GET POST", "/_sandbox/wachat/{action}", wachat.control, "control"),
+        route("GET POST", "/_sandbox/smartswitch", smartswitch_control.handle, "control"),
     ]
 )
 

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from . import nusasms, wachat
+from . import nusasms, smartswitch, wachat
 from .arrival import StampedReader, enable_timestamps
 from .control import handle_control
 from .router import Ctx, Route, Router
@@ -43,7 +43,7 @@ from .wire import (
 log = logging.getLogger(__name__)
 
 # Every emulated provider's routes; a new provider is its subpackage plus one entry here.
-PROVIDER = Router([*nusasms.ROUTES, *wachat.ROUTES])
+PROVIDER = Router([*nusasms.ROUTES, *wachat.ROUTES, *smartswitch.ROUTES])
 QUERY = re.compile(r"\?\S*")  # what follows "?" in a logged request line (may hold a password)
 HANDLER_TIMEOUT_S = 15.0  # idle keep-alive connections close after this; stop() closes them at once
 
@@ -217,6 +217,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             body=self._read_body(),
             arrival=arrival,
             kernel_stamped=self._kernel_stamped,
+            query_string=split.query,
         )
         ctx = self.box.ctx
         if req.path == "/_sandbox" or req.path.startswith("/_sandbox/"):

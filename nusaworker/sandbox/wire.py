@@ -45,6 +45,7 @@ class Request:
     arrival: float  # time.monotonic() clock, see .arrival
     account: Account | None = None
     kernel_stamped: bool = False  # arrival is the kernel's receive time
+    query_string: str = ""  # raw, for repeated parameters (``query`` keeps one value per name)
 
     def header(self, name: str) -> str | None:
         """A header value by case-insensitive name."""
