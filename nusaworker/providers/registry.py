@@ -22,14 +22,14 @@ from typing import Any
 
 from nusaworker.errors import ConfigurationError
 
-from . import nusasms
+from . import nusasms, smsgateway24
 from .family import ProviderClient, ProviderFamily
 
 __all__ = ["PROVIDERS", "build_client", "provider_family"]
 
 # One entry per provider family.
 PROVIDERS: Mapping[str, ProviderFamily[Any]] = MappingProxyType(
-    {family.name: family for family in (nusasms.FAMILY,)}
+    {family.name: family for family in (nusasms.FAMILY, smsgateway24.FAMILY)}
 )
 
 
