@@ -13,6 +13,7 @@ from .callbacks import Pusher
 from .faults import FaultProfile
 from .router import Ctx
 from .server import SandboxServer
+from .smsgateway24 import SmsGateway24Control
 from .state import SandboxState
 from .ticker import StatusTicker
 
@@ -257,3 +258,7 @@ class Sandbox:
     ) -> dict[str, Any]:
         """Simulate an incoming message on ``channel`` (``wa``, ``wa_official``, ``sms``)."""
         return control.push_inbox(self._ctx, channel, sender, text, room_id=room_id)
+
+    def smsgateway24(self) -> SmsGateway24Control:
+        """The SmsGateway24 emulation's controls: logins, token expiry, forced statuses."""
+        return SmsGateway24Control(self._state)

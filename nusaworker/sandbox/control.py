@@ -13,6 +13,7 @@
 ``POST /_sandbox/rate``         ``{"min_interval_ms": 50, "enforce": true}``
 ``GET  /_sandbox/messages[/{ref_no}]`` internal view of accepted messages
 ``POST /_sandbox/inbox``        ``{"channel": "wa"|"wa_official"|"sms", "sender", "text"}`` → push
+``POST /_sandbox/smsgateway24`` ``{"action": …}``: SmsGateway24 logins, token expiry, statuses
 =============================== ==============================================================
 """
 
@@ -23,6 +24,7 @@ import time
 import uuid
 from typing import Any
 
+from . import smsgateway24
 from .accounts import Account
 from .callbacks import form_push, join_url, json_push
 from .faults import FaultProfile
@@ -231,6 +233,7 @@ CONTROL = Router(
         route("GET", "/_sandbox/messages", _messages, "control"),
         route("GET", "/_sandbox/messages/{ref_no}", _message, "control"),
         route("POST", "/_sandbox/inbox", _inbox, "control"),
+        route("POST", "/_sandbox/smsgateway24", smsgateway24.handle_control, "control"),
     ]
 )
 
