@@ -24,18 +24,13 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
-import requests
 from pydantic import SecretStr
 
-from nusaworker.errors import ConfigurationError
-
-from ..errors import AuthError, PermanentError
+from ..errors import PermanentError
 from ..gate import Gate, NoopGate, Priority
-from ..transport import Kind, RetryPolicy, Transport
-from .answer import TokenRefused, read_answer
-from .codes import refusal_error
+from ..transport import RetryPolicy, Transport
 from .endpoints import Endpoints
 from .models.answers import (
     BulkResult,
@@ -44,10 +39,9 @@ from .models.answers import (
     MessageList,
     SendResult,
     SmsStatus,
-    TokenAnswer,
 )
 from .models.send import BulkItem, Image, SendRequest, SimSlot, bulk_items, format_timetosend
-from .tokens import TokenCache, TokenRedactor
+from .session import TokenSession
 
 __all__ = ["CREDENTIALS", "DEFAULT_BASE_URL", "SmsGateway24Client", "account_fingerprint"]
 
@@ -56,8 +50,6 @@ DEFAULT_BASE_URL = "https://smsgateway24.com"
 # is optional: a token copied from the provider's profile page, used until it is refused.
 CREDENTIALS = ("email", "password", "token")
 UNCONFIGURED = "smsgateway24:unconfigured"
-
-R = TypeVar("R")
 
 
 def account_fingerprint(login: str, device_id: int | None = None) -> str:
@@ -136,14 +128,12 @@ class SmsGateway24Client:
             pool_size=pool_size,
             sleep=sleep,
         )
-        # Tokens are learnt at run time: every one this client holds is hidden from errors too.
-        self._redact = TokenRedactor(self._transport.redact)
-        self._transport.redact = self._redact
-        can_login = bool(login and self._password.get_secret_value())
-        self._tokens = TokenCache(
-            self._login if can_login else None,
-            initial=given_token,
-            on_new=self._redact.add,
+        self._session = TokenSession(
+            self._transport,
+            self.endpoints,
+            email=self._email,
+            password=self._password,
+            token=given_token,
         )
         self._picked: int | None = None
 
@@ -155,7 +145,7 @@ class SmsGateway24Client:
     @property
     def logins(self) -> int:
         """How many times this client fetched a token (``gettoken`` calls that succeeded)."""
-        return self._tokens.fetches
+        return self._session.logins
 
     def __repr__(self) -> str:
         return f"SmsGateway24Client(base_url={self.base_url!r}, account={self.account!r})"
@@ -177,9 +167,7 @@ class SmsGateway24Client:
 
         Raises :class:`AuthError` when the e-mail or password is refused.
         """
-        if not self._tokens.can_renew:
-            raise ConfigurationError("authenticate needs the SmsGateway24 email and password")
-        self._tokens.renew(priority)
+        self._session.authenticate(priority)
 
     def send(
         self,
@@ -202,7 +190,7 @@ class SmsGateway24Client:
         request = self._request(
             sendto, body, device_id, sim, timetosend, customerid, urgent, priority
         )
-        return self._call(
+        return self._session.call(
             self.endpoints.send,
             "send",
             priority,
@@ -225,15 +213,15 @@ class SmsGateway24Client:
     ) -> SendResult:
         """``addsms`` with a ``file`` (multipart/form-data): an image on a WhatsApp slot.
 
-        The provider stores the image and sends its URL in place of ``body``. ``sim`` must be
-        2 or 3 (the document: images are supported on the WhatsApp slots); when no ``sim`` is
-        given and the default is an SMS slot, WhatsApp Business (2) is refused here, not guessed.
+        The provider stores the image and sends its URL in place of ``body``. The slot (``sim``,
+        else the client's default) must be 2 or 3 — the document: images are supported on the
+        WhatsApp slots; any other is refused here with a ``ValueError``, before any hit.
         """
         request = self._request(
             sendto, body, device_id, sim, timetosend, customerid, urgent, priority, image=True
         )
         files = [("file", image.to_part())]
-        return self._call(
+        return self._session.call(
             self.endpoints.send,
             "send",
             priority,
@@ -260,12 +248,14 @@ class SmsGateway24Client:
         def form(token: str) -> dict[str, str]:
             return {"datajson": json.dumps({"token": token, "smsdata": smsdata})}
 
-        return self._call(self.endpoints.bulk, "send", priority, form, BulkResult.model_validate)
+        return self._session.call(
+            self.endpoints.bulk, "send", priority, form, BulkResult.model_validate
+        )
 
     def get_status(self, sms_id: int, *, priority: Priority = "normal") -> SmsStatus:
         """Where one message stands: ``status`` verbatim, ``state`` its final state or None."""
         ident = _sms_id(sms_id)
-        return self._call(
+        return self._session.call(
             self.endpoints.status,
             "read",
             priority,
@@ -275,7 +265,7 @@ class SmsGateway24Client:
 
     def list_devices(self, *, priority: Priority = "normal") -> list[Device]:
         """The account's phones, with their SIMs and their own sending delays."""
-        found = self._call(
+        found = self._session.call(
             self.endpoints.devices,
             "read",
             priority,
@@ -318,7 +308,7 @@ class SmsGateway24Client:
             filters["onlycount"] = "1"
         if orderbydesc is not None:
             filters["orderbydesc"] = "1" if orderbydesc else "0"
-        return self._call(
+        return self._session.call(
             self.endpoints.messages,
             "read",
             priority,
@@ -378,107 +368,6 @@ class SmsGateway24Client:
             SendRequest(device_id=1, **fields)
         fields["device_id"], fields["sim"] = self._defaults(device_id, sim, priority)
         return SendRequest(**fields)
-
-    def _token(self, priority: Priority) -> str:
-        try:
-            return self._tokens.get(priority)
-        except LookupError:
-            raise ConfigurationError(
-                "this call needs the SmsGateway24 email and password (or a token)"
-            ) from None
-
-    def _login(self, priority: Priority) -> SecretStr:
-        """``gettoken``: e-mail and password (in the POST body) for a token."""
-        name = self.endpoints.name_of(self.endpoints.token)
-
-        def parse(response: requests.Response) -> SecretStr:
-            found = read_answer(
-                response.status_code,
-                response.content,
-                endpoint=name,
-                is_send=False,
-                login=True,
-                redact=self._redact,
-            )
-            assert not isinstance(found, TokenRefused)  # login=True never answers that
-            return TokenAnswer.model_validate(found).token
-
-        form = {
-            "email": self._email.get_secret_value(),
-            "pass": self._password.get_secret_value(),
-        }
-        return self._transport.hit(
-            "POST",
-            self.endpoints.token,
-            kind="read",
-            parse=parse,
-            priority=priority,
-            headers={"Accept": "application/json"},
-            data=form,
-        )
-
-    def _call(
-        self,
-        path: str,
-        kind: Kind,
-        priority: Priority,
-        form: Callable[[str], dict[str, str]],
-        validate: Callable[[Any], R],
-        *,
-        files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
-    ) -> R:
-        """One call with the current token; a refused token is renewed and the call made
-        again, once (safe for a send too: the provider refused it, so nothing was queued)."""
-        renewed = False
-        while True:
-            token = self._token(priority)
-            result = self._hit(path, kind, priority, form(token), validate, files)
-            if not isinstance(result, TokenRefused):
-                return result
-            if renewed or not self._tokens.can_renew:
-                raise refusal_error(
-                    result.message, endpoint=self.endpoints.name_of(path), status_code=None
-                )
-            renewed = True
-            self._tokens.drop(token)
-
-    def _hit(
-        self,
-        path: str,
-        kind: Kind,
-        priority: Priority,
-        form: dict[str, str],
-        validate: Callable[[Any], R],
-        files: list[tuple[str, tuple[str, bytes, str]]] | None,
-    ) -> R | TokenRefused:
-        name = self.endpoints.name_of(path)
-
-        def parse(response: requests.Response) -> R | TokenRefused:
-            found = read_answer(
-                response.status_code,
-                response.content,
-                endpoint=name,
-                is_send=kind == "send",
-                redact=self._redact,
-            )
-            return found if isinstance(found, TokenRefused) else validate(found)
-
-        try:
-            return self._transport.hit(
-                "POST",
-                path,
-                kind=kind,
-                parse=parse,
-                priority=priority,
-                headers={"Accept": "application/json"},
-                data=form,
-                files=files,
-            )
-        except AuthError as exc:
-            # The document speaks of no HTTP statuses; a 401 can only be about the token here.
-            if exc.status_code == 401:
-                return TokenRefused(exc.detail)
-            raise
 
 
 def _sms_id(value: int | str) -> int:

@@ -8,7 +8,7 @@ The Python side is :class:`SmsGateway24Control` (``Sandbox.smsgateway24()``); th
 ``expire_tokens``   ``{"account"}``: every token handed out so far is expired from now on
 ``token_ttl``       ``{"account", "seconds"}``: how long tokens handed out from now on live
 ``set_status``      ``{"sms_id", "status", "title"}``: a message reports this status from now on
-``subscription``    ``{"account", "device_id", "active"}``: a phone's subscription lapses/returns
+``device``          ``{"account", "device_id", "subscription", "delay_between_sms"}``: a phone
 ``messages``        ``{"account"}``: the account's messages with their current status
 =================== ==========================================================================
 """
@@ -56,6 +56,11 @@ class SmsGateway24Control:
         with self._state.lock:
             store.section(self._account(account))["token_ttl_s"] = float(seconds)
 
+    def tokens(self, account: str = "main") -> list[str]:
+        """The tokens handed to ``account`` (a test may look for them where they must not be)."""
+        with self._state.lock:
+            return list(store.section(self._account(account))["tokens"])
+
     def tokens_issued(self, account: str = "main") -> int:
         """How many tokens ``account`` was handed since the start (or the last reset)."""
         with self._state.lock:
@@ -69,13 +74,24 @@ class SmsGateway24Control:
                 raise KeyError(sms_id)
             found[1]["forced"] = [int(status), str(title)]
 
-    def set_subscription(self, device_id: int, active: bool, account: str = "main") -> None:
-        """Let a phone's subscription lapse (sends to it are refused) or come back."""
+    def set_device(
+        self,
+        device_id: int,
+        *,
+        account: str = "main",
+        subscription: bool | None = None,
+        delay_between_sms: float | None = None,
+    ) -> None:
+        """Let a phone's subscription lapse (sends to it are refused) or come back; change
+        its own pace (seconds between two of its messages)."""
         with self._state.lock:
             phone = store.find_device(self._account(account), int(device_id))
             if phone is None:
                 raise KeyError(device_id)
-            phone["subscription"] = bool(active)
+            if subscription is not None:
+                phone["subscription"] = bool(subscription)
+            if delay_between_sms is not None:
+                phone["delaybetweeneachsms"] = float(delay_between_sms)
 
     def devices(self, account: str = "main") -> list[dict[str, Any]]:
         """The account's phones (copies)."""
@@ -118,10 +134,14 @@ def handle_control(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
         elif action == "set_status":
             control.set_status(int(body["sms_id"]), int(body["status"]), str(body["title"]))
             result = {"sms_id": int(body["sms_id"])}
-        elif action == "subscription":
-            active = bool(body["active"])
-            control.set_subscription(int(body["device_id"]), active, account)
-            result = {"device_id": int(body["device_id"]), "active": active}
+        elif action == "device":
+            control.set_device(
+                int(body["device_id"]),
+                account=account,
+                subscription=body.get("subscription"),
+                delay_between_sms=body.get("delay_between_sms"),
+            )
+            result = {"device_id": int(body["device_id"])}
         elif action == "messages":
             result = {"messages": control.messages(account)}
         else:

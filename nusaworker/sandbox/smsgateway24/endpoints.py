@@ -83,7 +83,8 @@ def authorize(state: SandboxState, req: Request, token: Any, given: dict[str, st
         raise Refusal("Wrong token")
     verdict = store.token_state(account, token, time.monotonic())
     if verdict == "expired":
-        raise Refusal("Token has expired, please get a new token")
+        # Echoing what was sent back is what many such APIs do; clients must not leak it.
+        raise Refusal(f"Token {token} has expired, please get a new token")
     if verdict != "valid" or account.revoked:
         raise Refusal("Wrong token")
     return account
@@ -156,7 +157,7 @@ def gettoken(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     with ctx.state.lock:
         account = req.account
         if account is None or account.revoked:
-            return refused("Wrong email or password")
+            return refused(f"Wrong email or password ({given['email']})")
         token = store.issue_token(ctx.state, account)
     return json_response(200, {"token": token, "error": 0, "message": ""})
 

@@ -138,11 +138,6 @@ def section(account: Account) -> dict[str, Any]:
     return data
 
 
-def has_login(account: Account) -> bool:
-    """True when the account can log in to SmsGateway24 (or is the sample account)."""
-    return PROVIDER in account.other or account.name == SAMPLE_ACCOUNT
-
-
 def by_login(state: SandboxState, email: str | None, password: str | None) -> Account | None:
     """The account whose SmsGateway24 e-mail (any case) and password match."""
     if not email or password is None:

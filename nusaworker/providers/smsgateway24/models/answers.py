@@ -42,8 +42,10 @@ def _lenient_int(value: Any) -> Any:
 
 
 def _lenient_text(value: Any) -> Any:
+    # The phone app writes a missing value as the text "null" (the document's device 1297).
     if isinstance(value, str):
-        return value.strip() or None
+        text = value.strip()
+        return None if not text or text.lower() == "null" else text
     return value
 
 
