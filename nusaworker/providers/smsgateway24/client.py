@@ -83,7 +83,7 @@ class SmsGateway24Client:
         password: str | SecretStr | None = None,
         token: str | SecretStr | None = None,
         device_id: int | None = None,
-        sim: int | SimSlot = SimSlot.SMS_1,
+        sim: int | SimSlot | None = None,
         gate: Gate | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
@@ -101,7 +101,8 @@ class SmsGateway24Client:
         self._password = _secret(password)
         given_token = _secret(token)
         self.device_id = None if device_id is None else int(device_id)
-        self.sim = SimSlot(sim)
+        # Settings may leave the slot unset: the first SMS slot, as the provider's samples use.
+        self.sim = SimSlot.SMS_1 if sim is None else SimSlot(sim)
         self.endpoints = endpoints or Endpoints()
         login = self._email.get_secret_value()
         identity = login or given_token.get_secret_value()
