@@ -9,7 +9,8 @@ exceptions → taxonomy), ``transport`` (one paced, retried ``hit()``), ``retry`
 retry decisions), ``gate`` (the pacing protocol), ``paced_http`` (the adapter that takes the
 turn right before a request is written), ``family`` (what a provider family is) and
 ``registry`` (the families by name: :data:`PROVIDERS`, :func:`build_client`).
-One subpackage per provider: ``nusasms/`` (client, models, SMS status codes, segments).
+One subpackage per provider: ``nusasms/`` (client, models, SMS status codes, segments),
+``smsgateway24/`` (Android phone gateway: client, token cache, models, status codes).
 
 Adding a provider (say WAChat, seed 002):
 
@@ -65,6 +66,7 @@ from .nusasms import (
 )
 from .registry import PROVIDERS, build_client, provider_family
 from .smartswitch import SmartSwitchClient
+from .smsgateway24 import SmsGateway24Client
 from .wachat import WAChatClient
 
 __all__ = [
@@ -95,6 +97,7 @@ __all__ = [
     "SmartSwitchClient",
     "SmsCredits",
     "SmsDeliveryReport",
+    "SmsGateway24Client",
     "SmsGroupRequest",
     "SmsGroupResult",
     "SmsRequest",

@@ -22,14 +22,17 @@ from typing import Any
 
 from nusaworker.errors import ConfigurationError
 
-from . import nusasms, smartswitch, wachat
+from . import nusasms, smartswitch, smsgateway24, wachat
 from .family import ProviderClient, ProviderFamily
 
 __all__ = ["PROVIDERS", "build_client", "provider_family"]
 
 # One entry per provider family.
 PROVIDERS: Mapping[str, ProviderFamily[Any]] = MappingProxyType(
-    {family.name: family for family in (nusasms.FAMILY, wachat.FAMILY, smartswitch.FAMILY)}
+    {
+        family.name: family
+        for family in (nusasms.FAMILY, wachat.FAMILY, smartswitch.FAMILY, smsgateway24.FAMILY)
+    }
 )
 
 

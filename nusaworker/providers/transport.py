@@ -168,7 +168,7 @@ class Transport:
         headers: dict[str, str] | None = None,
         json: Any = None,
         data: dict[str, str] | None = None,
-        files: list[tuple[str, tuple[None, str]]] | None = None,
+        files: Sequence[tuple[str, tuple[Any, ...]]] | None = None,
         read_error: ReadError | None = None,
     ) -> T:
         """Make one logical call, retried as the policy allows, and return ``parse(response)``.
@@ -210,7 +210,7 @@ class Transport:
         headers: dict[str, str] | None,
         json: Any,
         data: dict[str, str] | None,
-        files: list[tuple[str, tuple[None, str]]] | None,
+        files: Sequence[tuple[str, tuple[Any, ...]]] | None,
         read_error: ReadError | None = None,
     ) -> requests.Response:
         # Everything that can be done before the slot is done before it (encoding the body,

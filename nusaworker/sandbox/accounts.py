@@ -15,6 +15,8 @@ DEV_API_KEY = "DEV_TESTING_API_KEY"  # the documented key of the provider's test
 UNKNOWN_ACCOUNT = "?"  # hits whose credentials match no account
 VALID_UNTIL = "2027-12-31"  # balance expiry date of an account in good standing
 EXPIRED_ON = "2020-01-01"  # balance expiry date shown once an account is set expired
+SMSGATEWAY24_EMAIL = "user@example.com"  # the SmsGateway24 login of account "main"
+SMSGATEWAY24_PASSWORD = "pass"
 
 
 @dataclass
@@ -78,8 +80,11 @@ def default_accounts(
             sms_password=sms_password,
             wa_balance=float(wa_balance),
             sms_balance=float(sms_balance),
-            # SmartSwitch (seed 003) as its samples log in: ?_login=LOGIN&_password=PASSWORD.
-            other={"smartswitch": {"login": "LOGIN", "password": "PASSWORD"}},
+            other={
+                # SmartSwitch (seed 003) as its samples log in: ?_login=LOGIN&_password=PASSWORD.
+                "smartswitch": {"login": "LOGIN", "password": "PASSWORD"},
+                "smsgateway24": {"email": SMSGATEWAY24_EMAIL, "password": SMSGATEWAY24_PASSWORD},
+            },
         ),
         Account(
             name="dev",

@@ -14,6 +14,7 @@ from .faults import FaultProfile
 from .router import Ctx
 from .server import SandboxServer
 from .smartswitch import control as smartswitch_control
+from .smsgateway24 import SmsGateway24Control
 from .state import SandboxState
 from .ticker import StatusTicker
 from .wachat import WAChatDriver
@@ -271,3 +272,7 @@ class Sandbox:
         ``fail_destinations`` (numbers refused one by one), ``ok_spelling`` (``"ok"`` or
         ``"ок"``). See :mod:`nusaworker.sandbox.smartswitch.control`."""
         return smartswitch_control.configure(self._ctx, account, **changes)
+
+    def smsgateway24(self) -> SmsGateway24Control:
+        """The SmsGateway24 emulation's controls: logins, token expiry, forced statuses."""
+        return SmsGateway24Control(self._state)

@@ -14,6 +14,7 @@
 ``GET  /_sandbox/messages[/{ref_no}]`` internal view of accepted messages
 ``POST /_sandbox/inbox``        ``{"channel": "wa"|"wa_official"|"sms", "sender", "text"}`` → push
 ``GET|POST /_sandbox/smartswitch`` SmartSwitch standing of an account (see ``smartswitch.control``)
+``POST /_sandbox/smsgateway24`` ``{"action": …}``: SmsGateway24 logins, token expiry, statuses
 =============================== ==============================================================
 """
 
@@ -24,7 +25,7 @@ import time
 import uuid
 from typing import Any
 
-from . import wachat
+from . import smsgateway24, wachat
 from .accounts import Account
 from .callbacks import form_push, join_url, json_push
 from .faults import FaultProfile
@@ -236,6 +237,7 @@ CONTROL = Router(
         route("POST", "/_sandbox/inbox", _inbox, "control"),
         route("GET POST", "/_sandbox/wachat/{action}", wachat.control, "control"),
         route("GET POST", "/_sandbox/smartswitch", smartswitch_control.handle, "control"),
+        route("POST", "/_sandbox/smsgateway24", smsgateway24.handle_control, "control"),
     ]
 )
 

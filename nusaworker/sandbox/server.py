@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from . import nusasms, smartswitch, wachat
+from . import nusasms, smartswitch, smsgateway24, wachat
 from .arrival import StampedReader, enable_timestamps
 from .control import handle_control
 from .router import Ctx, Route, Router
@@ -43,7 +43,7 @@ from .wire import (
 log = logging.getLogger(__name__)
 
 # Every emulated provider's routes; a new provider is its subpackage plus one entry here.
-PROVIDER = Router([*nusasms.ROUTES, *wachat.ROUTES, *smartswitch.ROUTES])
+PROVIDER = Router([*nusasms.ROUTES, *wachat.ROUTES, *smartswitch.ROUTES, *smsgateway24.ROUTES])
 QUERY = re.compile(r"\?\S*")  # what follows "?" in a logged request line (may hold a password)
 HANDLER_TIMEOUT_S = 15.0  # idle keep-alive connections close after this; stop() closes them at once
 
