@@ -57,7 +57,9 @@ from nusaworker.types import Priority
 Api = Literal["json", "sms"]
 Wallet = Literal["wa", "sms"]
 Statuses = Literal["wa", "wa_official", "sms"]
-Send = Callable[[Any, Mapping[str, Any], Priority], "str | None"]
+# (client, payload, priority, *, message_id) → the provider's ref_no. ``message_id`` (the
+# ledger's id) serves a provider that takes an idempotency id (the carrier API's request_id).
+Send = Callable[..., "str | None"]
 
 
 def _text(payload: Mapping[str, Any], field: str) -> str:
@@ -132,17 +134,36 @@ def _only(payload: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {name: payload[name] for name in names if payload.get(name) is not None}
 
 
-def _wachat_text(client: Any, p: Mapping[str, Any], priority: Priority) -> str | None:
+def _wachat_text(client: Any, p: Mapping[str, Any], priority: Priority, **_: Any) -> str | None:
     fields = _only(p, _WACHAT_FIELDS)
     return _ref(client.send_whatsapp(p["destination"], p["message"], priority=priority, **fields))
 
 
-def _wachat_media(client: Any, p: Mapping[str, Any], priority: Priority) -> str | None:
+def _wachat_media(client: Any, p: Mapping[str, Any], priority: Priority, **_: Any) -> str | None:
     fields = _only(p, _WACHAT_MEDIA_FIELDS)
     return _ref(client.send_whatsapp_media(p["destination"], priority=priority, **fields))
 
 
-def _check_numbers(client: NusaSMSClient, p: Mapping[str, Any], priority: Priority) -> None:
+def _smartswitch_sms(
+    client: Any, p: Mapping[str, Any], priority: Priority, *, message_id: str, **_: Any
+) -> str | None:
+    # The ledger's id is the hit's request_id: the carrier echoes it, and the same id goes out
+    # on every retry of the hit (a carrier that de-duplicates sends it once).
+    result = client.send_sms(p["destination"], p["text"], request_id=message_id, priority=priority)
+    return str(result.message_id or result.request_id)
+
+
+def _smsgateway24_sms(
+    client: Any, p: Mapping[str, Any], priority: Priority, **_: Any
+) -> str | None:
+    # An OTP goes out as "urgent" (the phone sends it before its queue); the client does that
+    # for priority "otp" by itself.
+    return str(client.send(p["destination"], p["text"], priority=priority).sms_id)
+
+
+def _check_numbers(
+    client: NusaSMSClient, p: Mapping[str, Any], priority: Priority, **_: Any
+) -> None:
     client.check_whatsapp_numbers(p["phone_numbers"], p.get("callback_url"), priority=priority)
     return None  # results arrive by callback; the check has no ref_no of its own
 
@@ -164,7 +185,9 @@ CHANNELS: dict[str, Channel] = {
             min_cost=1,
             polled=True,
             statuses="wa",
-            send=lambda client, p, priority: _ref(client.send_whatsapp(priority=priority, **p)),
+            send=lambda client, p, priority, **_: _ref(
+                client.send_whatsapp(priority=priority, **p)
+            ),
             others={"wachat": _wachat_text},
         ),
         Channel(
@@ -181,7 +204,7 @@ CHANNELS: dict[str, Channel] = {
             min_cost=WA_MEDIA_COST,
             polled=True,
             statuses="wa",
-            send=lambda client, p, priority: _ref(
+            send=lambda client, p, priority, **_: _ref(
                 client.send_whatsapp_media(priority=priority, **p)
             ),
             others={"wachat": _wachat_media},
@@ -200,7 +223,7 @@ CHANNELS: dict[str, Channel] = {
             min_cost=WA_OFFICIAL_BROADCAST_COST,
             polled=False,  # WA Official has no status endpoint: pushes only
             statuses="wa_official",
-            send=lambda client, p, priority: _ref(
+            send=lambda client, p, priority, **_: _ref(
                 client.send_wa_official_broadcast(priority=priority, **p)
             ),
         ),
@@ -218,7 +241,7 @@ CHANNELS: dict[str, Channel] = {
             min_cost=0,
             polled=False,
             statuses="wa_official",
-            send=lambda client, p, priority: _ref(
+            send=lambda client, p, priority, **_: _ref(
                 client.send_wa_official_reply(priority=priority, **p)
             ),
         ),
@@ -236,7 +259,8 @@ CHANNELS: dict[str, Channel] = {
             min_cost=1,
             polled=True,
             statuses="sms",
-            send=lambda client, p, priority: _ref(client.send_sms(priority=priority, **p)),
+            send=lambda client, p, priority, **_: _ref(client.send_sms(priority=priority, **p)),
+            others={"smartswitch": _smartswitch_sms, "smsgateway24": _smsgateway24_sms},
         ),
         Channel(
             # One SMS to every number of an address-book group (seed 000, sendsms/group). The
@@ -256,7 +280,9 @@ CHANNELS: dict[str, Channel] = {
             min_cost=1,
             polled=False,
             statuses="sms",
-            send=lambda client, p, priority: _ref(client.send_sms_group(priority=priority, **p)),
+            send=lambda client, p, priority, **_: _ref(
+                client.send_sms_group(priority=priority, **p)
+            ),
         ),
         Channel(
             # A phone check's results arrive by callback; it has no ref_no of its own.

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from nusaworker.providers.family import family_of
+
+__all__ = ["WACHAT_QUOTA", "family_of", "wachat_quota"]
+
 # The balance type under which a WAChat account's quota is watched (settings' thresholds).
 WACHAT_QUOTA = "wachat_quota"
-
-
-def family_of(client: Any) -> str:
-    """The provider family of ``client`` (from its pacing fingerprint)."""
-    return str(getattr(client, "account", "")).partition(":")[0]
 
 
 def wachat_quota(client: Any) -> float | None:

@@ -184,7 +184,7 @@ class _Run:
                 # longer validates (rejected), like a payload that does not.
                 row = channel_row(record.channel)
                 send = row.senders[self.provider or row.provider]
-                ref_no = send(client, record.payload, record.priority)
+                ref_no = send(client, record.payload, record.priority, message_id=record.id)
         except (NusaWorkerError, ValidationError) as exc:
             failure = decide.classify(exc)
             if failure is Failure.NOT_PROCESSED:

@@ -21,7 +21,7 @@ from nusaworker.errors import ConfigurationError
 
 from .gate import Gate
 
-__all__ = ["Credential", "ProviderClient", "ProviderFamily"]
+__all__ = ["Credential", "ProviderClient", "ProviderFamily", "family_of"]
 
 
 class ProviderClient(Protocol):
@@ -91,3 +91,9 @@ class ProviderFamily(Generic[C]):
         }
         kwargs = {name: value for name, value in common.items() if value is not None}
         return self.client(base_url=base_url or self.default_base_url, **given, **kwargs, **options)
+
+
+def family_of(client: object) -> str:
+    """The provider family of ``client``: the prefix of its pacing fingerprint
+    (``"wachat:…"`` → ``"wachat"``)."""
+    return str(getattr(client, "account", "")).partition(":")[0]

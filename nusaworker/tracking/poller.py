@@ -32,6 +32,7 @@ from typing import Any
 from nusaworker.errors import NusaWorkerError
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, RecordNotFound
 from nusaworker.providers import NusaSMSClient
+from nusaworker.providers.family import family_of
 from nusaworker.tracking import cadence
 from nusaworker.tracking.housekeeping import EXPIRY_REASON
 from nusaworker.tracking.statuses import POLLABLE_CHANNELS, Reading, family, read_status
@@ -88,6 +89,11 @@ def _epoch(value: datetime | str | None) -> float | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.timestamp()
+
+
+# Providers with no status call (the carrier HTTP API, seed 003: a DLR is asked for, but the
+# document does not say how it comes back): their messages stay ``sent`` until the horizon.
+UNPOLLABLE_FAMILIES = frozenset({"smartswitch"})
 
 
 def is_pollable(record: MessageRecord) -> bool:
@@ -173,11 +179,11 @@ class Poller:
         if record.state is not MessageState.SENT:
             return PollOutcome(PollResult.SKIPPED, record.provider_status, record.state)
         sent_at = record.sent_at or record.updated_at
-        if not is_pollable(record):
+        asked = client_for(record.account) if client_for is not None else client
+        if not is_pollable(record) or family_of(asked) in UNPOLLABLE_FAMILIES:
             self.ledger.reschedule_poll(message_id, cadence.deadline(sent_at, self.horizon_s))
             return PollOutcome(PollResult.SKIPPED)
         assert record.ref_no is not None
-        asked = client_for(record.account) if client_for is not None else client
         if asked is None:
             raise TypeError("poll() needs a client or client_for")
         try:
@@ -211,10 +217,14 @@ class Poller:
             return PollOutcome(PollResult.PENDING, reading.provider_status, MessageState.SENT)
         return PollOutcome(PollResult.EXPIRED, reading.provider_status, MessageState.EXPIRED)
 
-    def _ask(
-        self, client: NusaSMSClient, channel: str, ref_no: str
-    ) -> tuple[Reading, float | None]:
+    def _ask(self, client: Any, channel: str, ref_no: str) -> tuple[Reading, float | None]:
         """The provider's answer about ``ref_no``, and when it saw that status (if it says)."""
+        provider = family_of(client)
+        if provider == "smsgateway24":
+            status = client.get_status(int(ref_no), priority="bulk")
+            code = f"{status.status} {status.status_description or ''}".strip()
+            state = MessageState(status.state) if status.state else None
+            return Reading(code, state or (MessageState.SENT if status.known else None)), None
         if family(channel) == "wa":
             answer = client.get_whatsapp_status(ref_no, priority="bulk")
             reading = read_status(channel, "" if answer.status is None else str(answer.status))
