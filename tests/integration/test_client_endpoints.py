@@ -140,6 +140,18 @@ def test_client_send_whatsapp_media_by_url_and_base64(client: NusaSMSClient, box
     assert box.balance()["wa_balance"] == 1_000_000.0 - 4  # media costs 2 credits each
 
 
+def test_client_send_whatsapp_media_as_the_document_allows(client: NusaSMSClient, box: Any) -> None:
+    # No file_name (optional in both editions): the PNG signature names the type.
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 600
+    wrapped = base64.encodebytes(png).decode()  # line breaks every 76 characters
+    inline = client.send_whatsapp_media("6281234567", media_base64=wrapped)
+    view = box.message(inline.ref_no)
+    assert view["extra"]["ext"] == "png" and view["extra"]["type_from"] == "media_base64"
+    # A URL that does not show its type is the provider's to download and judge.
+    by_url = client.send_whatsapp_media("6281234567", media_url="https://cdn.example/f?id=7")
+    assert box.message(by_url.ref_no)["extra"]["ext"] is None
+
+
 def test_client_check_whatsapp_numbers(client: NusaSMSClient, box: Any) -> None:
     result = client.check_whatsapp_numbers(
         ["6281234567", "+6281234560"], callback_url="http://127.0.0.1:9/cb"

@@ -164,6 +164,23 @@ def test_whatsapp_media_url_and_base64(box: Any, http: requests.Session) -> None
             "media_base64",
         ),
         ({"media_base64": "!!!", "file_name": "a.png"}, "media_base64"),
+        # "512.0 Kilobytes" / "1 Megabytes" read strictly: 512,000 and 1,000,000 bytes.
+        (
+            {"media_base64": base64.b64encode(b"0" * 512_001).decode(), "file_name": "a.jpg"},
+            "media_base64",
+        ),
+        ({"media_base64": base64.b64encode(b"0" * 512_000).decode(), "file_name": "a.jpg"}, None),
+        (
+            {"media_base64": base64.b64encode(b"0" * 1_000_001).decode(), "file_name": "a.mp4"},
+            "media_base64",
+        ),
+        # file_name is optional: the content's signature tells the type, or nothing does.
+        ({"media_base64": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 99).decode()}, None),
+        ({"media_base64": base64.b64encode(b"0" * 99).decode()}, "media_base64"),
+        # Line breaks of a MIME-wrapped encoder are ignored.
+        ({"media_base64": base64.encodebytes(b"%PDF-1.4" + b"0" * 300).decode()}, None),
+        # "any HTTP URL of a file that can be directly downloaded": no extension is accepted.
+        ({"media_url": "https://example.com/download?id=42"}, None),
     ],
 )
 def test_whatsapp_media_type_and_size_rules(

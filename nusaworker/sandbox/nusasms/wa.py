@@ -7,15 +7,11 @@ an account set expired → 402 ``WA balance expired`` (the documents name no cod
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import math
-import posixpath
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..callbacks import join_url, json_push
 from ..messages import Message, format_iso, plan_path
@@ -23,16 +19,9 @@ from ..router import Ctx
 from ..state import SandboxState
 from ..wire import Request, Response, envelope, error_envelope
 from .jsonapi import Fields, authenticate
+from .media import MEDIA_LIMITS, decode_base64, describe_limit, media_type, normalize_base64
 
 SENDERS = ("6281100000001", "6281100000002", "6281100000003")
-MEDIA_LIMITS = {  # extension -> max decoded size in bytes
-    "jpg": 512 * 1024,
-    "jpeg": 512 * 1024,
-    "png": 512 * 1024,
-    "pdf": 512 * 1024,
-    "webm": 1024 * 1024,
-    "mp4": 1024 * 1024,
-}
 CHARS_PER_CREDIT = 1500
 MEDIA_COST = 2.0
 PHONE_CHECK_MAX = 100
@@ -172,18 +161,9 @@ def send_message(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     return envelope(201, "Data message", data, ref_no=outcome.ref_no)
 
 
-def _media_type(fields: Fields, file_name: str | None, media_url: str | None) -> str | None:
-    source, name = ("file_name", file_name) if file_name else ("media_url", media_url)
-    path = urlsplit(name).path if source == "media_url" and name else (name or "")
-    ext = posixpath.splitext(path)[1].lstrip(".").lower()
-    if ext not in MEDIA_LIMITS:
-        fields.add(source, "file type not allowed: use jpg, jpeg, png, pdf, webm or mp4")
-        return None
-    return ext
-
-
 def send_media(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
-    """``POST /nusasms_api/1.0/whatsapp/media`` (media_base64 wins over media_url)."""
+    """``POST /nusasms_api/1.0/whatsapp/media`` (media_base64 wins over media_url; rules in
+    :mod:`.media`)."""
     account, denied = authenticate(req)
     if account is None:
         return denied or error_envelope(401, "Invalid API key")
@@ -191,34 +171,41 @@ def send_media(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     build = _common(fields)
     caption = fields.text("caption")
     media_url = fields.url("media_url")
-    media_b64 = fields.text("media_base64")
+    media_b64 = normalize_base64(fields.text("media_base64") or "") or None
     file_name = fields.text("file_name")
     fields.check()
-    size: int | None = None
+    content: bytes | None = None
     if media_b64:
-        if not file_name:
-            fields.add(
-                "file_name", "file_name is required with media_base64", "value_error.missing"
-            )
         try:
-            size = len(base64.b64decode(media_b64, validate=True))
-        except (binascii.Error, ValueError):
+            content = decode_base64(media_b64)
+        except ValueError:
             fields.add("media_base64", "invalid base64 data")
     elif not media_url:
         fields.add("media_url", "media_url or media_base64 is required", "value_error.missing")
     fields.check()
-    ext = _media_type(fields, file_name if media_b64 else None, None if media_b64 else media_url)
-    if ext is not None and size is not None and size > MEDIA_LIMITS[ext]:
-        limit = "512 KB" if MEDIA_LIMITS[ext] == 512 * 1024 else "1 MB"
-        fields.add("media_base64", f"media too large: max {limit} for {ext}")
+    try:
+        ext, source = media_type(
+            media_url=None if content is not None else media_url,
+            content=content,
+            file_name=file_name,
+        )
+    except ValueError as exc:
+        where = "file_name" if file_name else ("media_base64" if content else "media_url")
+        fields.add(where, str(exc))
+        ext, source = None, where
+    if ext is not None and content is not None and len(content) > MEDIA_LIMITS[ext]:
+        fields.add("media_base64", f"media too large: max {describe_limit(ext)} for {ext}")
     fields.check()
-    assert ext is not None
     stored_url = media_url
-    if media_b64:
-        digest = hashlib.sha256(media_b64.encode()).hexdigest()[:16]
+    if content is not None:
+        digest = hashlib.sha256(content).hexdigest()[:16]
         stored_url = f"https://media.sandbox.invalid/{digest}.{ext}"
+    size = None if content is None else len(content)
     build.update(
-        kind="media", caption=caption, media_url=stored_url, extra={"bytes": size, "ext": ext}
+        kind="media",
+        caption=caption,
+        media_url=stored_url,
+        extra={"bytes": size, "ext": ext, "type_from": source, "file_name": file_name},
     )
     outcome = _accept(ctx.state, account.name, MEDIA_COST, build)
     if isinstance(outcome, Response):
