@@ -166,7 +166,7 @@ class Transport:
         headers: dict[str, str] | None = None,
         json: Any = None,
         data: dict[str, str] | None = None,
-        files: list[tuple[str, tuple[None, str]]] | None = None,
+        files: list[tuple[str, tuple[Any, ...]]] | None = None,
     ) -> T:
         """Make one logical call, retried as the policy allows, and return ``parse(response)``.
 
@@ -205,7 +205,7 @@ class Transport:
         headers: dict[str, str] | None,
         json: Any,
         data: dict[str, str] | None,
-        files: list[tuple[str, tuple[None, str]]] | None,
+        files: list[tuple[str, tuple[Any, ...]]] | None,
     ) -> requests.Response:
         # Everything that can be done before the slot is done before it (encoding the body,
         # reading proxy/netrc settings from the environment): the hit must leave as soon as

@@ -185,6 +185,22 @@ def test_client_wa_official_templates_channels_broadcast_reply(
     assert box.message(image.ref_no)["extra"]["type"] == "image"
 
 
+def test_client_wa_official_reply_uploads_a_file(client: NusaSMSClient, box: Any) -> None:
+    # The document's Node.js sample: type image, the file itself, text as its caption.
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 200
+    sent = client.send_wa_official_reply(
+        ROOM_ID, type="image", file=png, file_name="to-file.png", text="Image caption"
+    )
+    extra = box.message(sent.ref_no)["extra"]
+    assert (extra["type"], extra["file_name"], extra["file_bytes"]) == ("image", "to-file.png", 208)
+    assert box.message(sent.ref_no)["text"] == "Image caption"
+    # As the fleet keeps it (base64 in a JSON payload), without a name: one is made from the type.
+    again = client.send_wa_official_reply(
+        ROOM_ID, type="document", file_base64=base64.b64encode(b"%PDF-1.4 x").decode()
+    )
+    assert box.message(again.ref_no)["extra"]["file_name"] == "file.pdf"
+
+
 @pytest.mark.parametrize("output", ["json", "xml"])
 def test_client_send_sms_reads_json_and_xml(client: NusaSMSClient, box: Any, output: str) -> None:
     sent = client.send_sms("+6281234567", "Kode OTP 123456", otp=True, output=output)

@@ -294,3 +294,33 @@ def test_whatsapp_status_unknown_value_is_kept_not_final() -> None:
     parsed = WhatsAppMessageStatus.model_validate({"status": "X", "sent_date": "yesterday"})
     assert parsed.status == "X" and not parsed.is_final
     assert parsed.sent_date == "yesterday"
+
+
+def test_reply_request_file_upload_becomes_the_file_part() -> None:
+    room = str(uuid.uuid4())
+    png = b"\x89PNG\r\n\x1a\n" + b"1" * 8
+    req = ReplyRequest(
+        room_id=room,
+        type="image",
+        text="caption",
+        file_base64=base64.b64encode(png).decode(),
+        file_name="a.png",
+    )
+    parts = dict(req.to_multipart())
+    assert parts["file"] == ("a.png", png, "image/png")
+    assert parts["text"] == (None, "caption") and parts["type"] == (None, "image")
+    assert "file_base64" not in parts and "file_name" not in parts
+
+
+def test_reply_request_needs_a_file_url_or_a_file_for_media() -> None:
+    room = str(uuid.uuid4())
+    _fails(ReplyRequest, "file_url or a file", room_id=room, type="image")
+    _fails(ReplyRequest, "file_base64", room_id=room, type="image", file_base64="!!")
+    _fails(
+        ReplyRequest,
+        "file_name",
+        room_id=room,
+        type="image",
+        file_url="https://e/a.png",
+        file_name="a.png",
+    )

@@ -16,6 +16,7 @@ one pacing fingerprint covers both.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from collections.abc import Callable
@@ -249,10 +250,29 @@ class NusaSMSClient:
         type: ReplyType | str = ReplyType.TEXT,
         text: str | None = None,
         file_url: str | None = None,
+        file: bytes | None = None,
+        file_name: str | None = None,
+        file_base64: str | None = None,
         priority: Priority = "normal",
     ) -> OfficialSendResult:
-        """Reply into an open room (multipart/form-data, as the documents send it)."""
-        request = ReplyRequest(room_id=room_id, type=type, text=text, file_url=file_url)
+        """Reply into an open room (multipart/form-data, as the documents send it).
+
+        A non-text ``type`` needs ``file_url`` or an upload: ``file`` (the bytes) or
+        ``file_base64`` (the same, as the ledger keeps it), with an optional ``file_name``;
+        it is sent as the multipart part ``file``. ``text`` is the caption of a file reply.
+        """
+        if file is not None:
+            if file_base64 is not None:
+                raise ValueError("give file or file_base64, not both")
+            file_base64 = base64.b64encode(file).decode("ascii")
+        request = ReplyRequest(
+            room_id=room_id,
+            type=type,
+            text=text,
+            file_url=file_url,
+            file_base64=file_base64,
+            file_name=file_name,
+        )
         path = "/wa_official/message/reply"
         return self._send(path, priority, OfficialSendResult, request, multipart=True)
 
@@ -352,7 +372,7 @@ class NusaSMSClient:
         validate: Callable[[Any], R],
         body: dict[str, Any] | None = None,
         *,
-        files: list[tuple[str, tuple[None, str]]] | None = None,
+        files: list[tuple[str, tuple[Any, ...]]] | None = None,
         pick: Callable[[ApiEnvelope], Any] = lambda envelope: envelope.data,
     ) -> R:
         """One JSON API call; the result is ``validate(pick(envelope))`` (by default its data)."""

@@ -36,7 +36,7 @@ class RequestModel(BaseModel):
         """The JSON body as the provider expects it (unset optional fields left out)."""
         return self.model_dump(mode="json", exclude_none=True)
 
-    def to_multipart(self) -> list[tuple[str, tuple[None, str]]]:
+    def to_multipart(self) -> list[tuple[str, tuple[Any, ...]]]:
         """Form fields for ``requests``' ``files=``: ``(None, value)`` makes plain form parts."""
         return [(name, (None, str(value))) for name, value in self.to_json_body().items()]
 
