@@ -180,6 +180,7 @@ def command(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     if cmd == "CREDITS":
         wallet = "wa" if params.get("type", "sms").strip().lower() == "wa" else "sms"
         with ctx.state.lock:
+            ctx.state.settle(time.monotonic())
             credits = float(getattr(account, f"{wallet}_balance"))
         row = {
             "status": "0",

@@ -1,8 +1,14 @@
 """JSON API endpoints: account, balance, WhatsApp send/media/status and the phone check.
 
 Costs (per the documents): a WhatsApp message takes 1 WA credit per started 1500 characters,
-media 2 credits; the phone check is free. Not enough credit → 402 ``Insufficient WA balance``;
-an account set expired → 402 ``WA balance expired`` (the documents name no code for it).
+media 2 credits, given back when the message ends ``F`` ("WA Credit deduction will be
+reverted"; not for ``A``, of which the documents say nothing); the phone check is free.
+
+How the provider refuses a send for want of credit is not documented. Assumed here (and
+recognised by the client, see docs/providers/nusasms.md): not enough credit → HTTP 402
+``{"error": true, "message": "Insufficient WA balance"}``; an expired balance → 402
+``WA balance expired``. What *is* documented is the balance answer: ``wa_balance`` and
+``wa_expired_date`` (a date in the past once the account is set expired).
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ def balance(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     if account is None:
         return denied or error_envelope(401, "Invalid API key")
     with ctx.state.lock:
+        ctx.state.settle(time.monotonic())  # failed messages' credit is back before it is read
         date = account.expired_date
         data = {
             "idClient": account.id_client,
@@ -109,6 +116,8 @@ def _accept(
             path=path,
             step_s=state.status_step_s,
             sender=sender,
+            # "F FAILED: Fail to save Message (WA Credit deduction will be reverted)".
+            refund_on="F",
             **build,
         )
         state.add_message(message)
