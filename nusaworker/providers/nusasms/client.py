@@ -30,7 +30,8 @@ from nusaworker.errors import ConfigurationError
 
 from ..gate import Gate, NoopGate, Priority
 from ..transport import Kind, RetryPolicy, Transport
-from .envelope import read_envelope
+from .envelope import items, message_and_data, read_envelope
+from .models.command import read_credits, read_delivery_report
 from .models.common import ApiEnvelope, RequestModel
 from .models.official import (
     BroadcastRequest,
@@ -47,7 +48,6 @@ from .models.sms import (
     SmsGroupResult,
     SmsRequest,
     SmsSendResult,
-    read_sms_answer,
 )
 from .models.wa import (
     Account,
@@ -59,6 +59,8 @@ from .models.wa import (
     WhatsAppMessageStatus,
     WhatsAppSendResult,
 )
+from .query import install_log_redaction
+from .smscalls import SmsCalls
 
 __all__ = ["CREDENTIALS", "DEFAULT_BASE_URL", "NusaSMSClient", "account_fingerprint"]
 
@@ -126,6 +128,7 @@ class NusaSMSClient:
             backoff_cap=backoff_cap,
             rate_limit_penalty=rate_limit_penalty,
         )
+        install_log_redaction()  # the command API's login rides in its URL
         self._transport = Transport(
             base_url=base_url,
             gate=gate if gate is not None else NoopGate(),
@@ -137,6 +140,7 @@ class NusaSMSClient:
             pool_size=pool_size,
             sleep=sleep,
         )
+        self._smscalls = SmsCalls(self._transport, self._sms_user, self._sms_password)
 
     @property
     def base_url(self) -> str:
@@ -217,7 +221,7 @@ class NusaSMSClient:
         request = PhoneCheckRequest(phone_numbers=numbers, callback_url=callback_url)
         # A send for retry purposes: it starts work (and callbacks) at the provider.
         return self._send(
-            "/wa_phone_check", priority, PhoneCheckResult, request, pick=_message_and_data
+            "/wa_phone_check", priority, PhoneCheckResult, request, pick=message_and_data
         )
 
     # -------------------------------------------------------- JSON API: WhatsApp Official
@@ -279,12 +283,12 @@ class NusaSMSClient:
     def get_wa_official_templates(self, *, priority: Priority = "normal") -> list[Template]:
         """``GET wa_official/templates``: the account's message templates."""
         validate = TypeAdapter(list[Template]).validate_python
-        return self._api("GET", "/wa_official/templates", "read", priority, validate, pick=_items)
+        return self._api("GET", "/wa_official/templates", "read", priority, validate, pick=items)
 
     def get_wa_official_channels(self, *, priority: Priority = "normal") -> list[Channel]:
         """``GET wa_official/channels``: the account's sender channels."""
         validate = TypeAdapter(list[Channel]).validate_python
-        return self._api("GET", "/wa_official/channels", "read", priority, validate, pick=_items)
+        return self._api("GET", "/wa_official/channels", "read", priority, validate, pick=items)
 
     # ------------------------------------------------------------------------- SMS v3
 
@@ -299,7 +303,7 @@ class NusaSMSClient:
     ) -> SmsSendResult:
         """Send one SMS (``fields``: unicode, output). ``unicode`` is set when the text needs it."""
         request = SmsRequest(destination=destination, text=text, otp=otp, **fields)
-        return self._sms(
+        return self._smscalls.send(
             "/api/v3/sendsms/plain", request.to_form(), "send", priority, SmsSendResult
         )
 
@@ -314,21 +318,30 @@ class NusaSMSClient:
     ) -> SmsGroupResult:
         """Send one SMS to an address-book group; ``ref_no`` is the campaign name."""
         request = SmsGroupRequest(group=group, text=text, otp=otp, **fields)
-        return self._sms(
+        return self._smscalls.send(
             "/api/v3/sendsms/group", request.to_form(), "send", priority, SmsGroupResult
         )
 
     def get_sms_credits(self, *, priority: Priority = "normal") -> SmsCredits:
-        """``cmd=CREDITS``: the SMS credit left."""
-        form = {"cmd": "CREDITS", "type": "sms", "output": "json"}
-        return self._sms("/api/command", form, "read", priority, SmsCredits)
+        """``GET /api/command?cmd=CREDITS&type=sms``: the SMS credit left.
+
+        The answer's shape is undocumented: any plausible one is read, and one that says
+        nothing recognisable gives ``known=False`` with the answer in ``raw`` (never an error).
+        """
+        query = {"cmd": "CREDITS", "type": "sms", "output": "json"}
+        return self._smscalls.command(query, priority, read_credits)
 
     def get_sms_delivery_report(
         self, ref_no: str, *, priority: Priority = "normal"
     ) -> SmsDeliveryReport:
-        """``cmd=DR``: the delivery state of one SMS."""
-        form = {"cmd": "DR", "ref_no": _ref(ref_no), "output": "json"}
-        return self._sms("/api/command", form, "read", priority, SmsDeliveryReport)
+        """``GET /api/command?cmd=DR&ref_no=…``: the delivery state of one SMS.
+
+        Read defensively like :meth:`get_sms_credits`; ``state`` is ``pending``,
+        ``delivered``, ``failed`` or ``unknown``.
+        """
+        ref = _ref(ref_no)
+        query = {"cmd": "DR", "ref_no": ref, "output": "json"}
+        return self._smscalls.command(query, priority, read_delivery_report, ref_no=ref)
 
     # ----------------------------------------------------------------------- internals
 
@@ -390,42 +403,6 @@ class NusaSMSClient:
             json=body,
             files=files,
         )
-
-    def _sms(
-        self, path: str, form: dict[str, str], kind: Kind, priority: Priority, model: type[M]
-    ) -> M:
-        password = self._sms_password.get_secret_value()
-        if not self._sms_user or not password:
-            raise ConfigurationError("this call needs the NusaSMS sms_user and sms_password")
-        # Credentials travel in the POST body, never in the URL (URLs end up in logs).
-        body = {"user": self._sms_user, "password": password, **form}
-
-        def parse(response: requests.Response) -> M:
-            found = read_sms_answer(
-                response.content,
-                response.headers.get("Content-Type"),
-                status_code=response.status_code,
-                need_status=kind == "send",
-            )
-            return model.model_validate(found)
-
-        return self._transport.hit(
-            "POST",
-            path,
-            kind=kind,
-            parse=parse,
-            priority=priority,
-            headers={"Accept": "application/json"},
-            data=body,
-        )
-
-
-def _message_and_data(envelope: ApiEnvelope) -> Any:
-    return {"message": envelope.message, "data": envelope.data}
-
-
-def _items(envelope: ApiEnvelope) -> Any:
-    return [] if envelope.data is None else envelope.data
 
 
 def _ref(ref_no: str) -> str:

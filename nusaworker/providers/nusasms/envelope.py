@@ -7,12 +7,13 @@ alone says is the shared :func:`~nusaworker.providers.classify.error_for_respons
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..classify import Redact, lost_answer, shorten, summarize_body, unredacted
 from ..errors import PermanentError
 from .models.common import ApiEnvelope
 
-__all__ = ["read_envelope"]
+__all__ = ["items", "message_and_data", "read_envelope"]
 
 
 def read_envelope(
@@ -44,3 +45,13 @@ def read_envelope(
             provider_code=envelope.error_code,
         )
     return envelope
+
+
+def message_and_data(envelope: ApiEnvelope) -> Any:
+    """The envelope's ``message`` and ``data`` (for answers whose message is the news)."""
+    return {"message": envelope.message, "data": envelope.data}
+
+
+def items(envelope: ApiEnvelope) -> Any:
+    """The envelope's ``data`` list (``[]`` when it is null)."""
+    return [] if envelope.data is None else envelope.data
