@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from nusaworker.providers import (
+    InsufficientCredit,
     NusaSMSClient,
     WhatsAppStatus,
 )
@@ -256,3 +257,22 @@ def test_client_with_a_pacing_gate_never_breaks_the_gap_rule(make_sandbox: Any) 
     stats = box.stats()
     assert stats["accounts"]["main"]["hits"] == 8
     assert stats["violations"] == 0
+
+
+def test_client_no_credit_signals_of_the_json_api(client: NusaSMSClient, box: Any) -> None:
+    # Documented: the balance answer. Assumed: a send refused with 402 for want of credit.
+    assert client.get_balance().standing("wa") == "ok"
+    box.set_balance(wa=0)
+    assert client.get_balance().standing("wa") == "empty"
+    with pytest.raises(InsufficientCredit):
+        client.send_whatsapp("6281234567", "hi")
+    box.set_balance(wa=10)
+    box.set_account(expired=True)
+    assert client.get_balance().standing("wa") == "expired"
+    with pytest.raises(InsufficientCredit) as expired:
+        client.send_whatsapp("6281234567", "hi")
+    assert "expired" in str(expired.value)
+    # SMS v3's documented codes: -7 BALANCE_EXPIRED on a send.
+    with pytest.raises(InsufficientCredit) as sms:
+        client.send_sms("6281234567", "hi")
+    assert sms.value.provider_code == -7

@@ -164,3 +164,20 @@ def test_install_log_redaction_filters_urllib3_request_lines(
     logger.debug('%s://%s:%s "%s %s %s" %s %s', "http", "h", 80, "GET",
                  "/api/command?user=u&password=secret&cmd=CREDITS", "HTTP/1.1", 200, 5)  # fmt: skip
     assert "secret" not in caplog.text and "password=***&cmd=CREDITS" in caplog.text
+
+
+def test_sms_credits_standing_reads_the_documented_signals() -> None:
+    today = dt.date(2026, 6, 1)
+    assert (
+        read_credits('{"credits": "12", "expired_date": "2026-06-01"}').standing(today=today)
+        == "ok"
+    )
+    assert (
+        read_credits('{"credits": "0", "expired_date": "2027-01-01"}').standing(today=today)
+        == "empty"
+    )
+    assert (
+        read_credits('{"credits": "9", "expired_date": "2026-05-31"}').standing(today=today)
+        == "expired"
+    )
+    assert read_credits("ok").standing(today=today) == "unknown"

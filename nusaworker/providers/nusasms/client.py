@@ -28,9 +28,10 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 
 from nusaworker.errors import ConfigurationError
 
+from ..errors import PermanentError
 from ..gate import Gate, NoopGate, Priority
 from ..transport import Kind, RetryPolicy, Transport
-from .envelope import items, message_and_data, read_envelope
+from .envelope import as_credit_error, items, message_and_data, read_envelope
 from .models.command import read_credits, read_delivery_report
 from .models.common import ApiEnvelope, RequestModel
 from .models.official import (
@@ -393,16 +394,23 @@ class NusaSMSClient:
         def parse(response: requests.Response) -> R:
             return validate(pick(self._envelope(response, is_send=kind == "send")))
 
-        return self._transport.hit(
-            method,
-            API + path,
-            kind=kind,
-            parse=parse,
-            priority=priority,
-            headers=self._api_headers(),
-            json=body,
-            files=files,
-        )
+        try:
+            return self._transport.hit(
+                method,
+                API + path,
+                kind=kind,
+                parse=parse,
+                priority=priority,
+                headers=self._api_headers(),
+                json=body,
+                files=files,
+            )
+        except PermanentError as exc:
+            # A refusal that speaks of credit is one (the documents name no status for it).
+            error = as_credit_error(exc)
+            if error is exc:
+                raise
+            raise error from exc
 
 
 def _ref(ref_no: str) -> str:

@@ -27,12 +27,13 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import field_validator
 
 from ..codes import SMS_CODES, sms_error
-from .common import LenientDate, LenientDatetime, ResponseModel
+from .common import LenientDate, LenientDatetime, ResponseModel, Standing, standing
 
 __all__ = [
     "DeliveryState",
@@ -109,6 +110,10 @@ class SmsCredits(_CommandAnswer):
     @classmethod
     def _number(cls, value: Any) -> Any:
         return _to_number(value)
+
+    def standing(self, *, today: date | None = None) -> Standing:
+        """``ok``, ``empty`` (no credit), ``expired`` or ``unknown`` (nothing found)."""
+        return standing(self.credits, self.expired_date, today=today)
 
 
 class SmsDeliveryReport(_CommandAnswer):

@@ -10,6 +10,7 @@ is only checked for its type, since its size is only known to whoever downloads 
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -27,8 +28,10 @@ from .common import (
     LenientDatetime,
     RequestModel,
     ResponseModel,
+    Standing,
     check_http_url,
     normalize_phone,
+    standing,
 )
 
 __all__ = [
@@ -184,6 +187,20 @@ class Balance(ResponseModel):
     sms_balance: float | None = None
     sms_expired_date: LenientDate = None
     pulsa_balance: float | None = None
+
+    def standing(self, wallet: str = "wa", *, today: date | None = None) -> Standing:
+        """What the documented fields say of ``wallet`` (``wa``, ``sms``, ``hlr``, ``sim``).
+
+        ``expired`` once ``<wallet>_expired_date`` is past (``today`` defaults to the date in
+        Jakarta, the provider's calendar), else ``empty`` at a balance of 0 or less, ``ok``
+        with credit left, ``unknown`` when the answer lacks the balance. These are the
+        documented signals of no credit; how a send is refused for it is not documented.
+        """
+        return standing(
+            getattr(self, f"{wallet}_balance", None),
+            getattr(self, f"{wallet}_expired_date", None),
+            today=today,
+        )
 
 
 class WhatsAppSendResult(ResponseModel):
