@@ -229,3 +229,11 @@ def test_send_plain_bills_an_escape_pair_it_cannot_split(box: Any, http: request
     r = plain(http, box, SMSText=text, GSM="6281234567890", output="json")
     assert r.json()["results"][0]["status"] == "0"
     assert box.balance()["sms_balance"] == 7
+
+
+def test_command_is_get_only_as_documented(box: Any, http: requests.Session) -> None:
+    r = http.post(f"{box.url}/api/command", data={**LOGIN, "cmd": "CREDITS", "output": "json"})
+    assert r.status_code == 405
+    r = http.get(f"{box.url}/api/command", params={**LOGIN, "cmd": "CREDITS", "output": "json"})
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "0"
+    assert [h["method"] for h in box.hits()] == ["POST", "GET"]
