@@ -11,15 +11,18 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from nusaworker.providers import WhatsAppMediaRequest
+from nusaworker.providers.nusasms import media as product_media
 from nusaworker.sandbox import FaultProfile
 from nusaworker.sandbox.accounts import Account
 from nusaworker.sandbox.callbacks import Pusher
+from nusaworker.sandbox.nusasms import media as sandbox_media
 from nusaworker.sandbox.nusasms import wa
 from nusaworker.sandbox.router import Ctx
 from nusaworker.sandbox.state import SandboxState
@@ -49,6 +52,7 @@ CASES: list[tuple[dict[str, Any], str | None]] = [
     ({"media_url": "https://e.com/a.gif"}, "media_url"),
     ({"media_url": "https://e.com/a.exe", "file_name": "a.pdf"}, None),  # file_name names it
     ({"media_url": "https://e.com/a.png", "file_name": "a.gif"}, "file_name"),
+    ({"media_url": "https://e.com/a.gif", "file_name": "photo"}, "media_url"),
     ({"media_base64": b64(PNG)}, None),  # file_name is optional: the content says PNG
     ({"media_base64": b64(JPEG)}, None),
     ({"media_base64": b64(PDF)}, None),
@@ -126,3 +130,13 @@ def test_media_client_matches_table(fields: dict[str, Any], refused: str | None)
 @pytest.mark.parametrize(("fields", "refused"), CASES)
 def test_media_sandbox_matches_table(fields: dict[str, Any], refused: str | None) -> None:
     assert _sandbox_verdict(fields) == refused
+
+
+def test_media_rules_copies_are_the_same_code() -> None:
+    # Two copies because the sandbox imports nothing of the product; below their docstrings
+    # they must be one and the same.
+    def code(module: Any) -> str:
+        text = Path(module.__file__).read_text(encoding="utf-8")
+        return text[text.index("from __future__") :]
+
+    assert code(product_media) == code(sandbox_media)

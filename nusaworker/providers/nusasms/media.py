@@ -34,6 +34,7 @@ __all__ = [
     "extension",
     "media_type",
     "normalize_base64",
+    "refused_field",
     "sniff",
 ]
 
@@ -114,6 +115,13 @@ def media_type(
         allowed = ", ".join(MEDIA_SIZE_LIMITS)
         raise ValueError(f"file type {kind!r} is not allowed (allowed: {allowed})")
     return kind, source
+
+
+def refused_field(file_name: str | None, content: bytes | None) -> str:
+    """The field a refusal of :func:`media_type` points at: the one the type was read from."""
+    if file_name and extension(file_name):
+        return "file_name"
+    return "media_base64" if content is not None else "media_url"
 
 
 def describe_limit(kind: str) -> str:

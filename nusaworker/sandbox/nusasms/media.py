@@ -20,12 +20,12 @@ import re
 from urllib.parse import unquote, urlsplit
 
 __all__ = [
-    "MEDIA_LIMITS",
     "MEDIA_SIZE_LIMITS",
     "decode_base64",
     "extension",
     "media_type",
     "normalize_base64",
+    "refused_field",
     "sniff",
 ]
 
@@ -42,9 +42,6 @@ MEDIA_SIZE_LIMITS: dict[str, int] = {
 }
 
 _WHITESPACE = re.compile(r"[ \t\r\n\f\v]+")
-
-
-MEDIA_LIMITS = MEDIA_SIZE_LIMITS  # the name the endpoints use
 
 
 def normalize_base64(data: str) -> str:
@@ -109,6 +106,13 @@ def media_type(
         allowed = ", ".join(MEDIA_SIZE_LIMITS)
         raise ValueError(f"file type {kind!r} is not allowed (allowed: {allowed})")
     return kind, source
+
+
+def refused_field(file_name: str | None, content: bytes | None) -> str:
+    """The field a refusal of :func:`media_type` points at: the one the type was read from."""
+    if file_name and extension(file_name):
+        return "file_name"
+    return "media_base64" if content is not None else "media_url"
 
 
 def describe_limit(kind: str) -> str:

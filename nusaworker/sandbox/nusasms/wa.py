@@ -25,7 +25,14 @@ from ..router import Ctx
 from ..state import SandboxState
 from ..wire import Request, Response, envelope, error_envelope
 from .jsonapi import Fields, authenticate
-from .media import MEDIA_LIMITS, decode_base64, describe_limit, media_type, normalize_base64
+from .media import (
+    MEDIA_SIZE_LIMITS,
+    decode_base64,
+    describe_limit,
+    media_type,
+    normalize_base64,
+    refused_field,
+)
 
 SENDERS = ("6281100000001", "6281100000002", "6281100000003")
 CHARS_PER_CREDIT = 1500
@@ -199,10 +206,10 @@ def send_media(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
             file_name=file_name,
         )
     except ValueError as exc:
-        where = "file_name" if file_name else ("media_base64" if content else "media_url")
+        where = refused_field(file_name, content)
         fields.add(where, str(exc))
         ext, source = None, where
-    if ext is not None and content is not None and len(content) > MEDIA_LIMITS[ext]:
+    if ext is not None and content is not None and len(content) > MEDIA_SIZE_LIMITS[ext]:
         fields.add("media_base64", f"media too large: max {describe_limit(ext)} for {ext}")
     fields.check()
     stored_url = media_url

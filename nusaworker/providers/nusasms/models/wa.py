@@ -22,6 +22,7 @@ from ..media import (
     describe_limit,
     media_type,
     normalize_base64,
+    refused_field,
 )
 from .common import (
     LenientDate,
@@ -130,7 +131,7 @@ class WhatsAppMediaRequest(_WhatsAppSend):
         try:
             kind, source = media_type(media_url=url, content=content, file_name=self.file_name)
         except ValueError as exc:
-            field = "file_name" if self.file_name else ("media_base64" if content else "media_url")
+            field = refused_field(self.file_name, content)
             raise ValueError(f"{field}: {exc}") from None
         if content is not None and kind is not None and len(content) > MEDIA_SIZE_LIMITS[kind]:
             raise ValueError(
