@@ -9,7 +9,9 @@
         │                               destination, spam limits, unknown negative SMS codes
         ├── AuthError                   401/403, SMS -5 (wrong user/password),
         │                               -40 (IP not whitelisted)
-        ├── InsufficientCredit          402, SMS -2 (not enough credits), -7 (balance expired)
+        ├── InsufficientCredit          402 (assumed: not in the documents), a refusal that
+        │                               speaks of credit, SMS -2 (not enough credits), -7
+        │                               (balance expired)
         └── AmbiguousOutcome            a send may have reached the provider, its answer did not:
                                         read timeout or connection dropped after the request was
                                         written, 504, a 2xx that cannot be parsed

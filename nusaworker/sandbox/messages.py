@@ -83,6 +83,15 @@ class Message:
     media_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     reported: int = 0  # index in ``path`` of the last status pushed to the callback URL
+    # The status at which the provider gives the cost back (WhatsApp ``F``: "WA Credit
+    # deduction will be reverted"); None: never. Settled by ``SandboxState.settle``.
+    refund_on: str | None = None
+    refunded: bool = False
+
+    @property
+    def wallet(self) -> str:
+        """The wallet its cost came from (``"sms"`` or ``"wa"``)."""
+        return "sms" if self.channel == "sms" else "wa"
 
     def index_at(self, now: float) -> int:
         """Index in ``path`` of the status at monotonic time ``now``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,7 @@ class SandboxState:
         self.fail_rate = float(fail_rate)
         self.messages: dict[str, Message] = {}
         self.live: set[str] = set()  # ref_nos whose status may still change
+        self.refunds_due: set[str] = set()  # ref_nos whose cost goes back at a status ahead
         self.hits = HitLog()
         self.callbacks_sent = 0
         self.callbacks_failed = 0
@@ -100,8 +102,9 @@ class SandboxState:
             self._start_accounts[account.name] = account.copy()
 
     def account(self, name: str) -> Account:
-        """An account by name; ``KeyError`` when there is none."""
+        """An account by name (its refunds due settled first); ``KeyError`` when there is none."""
         with self.lock:
+            self.settle(time.monotonic())
             return self.accounts[name]
 
     # -- hits ---------------------------------------------------------------------------------
@@ -166,6 +169,8 @@ class SandboxState:
         with self.lock:
             self.messages[message.ref_no] = message
             self.live.add(message.ref_no)
+            if message.refund_on is not None and message.refund_on in message.path:
+                self.refunds_due.add(message.ref_no)
 
     def message(self, ref_no: str) -> Message | None:
         """A message by ref_no."""
@@ -184,6 +189,7 @@ class SandboxState:
         """
         steps: list[tuple[Message, int]] = []
         with self.lock:
+            self.settle(now)
             for ref_no in list(self.live):
                 message = self.messages[ref_no]
                 index = message.index_at(now)
@@ -220,8 +226,35 @@ class SandboxState:
             self.hits.clear()
             self.messages.clear()
             self.live.clear()
+            self.refunds_due.clear()
             self.accounts = {name: a.copy() for name, a in self._start_accounts.items()}
             self.faults = self._start_faults
             self.callback_url = self._start_callback_url
             self.callbacks_sent = 0
             self.callbacks_failed = 0
+
+    # -- refunds ------------------------------------------------------------------------------
+
+    def settle(self, now: float) -> int:
+        """Give back the cost of every message that reached its refund status by ``now``.
+
+        Statuses are computed from the clock, so refunds are settled whenever money is looked
+        at (an account read, a balance answer) and on every ticker step: a balance never shows
+        a failed message as still paid for. Returns the number of refunds made.
+        """
+        done = 0
+        with self.lock:
+            for ref_no in list(self.refunds_due):
+                message = self.messages[ref_no]
+                if message.status_at(now) != message.refund_on:
+                    continue
+                self.refunds_due.discard(ref_no)
+                account = self.accounts.get(message.account)
+                if account is None:
+                    continue
+                attr = f"{message.wallet}_balance"
+                setattr(account, attr, getattr(account, attr) + message.cost)
+                message.refunded = True
+                message.extra["refunded"] = message.cost
+                done += 1
+        return done

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from nusaworker.providers import (
+    InsufficientCredit,
     NusaSMSClient,
     WhatsAppStatus,
 )
@@ -140,6 +141,18 @@ def test_client_send_whatsapp_media_by_url_and_base64(client: NusaSMSClient, box
     assert box.balance()["wa_balance"] == 1_000_000.0 - 4  # media costs 2 credits each
 
 
+def test_client_send_whatsapp_media_as_the_document_allows(client: NusaSMSClient, box: Any) -> None:
+    # No file_name (optional in both editions): the PNG signature names the type.
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 600
+    wrapped = base64.encodebytes(png).decode()  # line breaks every 76 characters
+    inline = client.send_whatsapp_media("6281234567", media_base64=wrapped)
+    view = box.message(inline.ref_no)
+    assert view["extra"]["ext"] == "png" and view["extra"]["type_from"] == "media_base64"
+    # A URL that does not show its type is the provider's to download and judge.
+    by_url = client.send_whatsapp_media("6281234567", media_url="https://cdn.example/f?id=7")
+    assert box.message(by_url.ref_no)["extra"]["ext"] is None
+
+
 def test_client_check_whatsapp_numbers(client: NusaSMSClient, box: Any) -> None:
     result = client.check_whatsapp_numbers(
         ["6281234567", "+6281234560"], callback_url="http://127.0.0.1:9/cb"
@@ -171,6 +184,22 @@ def test_client_wa_official_templates_channels_broadcast_reply(
         ROOM_ID, type="image", file_url="https://example.com/a.png"
     )
     assert box.message(image.ref_no)["extra"]["type"] == "image"
+
+
+def test_client_wa_official_reply_uploads_a_file(client: NusaSMSClient, box: Any) -> None:
+    # The document's Node.js sample: type image, the file itself, text as its caption.
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 200
+    sent = client.send_wa_official_reply(
+        ROOM_ID, type="image", file=png, file_name="to-file.png", text="Image caption"
+    )
+    extra = box.message(sent.ref_no)["extra"]
+    assert (extra["type"], extra["file_name"], extra["file_bytes"]) == ("image", "to-file.png", 208)
+    assert box.message(sent.ref_no)["text"] == "Image caption"
+    # As the fleet keeps it (base64 in a JSON payload), without a name: one is made from the type.
+    again = client.send_wa_official_reply(
+        ROOM_ID, type="document", file_base64=base64.b64encode(b"%PDF-1.4 x").decode()
+    )
+    assert box.message(again.ref_no)["extra"]["file_name"] == "file.pdf"
 
 
 @pytest.mark.parametrize("output", ["json", "xml"])
@@ -228,3 +257,22 @@ def test_client_with_a_pacing_gate_never_breaks_the_gap_rule(make_sandbox: Any) 
     stats = box.stats()
     assert stats["accounts"]["main"]["hits"] == 8
     assert stats["violations"] == 0
+
+
+def test_client_no_credit_signals_of_the_json_api(client: NusaSMSClient, box: Any) -> None:
+    # Documented: the balance answer. Assumed: a send refused with 402 for want of credit.
+    assert client.get_balance().standing("wa") == "ok"
+    box.set_balance(wa=0)
+    assert client.get_balance().standing("wa") == "empty"
+    with pytest.raises(InsufficientCredit):
+        client.send_whatsapp("6281234567", "hi")
+    box.set_balance(wa=10)
+    box.set_account(expired=True)
+    assert client.get_balance().standing("wa") == "expired"
+    with pytest.raises(InsufficientCredit) as expired:
+        client.send_whatsapp("6281234567", "hi")
+    assert "expired" in str(expired.value)
+    # SMS v3's documented codes: -7 BALANCE_EXPIRED on a send.
+    with pytest.raises(InsufficientCredit) as sms:
+        client.send_sms("6281234567", "hi")
+    assert sms.value.provider_code == -7

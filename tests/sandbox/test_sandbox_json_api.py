@@ -164,6 +164,23 @@ def test_whatsapp_media_url_and_base64(box: Any, http: requests.Session) -> None
             "media_base64",
         ),
         ({"media_base64": "!!!", "file_name": "a.png"}, "media_base64"),
+        # "512.0 Kilobytes" / "1 Megabytes" read strictly: 512,000 and 1,000,000 bytes.
+        (
+            {"media_base64": base64.b64encode(b"0" * 512_001).decode(), "file_name": "a.jpg"},
+            "media_base64",
+        ),
+        ({"media_base64": base64.b64encode(b"0" * 512_000).decode(), "file_name": "a.jpg"}, None),
+        (
+            {"media_base64": base64.b64encode(b"0" * 1_000_001).decode(), "file_name": "a.mp4"},
+            "media_base64",
+        ),
+        # file_name is optional: the content's signature tells the type, or nothing does.
+        ({"media_base64": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 99).decode()}, None),
+        ({"media_base64": base64.b64encode(b"0" * 99).decode()}, "media_base64"),
+        # Line breaks of a MIME-wrapped encoder are ignored.
+        ({"media_base64": base64.encodebytes(b"%PDF-1.4" + b"0" * 300).decode()}, None),
+        # "any HTTP URL of a file that can be directly downloaded": no extension is accepted.
+        ({"media_url": "https://example.com/download?id=42"}, None),
     ],
 )
 def test_whatsapp_media_type_and_size_rules(
@@ -246,3 +263,34 @@ def test_unknown_path_404_and_wrong_method_405(box: Any, http: requests.Session)
     assert r.status_code == 405
     assert r.headers["Content-Type"].startswith("application/json")
     assert box.stats()["by_status"] == {"404": 1, "405": 1}
+
+
+def test_whatsapp_failed_message_credit_is_given_back(
+    make_sandbox: Any, http: requests.Session
+) -> None:
+    # Every message ends badly here: F ("WA Credit deduction will be reverted") or A (no word
+    # about credit in the documents, so kept).
+    box = make_sandbox(min_interval_ms=0, seed=3, status_step_s=0.05, fail_rate=1.0, wa_balance=100)
+    refs = []
+    for _ in range(8):
+        r = http.post(
+            f"{box.url}{API}/whatsapp/media",
+            headers=KEY,
+            json={"destination": "628123456789", "media_url": "https://e.com/a.png"},
+        )
+        assert r.status_code == 201
+        refs.append(r.json()["data"]["ref_no"])
+    assert box.balance()["wa_balance"] == 100 - 8 * 2
+
+    def ends() -> dict[str, str]:
+        statuses = {ref: box.message(ref)["status"] for ref in refs}
+        return statuses if all(s in "AF" for s in statuses.values()) else {}
+
+    final = wait_for(ends, 5, interval=0.02)
+    failed = [ref for ref, status in final.items() if status == "F"]
+    assert failed and len(failed) < len(refs)  # both endings are in the sample
+    # The balance answer already counts the refunds (settled when money is read).
+    r = http.get(f"{box.url}{API}/balance", headers=KEY)
+    assert r.json()["data"]["wa_balance"] == 100 - 2 * (len(refs) - len(failed))
+    assert all(box.message(ref)["extra"]["refunded"] == 2 for ref in failed)
+    assert all("refunded" not in box.message(ref)["extra"] for ref in set(refs) - set(failed))

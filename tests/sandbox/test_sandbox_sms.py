@@ -220,3 +220,20 @@ def test_sms_password_never_in_debug_log(
     box.stop()  # joins the handler thread, so its log lines are in
     assert "/api/v3/sendsms/plain" in caplog.text
     assert "s3cr3t-pw" not in caplog.text
+
+
+def test_send_plain_bills_an_escape_pair_it_cannot_split(box: Any, http: requests.Session) -> None:
+    # 152 + "€" (2 septets) + 152 = 306 septets, yet three parts: the pair moves whole.
+    box.set_balance(sms=10)
+    text = "a" * 152 + "€" + "a" * 152
+    r = plain(http, box, SMSText=text, GSM="6281234567890", output="json")
+    assert r.json()["results"][0]["status"] == "0"
+    assert box.balance()["sms_balance"] == 7
+
+
+def test_command_is_get_only_as_documented(box: Any, http: requests.Session) -> None:
+    r = http.post(f"{box.url}/api/command", data={**LOGIN, "cmd": "CREDITS", "output": "json"})
+    assert r.status_code == 405
+    r = http.get(f"{box.url}/api/command", params={**LOGIN, "cmd": "CREDITS", "output": "json"})
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "0"
+    assert [h["method"] for h in box.hits()] == ["POST", "GET"]

@@ -93,11 +93,41 @@ def _b64(size: int) -> str:
     return base64.b64encode(b"\0" * size).decode()
 
 
-def test_whatsapp_media_request_needs_url_or_base64_with_name() -> None:
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+def test_whatsapp_media_request_needs_url_or_base64() -> None:
     _fails(WhatsAppMediaRequest, "media_url or media_base64", destination="6281234567")
-    _fails(WhatsAppMediaRequest, "file_name", destination="6281234567", media_base64=_b64(10))
     ok = WhatsAppMediaRequest(destination="6281234567", media_url="https://e.com/a.png")
     assert ok.to_json_body()["media_url"] == "https://e.com/a.png"
+
+
+def test_whatsapp_media_request_file_name_is_optional_with_base64() -> None:
+    # Seed 000/001: file_name is "false" in the Required column; the content says what it is.
+    req = WhatsAppMediaRequest(
+        destination="6281234567", media_base64=base64.b64encode(PNG).decode()
+    )
+    assert "file_name" not in req.to_json_body()
+    # Content that names no type needs a file_name that does.
+    text = _fails(
+        WhatsAppMediaRequest, "media_base64", destination="6281234567", media_base64=_b64(10)
+    )
+    assert "cannot tell the file type" in text
+
+
+def test_whatsapp_media_request_drops_whitespace_in_base64() -> None:
+    wrapped = "\n".join(base64.encodebytes(PNG * 4).decode().split())
+    req = WhatsAppMediaRequest(destination="6281234567", media_base64=" " + wrapped + "\r\n")
+    assert req.media_base64 == base64.b64encode(PNG * 4).decode()
+
+
+def test_whatsapp_media_request_type_comes_from_base64_not_url() -> None:
+    # media_base64 wins over media_url: the URL's .exe does not matter, the PNG content does.
+    WhatsAppMediaRequest(
+        destination="6281234567",
+        media_url="https://e.com/a.exe",
+        media_base64=base64.b64encode(PNG).decode(),
+    )
 
 
 @pytest.mark.parametrize("name", ["a.jpg", "a.JPEG", "a.png", "a.pdf", "a.mp4", "a.webm"])
@@ -123,12 +153,15 @@ def test_whatsapp_media_request_refuses_other_types() -> None:
 @pytest.mark.parametrize(
     ("name", "size", "ok"),
     [
-        ("a.png", 512 * 1024, True),
-        ("a.png", 512 * 1024 + 1, False),
-        ("a.pdf", 512 * 1024 + 1, False),
-        ("a.mp4", 1024 * 1024, True),
-        ("a.webm", 1024 * 1024 + 1, False),
-        ("a.mp4", 600 * 1024, True),
+        # "512.0 Kilobytes" / "1 Megabytes", read strictly: decimal units.
+        ("a.png", 512_000, True),
+        ("a.png", 512_001, False),
+        ("a.png", 512 * 1024, False),
+        ("a.pdf", 512_001, False),
+        ("a.mp4", 1_000_000, True),
+        ("a.mp4", 1_000_001, False),
+        ("a.webm", 1024 * 1024, False),
+        ("a.mp4", 600_000, True),
     ],
 )
 def test_whatsapp_media_request_size_limits(name: str, size: int, ok: bool) -> None:
@@ -261,3 +294,33 @@ def test_whatsapp_status_unknown_value_is_kept_not_final() -> None:
     parsed = WhatsAppMessageStatus.model_validate({"status": "X", "sent_date": "yesterday"})
     assert parsed.status == "X" and not parsed.is_final
     assert parsed.sent_date == "yesterday"
+
+
+def test_reply_request_file_upload_becomes_the_file_part() -> None:
+    room = str(uuid.uuid4())
+    png = b"\x89PNG\r\n\x1a\n" + b"1" * 8
+    req = ReplyRequest(
+        room_id=room,
+        type="image",
+        text="caption",
+        file_base64=base64.b64encode(png).decode(),
+        file_name="a.png",
+    )
+    parts = dict(req.to_multipart())
+    assert parts["file"] == ("a.png", png, "image/png")
+    assert parts["text"] == (None, "caption") and parts["type"] == (None, "image")
+    assert "file_base64" not in parts and "file_name" not in parts
+
+
+def test_reply_request_needs_a_file_url_or_a_file_for_media() -> None:
+    room = str(uuid.uuid4())
+    _fails(ReplyRequest, "file_url or a file", room_id=room, type="image")
+    _fails(ReplyRequest, "file_base64", room_id=room, type="image", file_base64="!!")
+    _fails(
+        ReplyRequest,
+        "file_name",
+        room_id=room,
+        type="image",
+        file_url="https://e/a.png",
+        file_name="a.png",
+    )

@@ -87,3 +87,15 @@ def test_sms_error_unknown_code_is_permanent_and_keeps_code(code: int) -> None:
     assert type(error) is PermanentError
     assert error is not None and error.provider_code == code
     assert str(code) in str(error)
+
+
+def test_sms_codes_take_the_newer_editions_text() -> None:
+    # Seed 001 is newer: where it differs from seed 000 its words are the ones kept.
+    assert SMS_CODES[-77].description == (
+        "Sending messages to the same number has reached the limit in 24 hours"
+    )
+    assert SMS_CODES[-13].description == "Invalid Destination Address"
+    assert (SMS_CODES[-5].name, SMS_CODES[-5].older_name) == (
+        "AUTHENTICATION_FAILED",
+        "INVALID_USER_OR_PASS",
+    )

@@ -16,6 +16,7 @@ one pacing fingerprint covers both.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from collections.abc import Callable
@@ -27,9 +28,11 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 
 from nusaworker.errors import ConfigurationError
 
+from ..errors import PermanentError
 from ..gate import Gate, NoopGate, Priority
 from ..transport import Kind, RetryPolicy, Transport
-from .envelope import read_envelope
+from .envelope import as_credit_error, items, message_and_data, read_envelope
+from .models.command import read_credits, read_delivery_report
 from .models.common import ApiEnvelope, RequestModel
 from .models.official import (
     BroadcastRequest,
@@ -46,7 +49,6 @@ from .models.sms import (
     SmsGroupResult,
     SmsRequest,
     SmsSendResult,
-    read_sms_answer,
 )
 from .models.wa import (
     Account,
@@ -58,6 +60,8 @@ from .models.wa import (
     WhatsAppMessageStatus,
     WhatsAppSendResult,
 )
+from .query import install_log_redaction
+from .smscalls import SmsCalls
 
 __all__ = ["CREDENTIALS", "DEFAULT_BASE_URL", "NusaSMSClient", "account_fingerprint"]
 
@@ -125,6 +129,7 @@ class NusaSMSClient:
             backoff_cap=backoff_cap,
             rate_limit_penalty=rate_limit_penalty,
         )
+        install_log_redaction()  # the command API's login rides in its URL
         self._transport = Transport(
             base_url=base_url,
             gate=gate if gate is not None else NoopGate(),
@@ -136,6 +141,7 @@ class NusaSMSClient:
             pool_size=pool_size,
             sleep=sleep,
         )
+        self._smscalls = SmsCalls(self._transport, self._sms_user, self._sms_password)
 
     @property
     def base_url(self) -> str:
@@ -216,7 +222,7 @@ class NusaSMSClient:
         request = PhoneCheckRequest(phone_numbers=numbers, callback_url=callback_url)
         # A send for retry purposes: it starts work (and callbacks) at the provider.
         return self._send(
-            "/wa_phone_check", priority, PhoneCheckResult, request, pick=_message_and_data
+            "/wa_phone_check", priority, PhoneCheckResult, request, pick=message_and_data
         )
 
     # -------------------------------------------------------- JSON API: WhatsApp Official
@@ -249,22 +255,41 @@ class NusaSMSClient:
         type: ReplyType | str = ReplyType.TEXT,
         text: str | None = None,
         file_url: str | None = None,
+        file: bytes | None = None,
+        file_name: str | None = None,
+        file_base64: str | None = None,
         priority: Priority = "normal",
     ) -> OfficialSendResult:
-        """Reply into an open room (multipart/form-data, as the documents send it)."""
-        request = ReplyRequest(room_id=room_id, type=type, text=text, file_url=file_url)
+        """Reply into an open room (multipart/form-data, as the documents send it).
+
+        A non-text ``type`` needs ``file_url`` or an upload: ``file`` (the bytes) or
+        ``file_base64`` (the same, as the ledger keeps it), with an optional ``file_name``;
+        it is sent as the multipart part ``file``. ``text`` is the caption of a file reply.
+        """
+        if file is not None:
+            if file_base64 is not None:
+                raise ValueError("give file or file_base64, not both")
+            file_base64 = base64.b64encode(file).decode("ascii")
+        request = ReplyRequest(
+            room_id=room_id,
+            type=type,
+            text=text,
+            file_url=file_url,
+            file_base64=file_base64,
+            file_name=file_name,
+        )
         path = "/wa_official/message/reply"
         return self._send(path, priority, OfficialSendResult, request, multipart=True)
 
     def get_wa_official_templates(self, *, priority: Priority = "normal") -> list[Template]:
         """``GET wa_official/templates``: the account's message templates."""
         validate = TypeAdapter(list[Template]).validate_python
-        return self._api("GET", "/wa_official/templates", "read", priority, validate, pick=_items)
+        return self._api("GET", "/wa_official/templates", "read", priority, validate, pick=items)
 
     def get_wa_official_channels(self, *, priority: Priority = "normal") -> list[Channel]:
         """``GET wa_official/channels``: the account's sender channels."""
         validate = TypeAdapter(list[Channel]).validate_python
-        return self._api("GET", "/wa_official/channels", "read", priority, validate, pick=_items)
+        return self._api("GET", "/wa_official/channels", "read", priority, validate, pick=items)
 
     # ------------------------------------------------------------------------- SMS v3
 
@@ -279,7 +304,7 @@ class NusaSMSClient:
     ) -> SmsSendResult:
         """Send one SMS (``fields``: unicode, output). ``unicode`` is set when the text needs it."""
         request = SmsRequest(destination=destination, text=text, otp=otp, **fields)
-        return self._sms(
+        return self._smscalls.send(
             "/api/v3/sendsms/plain", request.to_form(), "send", priority, SmsSendResult
         )
 
@@ -294,21 +319,30 @@ class NusaSMSClient:
     ) -> SmsGroupResult:
         """Send one SMS to an address-book group; ``ref_no`` is the campaign name."""
         request = SmsGroupRequest(group=group, text=text, otp=otp, **fields)
-        return self._sms(
+        return self._smscalls.send(
             "/api/v3/sendsms/group", request.to_form(), "send", priority, SmsGroupResult
         )
 
     def get_sms_credits(self, *, priority: Priority = "normal") -> SmsCredits:
-        """``cmd=CREDITS``: the SMS credit left."""
-        form = {"cmd": "CREDITS", "type": "sms", "output": "json"}
-        return self._sms("/api/command", form, "read", priority, SmsCredits)
+        """``GET /api/command?cmd=CREDITS&type=sms``: the SMS credit left.
+
+        The answer's shape is undocumented: any plausible one is read, and one that says
+        nothing recognisable gives ``known=False`` with the answer in ``raw`` (never an error).
+        """
+        query = {"cmd": "CREDITS", "type": "sms", "output": "json"}
+        return self._smscalls.command(query, priority, read_credits)
 
     def get_sms_delivery_report(
         self, ref_no: str, *, priority: Priority = "normal"
     ) -> SmsDeliveryReport:
-        """``cmd=DR``: the delivery state of one SMS."""
-        form = {"cmd": "DR", "ref_no": _ref(ref_no), "output": "json"}
-        return self._sms("/api/command", form, "read", priority, SmsDeliveryReport)
+        """``GET /api/command?cmd=DR&ref_no=…``: the delivery state of one SMS.
+
+        Read defensively like :meth:`get_sms_credits`; ``state`` is ``pending``,
+        ``delivered``, ``failed`` or ``unknown``.
+        """
+        ref = _ref(ref_no)
+        query = {"cmd": "DR", "ref_no": ref, "output": "json"}
+        return self._smscalls.command(query, priority, read_delivery_report, ref_no=ref)
 
     # ----------------------------------------------------------------------- internals
 
@@ -352,7 +386,7 @@ class NusaSMSClient:
         validate: Callable[[Any], R],
         body: dict[str, Any] | None = None,
         *,
-        files: list[tuple[str, tuple[None, str]]] | None = None,
+        files: list[tuple[str, tuple[Any, ...]]] | None = None,
         pick: Callable[[ApiEnvelope], Any] = lambda envelope: envelope.data,
     ) -> R:
         """One JSON API call; the result is ``validate(pick(envelope))`` (by default its data)."""
@@ -360,52 +394,23 @@ class NusaSMSClient:
         def parse(response: requests.Response) -> R:
             return validate(pick(self._envelope(response, is_send=kind == "send")))
 
-        return self._transport.hit(
-            method,
-            API + path,
-            kind=kind,
-            parse=parse,
-            priority=priority,
-            headers=self._api_headers(),
-            json=body,
-            files=files,
-        )
-
-    def _sms(
-        self, path: str, form: dict[str, str], kind: Kind, priority: Priority, model: type[M]
-    ) -> M:
-        password = self._sms_password.get_secret_value()
-        if not self._sms_user or not password:
-            raise ConfigurationError("this call needs the NusaSMS sms_user and sms_password")
-        # Credentials travel in the POST body, never in the URL (URLs end up in logs).
-        body = {"user": self._sms_user, "password": password, **form}
-
-        def parse(response: requests.Response) -> M:
-            found = read_sms_answer(
-                response.content,
-                response.headers.get("Content-Type"),
-                status_code=response.status_code,
-                need_status=kind == "send",
+        try:
+            return self._transport.hit(
+                method,
+                API + path,
+                kind=kind,
+                parse=parse,
+                priority=priority,
+                headers=self._api_headers(),
+                json=body,
+                files=files,
             )
-            return model.model_validate(found)
-
-        return self._transport.hit(
-            "POST",
-            path,
-            kind=kind,
-            parse=parse,
-            priority=priority,
-            headers={"Accept": "application/json"},
-            data=body,
-        )
-
-
-def _message_and_data(envelope: ApiEnvelope) -> Any:
-    return {"message": envelope.message, "data": envelope.data}
-
-
-def _items(envelope: ApiEnvelope) -> Any:
-    return [] if envelope.data is None else envelope.data
+        except PermanentError as exc:
+            # A refusal that speaks of credit is one (the documents name no status for it).
+            error = as_credit_error(exc)
+            if error is exc:
+                raise
+            raise error from exc
 
 
 def _ref(ref_no: str) -> str:

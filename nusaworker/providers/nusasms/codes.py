@@ -97,11 +97,13 @@ SMS_CODES: dict[int, SmsCode] = _table(
         "Group is not available or the group has no contact list",
         _P,
     ),
-    # The newer edition repeats -78's text for -77; the older one says what -77 is about.
+    # The newer edition wins where the two differ: it gives -77 the text of -78 (probably a copy
+    # slip; the older edition said "More than 10 same message send to the same recipeints in
+    # 1 day"). The class is the same either way.
     SmsCode(
         -77,
         "SPAM_PATTERN",
-        "More than 10 same message send to the same recipeints in 1 day",
+        "Sending messages to the same number has reached the limit in 24 hours",
         _P,
     ),
     SmsCode(

@@ -5,6 +5,11 @@ extension table (``^ { } \\ [ ~ ] | €`` and form feed) take two septets (escap
 escape pair is never split across parts. UCS-2: 70 UTF-16 code units alone, 67 per part; a
 character outside the Basic Multilingual Plane (most emoji) is a surrogate pair, two units, and
 is never split either. Pure functions, no I/O.
+
+The documents say only "Text message (160 characters)": the concatenation rules are GSM 03.38's,
+an assumption (docs/providers/nusasms.md). The cost estimate (:mod:`.pricing`) counts with this
+module, and the sandbox's own copy is held to the same table of cases
+(``tests/unit/test_segments_agree.py``).
 """
 
 from __future__ import annotations

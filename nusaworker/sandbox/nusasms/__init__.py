@@ -34,5 +34,6 @@ ROUTES: tuple[Route, ...] = (
         route("GET POST", f"/{root}/v3/sendsms/group", sms.send_group, "send")
         for root in ("api", "sms")
     ),
-    *(route("GET POST", f"/{root}/command", sms.command, "read") for root in ("api", "sms")),
+    # Documented as GET only ("GET /sms/command", a URL with the login in it): a POST is 405.
+    *(route("GET", f"/{root}/command", sms.command, "read") for root in ("api", "sms")),
 )

@@ -148,7 +148,14 @@ def reply(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
         )
     fields.check()
     assert room_id is not None
-    extra = {"room_id": room_id, "type": kind, "file_name": upload[0] if upload else None}
+    # The document's Node.js sample uploads the file itself (multipart part ``file``), with
+    # ``text`` as its caption; the schema names ``file_url``. Either carries a non-text reply.
+    extra = {
+        "room_id": room_id,
+        "type": kind,
+        "file_name": upload[0] if upload else None,
+        "file_bytes": len(upload[1]) if upload else None,
+    }
     outcome = _record(
         ctx, account.name, "reply", room_id, 0.0, text=text, media_url=file_url, extra=extra
     )

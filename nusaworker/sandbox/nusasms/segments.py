@@ -1,14 +1,18 @@
 """SMS segment counting (GSM 03.38 7-bit default alphabet vs UCS-2), as the SMS v3 API bills.
 
-GSM-7: 160 characters in one segment, 153 per part of a concatenated message; the extension
+GSM-7: 160 septets in one segment, 153 per part of a concatenated message; the extension
 characters ``^{}\\[~]|€`` (and form feed) take two septets. Text with any character outside the
 alphabet is sent as UCS-2: 70 code units alone, 67 per part (characters outside the BMP, e.g.
-emoji, take two UTF-16 units).
+emoji, take two UTF-16 units). A character is never split across parts (an escape pair or a
+surrogate pair moves whole to the next part), so ``"a"*152 + "€" + "a"*152`` is three parts,
+not ``ceil(306 / 153) = 2``.
+
+The product counts with the same rules (``nusaworker.providers.nusasms.segments``); the sandbox
+keeps its own copy because it imports nothing of the product, and one table of cases in
+``tests/unit/test_segments_agree.py`` holds both to the same answers.
 """
 
 from __future__ import annotations
-
-import math
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -34,6 +38,22 @@ def ucs2_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _sizes(text: str, encoding: str) -> list[int]:
+    if encoding == "gsm7":
+        return [2 if c in GSM7_EXTENSION else 1 for c in text]
+    return [2 if ord(c) > 0xFFFF else 1 for c in text]
+
+
+def _parts(sizes: list[int], capacity: int) -> int:
+    """Parts of ``capacity`` units that hold ``sizes`` in order, no character split."""
+    parts, used = 1, 0
+    for size in sizes:
+        if used + size > capacity:
+            parts, used = parts + 1, 0
+        used += size
+    return parts
+
+
 def count_segments(text: str, *, unicode: bool = False) -> tuple[int, str]:
     """Return ``(segments, encoding)`` for ``text``; encoding is ``"gsm7"`` or ``"ucs2"``.
 
@@ -41,9 +61,10 @@ def count_segments(text: str, *, unicode: bool = False) -> tuple[int, str]:
     is UCS-2 whatever the parameter says. Empty text counts as one segment.
     """
     if unicode or not is_gsm7(text):
-        length, single, part, encoding = ucs2_length(text), 70, 67, "ucs2"
+        single, part, encoding = 70, 67, "ucs2"
     else:
-        length, single, part, encoding = gsm7_length(text), 160, 153, "gsm7"
-    if length <= single:
+        single, part, encoding = 160, 153, "gsm7"
+    sizes = _sizes(text, encoding)
+    if sum(sizes) <= single:
         return 1, encoding
-    return math.ceil(length / part), encoding
+    return _parts(sizes, part), encoding

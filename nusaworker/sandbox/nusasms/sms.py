@@ -1,9 +1,10 @@
 """SMS v3 endpoints: send plain, send to a group, and the command API (CREDITS, DR).
 
-Parameters come from the query string and/or an urlencoded or multipart body; GET and POST
-are both accepted. Answers are always HTTP 200, XML unless ``output=json``; failures are
-negative ``status`` codes in that body (``-5`` login, ``-6`` no GSM, ``-12`` no text, ``-13``
-bad number: not 8-15 digits or a local ``0…`` number, ``-14`` over 10 segments, ``-2`` credit,
+Parameters come from the query string and/or an urlencoded or multipart body; the sends take
+GET and POST (the documents' samples use both), the command API GET only (as documented).
+Answers are always HTTP 200, XML unless ``output=json``; failures are negative ``status`` codes
+in that body (``-5`` login, ``-6`` no GSM, ``-12`` no text, ``-13`` bad number: not 8-15
+digits or a local ``0…`` number, ``-14`` over 10 segments (an assumed limit), ``-2`` credit,
 ``-7`` expired, ``-40`` IP not whitelisted, ``-55`` unknown group).
 
 The documents do not show the command API's answers; the sandbox assumes this shape (the same
@@ -180,6 +181,7 @@ def command(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     if cmd == "CREDITS":
         wallet = "wa" if params.get("type", "sms").strip().lower() == "wa" else "sms"
         with ctx.state.lock:
+            ctx.state.settle(time.monotonic())
             credits = float(getattr(account, f"{wallet}_balance"))
         row = {
             "status": "0",

@@ -1,21 +1,23 @@
 """JSON API endpoints: account, balance, WhatsApp send/media/status and the phone check.
 
 Costs (per the documents): a WhatsApp message takes 1 WA credit per started 1500 characters,
-media 2 credits; the phone check is free. Not enough credit → 402 ``Insufficient WA balance``;
-an account set expired → 402 ``WA balance expired`` (the documents name no code for it).
+media 2 credits, given back when the message ends ``F`` ("WA Credit deduction will be
+reverted"; not for ``A``, of which the documents say nothing); the phone check is free.
+
+How the provider refuses a send for want of credit is not documented. Assumed here (and
+recognised by the client, see docs/providers/nusasms.md): not enough credit → HTTP 402
+``{"error": true, "message": "Insufficient WA balance"}``; an expired balance → 402
+``WA balance expired``. What *is* documented is the balance answer: ``wa_balance`` and
+``wa_expired_date`` (a date in the past once the account is set expired).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import math
-import posixpath
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..callbacks import join_url, json_push
 from ..messages import Message, format_iso, plan_path
@@ -23,16 +25,16 @@ from ..router import Ctx
 from ..state import SandboxState
 from ..wire import Request, Response, envelope, error_envelope
 from .jsonapi import Fields, authenticate
+from .media import (
+    MEDIA_SIZE_LIMITS,
+    decode_base64,
+    describe_limit,
+    media_type,
+    normalize_base64,
+    refused_field,
+)
 
 SENDERS = ("6281100000001", "6281100000002", "6281100000003")
-MEDIA_LIMITS = {  # extension -> max decoded size in bytes
-    "jpg": 512 * 1024,
-    "jpeg": 512 * 1024,
-    "png": 512 * 1024,
-    "pdf": 512 * 1024,
-    "webm": 1024 * 1024,
-    "mp4": 1024 * 1024,
-}
 CHARS_PER_CREDIT = 1500
 MEDIA_COST = 2.0
 PHONE_CHECK_MAX = 100
@@ -74,6 +76,7 @@ def balance(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     if account is None:
         return denied or error_envelope(401, "Invalid API key")
     with ctx.state.lock:
+        ctx.state.settle(time.monotonic())  # failed messages' credit is back before it is read
         date = account.expired_date
         data = {
             "idClient": account.id_client,
@@ -120,6 +123,8 @@ def _accept(
             path=path,
             step_s=state.status_step_s,
             sender=sender,
+            # "F FAILED: Fail to save Message (WA Credit deduction will be reverted)".
+            refund_on="F",
             **build,
         )
         state.add_message(message)
@@ -172,18 +177,9 @@ def send_message(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     return envelope(201, "Data message", data, ref_no=outcome.ref_no)
 
 
-def _media_type(fields: Fields, file_name: str | None, media_url: str | None) -> str | None:
-    source, name = ("file_name", file_name) if file_name else ("media_url", media_url)
-    path = urlsplit(name).path if source == "media_url" and name else (name or "")
-    ext = posixpath.splitext(path)[1].lstrip(".").lower()
-    if ext not in MEDIA_LIMITS:
-        fields.add(source, "file type not allowed: use jpg, jpeg, png, pdf, webm or mp4")
-        return None
-    return ext
-
-
 def send_media(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
-    """``POST /nusasms_api/1.0/whatsapp/media`` (media_base64 wins over media_url)."""
+    """``POST /nusasms_api/1.0/whatsapp/media`` (media_base64 wins over media_url; rules in
+    :mod:`.media`)."""
     account, denied = authenticate(req)
     if account is None:
         return denied or error_envelope(401, "Invalid API key")
@@ -191,34 +187,41 @@ def send_media(ctx: Ctx, req: Request, _: dict[str, str]) -> Response:
     build = _common(fields)
     caption = fields.text("caption")
     media_url = fields.url("media_url")
-    media_b64 = fields.text("media_base64")
+    media_b64 = normalize_base64(fields.text("media_base64") or "") or None
     file_name = fields.text("file_name")
     fields.check()
-    size: int | None = None
+    content: bytes | None = None
     if media_b64:
-        if not file_name:
-            fields.add(
-                "file_name", "file_name is required with media_base64", "value_error.missing"
-            )
         try:
-            size = len(base64.b64decode(media_b64, validate=True))
-        except (binascii.Error, ValueError):
+            content = decode_base64(media_b64)
+        except ValueError:
             fields.add("media_base64", "invalid base64 data")
     elif not media_url:
         fields.add("media_url", "media_url or media_base64 is required", "value_error.missing")
     fields.check()
-    ext = _media_type(fields, file_name if media_b64 else None, None if media_b64 else media_url)
-    if ext is not None and size is not None and size > MEDIA_LIMITS[ext]:
-        limit = "512 KB" if MEDIA_LIMITS[ext] == 512 * 1024 else "1 MB"
-        fields.add("media_base64", f"media too large: max {limit} for {ext}")
+    try:
+        ext, source = media_type(
+            media_url=None if content is not None else media_url,
+            content=content,
+            file_name=file_name,
+        )
+    except ValueError as exc:
+        where = refused_field(file_name, content)
+        fields.add(where, str(exc))
+        ext, source = None, where
+    if ext is not None and content is not None and len(content) > MEDIA_SIZE_LIMITS[ext]:
+        fields.add("media_base64", f"media too large: max {describe_limit(ext)} for {ext}")
     fields.check()
-    assert ext is not None
     stored_url = media_url
-    if media_b64:
-        digest = hashlib.sha256(media_b64.encode()).hexdigest()[:16]
+    if content is not None:
+        digest = hashlib.sha256(content).hexdigest()[:16]
         stored_url = f"https://media.sandbox.invalid/{digest}.{ext}"
+    size = None if content is None else len(content)
     build.update(
-        kind="media", caption=caption, media_url=stored_url, extra={"bytes": size, "ext": ext}
+        kind="media",
+        caption=caption,
+        media_url=stored_url,
+        extra={"bytes": size, "ext": ext, "type_from": source, "file_name": file_name},
     )
     outcome = _accept(ctx.state, account.name, MEDIA_COST, build)
     if isinstance(outcome, Response):

@@ -8,8 +8,8 @@ fields, because the provider adds fields over time and a new field must not brea
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -20,8 +20,11 @@ __all__ = [
     "LenientDatetime",
     "RequestModel",
     "ResponseModel",
+    "Standing",
     "check_http_url",
     "normalize_phone",
+    "provider_today",
+    "standing",
 ]
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -36,7 +39,7 @@ class RequestModel(BaseModel):
         """The JSON body as the provider expects it (unset optional fields left out)."""
         return self.model_dump(mode="json", exclude_none=True)
 
-    def to_multipart(self) -> list[tuple[str, tuple[None, str]]]:
+    def to_multipart(self) -> list[tuple[str, tuple[Any, ...]]]:
         """Form fields for ``requests``' ``files=``: ``(None, value)`` makes plain form parts."""
         return [(name, (None, str(value))) for name, value in self.to_json_body().items()]
 
@@ -120,3 +123,27 @@ class ApiEnvelope(ResponseModel):
             except ValueError:
                 return None
         return value
+
+
+# The provider's calendar: Western Indonesia Time, UTC+7 all year (no daylight saving).
+WIB = timezone(timedelta(hours=7), "WIB")
+Standing = Literal["ok", "empty", "expired", "unknown"]
+
+
+def provider_today(now: datetime | None = None) -> date:
+    """Today's date in Jakarta (the day an expiry date of the provider refers to)."""
+    return (now or datetime.now(UTC)).astimezone(WIB).date()
+
+
+def standing(balance: Any, expiry: Any, *, today: date | None = None) -> Standing:
+    """A wallet's standing from its balance and expiry date (see ``Balance.standing``).
+
+    The balance expires at the end of its expiry date (a date of today is still good).
+    """
+    day = today or provider_today()
+    when = expiry.date() if isinstance(expiry, datetime) else expiry
+    if isinstance(when, date) and when < day:
+        return "expired"
+    if balance is None:
+        return "unknown"
+    return "ok" if float(balance) > 0 else "empty"

@@ -3,7 +3,7 @@
 The SMS API answers XML unless ``output=json`` is asked for; the client asks for JSON but reads
 either, whatever the answer says it is. Answers are ``{"results": [{…}]}`` or
 ``<results><result>…</result></results>``; every value arrives as text. CREDITS and DR answers
-are undocumented, so they are read tolerantly: any of the shapes above, or a bare object.
+are undocumented: :mod:`.command` reads them (their models are re-exported here).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from pydantic import Field, field_validator, model_validator
 
 from ..codes import sms_error
 from ..segments import SegmentInfo, count_segments, needs_unicode
+from .command import SmsCredits, SmsDeliveryReport
 from .common import (
-    LenientDate,
-    LenientDatetime,
     RequestModel,
     ResponseModel,
     normalize_phone,
@@ -133,36 +132,6 @@ class SmsGroupResult(_SmsAnswer):
     def campaign_name(self) -> str:
         """The provider's own name for :attr:`ref_no`."""
         return self.ref_no
-
-
-class SmsCredits(_SmsAnswer):
-    """``cmd=CREDITS``: the SMS credit left and when it expires."""
-
-    credits: float | None = None
-    type: str | None = None
-    expired_date: LenientDate = None
-
-    @field_validator("credits", mode="before")
-    @classmethod
-    def _number(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            cleaned = value.strip().replace(",", "")
-            return float(cleaned) if cleaned else None
-        return value
-
-
-class SmsDeliveryReport(_SmsAnswer):
-    """``cmd=DR``: the delivery state of one SMS, by ``ref_no``."""
-
-    ref_no: str | None = None
-    dr_status: str | None = None
-    sent_date: LenientDatetime = None
-    err_code: str | None = None
-
-    @property
-    def is_delivered(self) -> bool:
-        """The provider reports the SMS as delivered."""
-        return (self.dr_status or "").strip().upper() in ("DELIVERED", "DELIVRD")
 
 
 def _as_text(value: Any) -> str:

@@ -2,29 +2,37 @@
 
 Every field of the newer edition (seed 001) is here: ``queue``, ``channel``,
 ``include_unsubscribe``, ``timeout``, ``is_group``, ``sender``. Media rules are checked locally,
-before any hit: allowed types jpg/jpeg/png/pdf/webm/mp4; at most 512 KiB for images and PDF,
-1 MiB for mp4/webm (checked on ``media_base64``; a ``media_url`` is only checked for its type,
-since its size is only known to whoever downloads it).
+before any hit, by :mod:`..media`: allowed types jpg/jpeg/png/pdf/webm/mp4; at most 512,000
+bytes for images and PDF, 1,000,000 for mp4/webm (checked on ``media_base64``; a ``media_url``
+is only checked for its type, since its size is only known to whoever downloads it).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Self
-from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from ..media import (
+    MEDIA_SIZE_LIMITS,
+    decode_base64,
+    describe_limit,
+    media_type,
+    normalize_base64,
+    refused_field,
+)
 from .common import (
     LenientDate,
     LenientDatetime,
     RequestModel,
     ResponseModel,
+    Standing,
     check_http_url,
     normalize_phone,
+    standing,
 )
 
 __all__ = [
@@ -42,18 +50,6 @@ __all__ = [
 ]
 
 _GROUP_ID = re.compile(r"[0-9]+-[0-9]+")
-
-KIB = 1024
-# Per file type: the documents say "512.0 Kilobytes" and "1 Megabytes"; binary units are the
-# stricter reading only for the megabyte, so both are taken as KiB/MiB.
-MEDIA_SIZE_LIMITS: dict[str, int] = {
-    "jpg": 512 * KIB,
-    "jpeg": 512 * KIB,
-    "png": 512 * KIB,
-    "pdf": 512 * KIB,
-    "mp4": 1024 * KIB,
-    "webm": 1024 * KIB,
-}
 
 
 def normalize_whatsapp_destination(value: str, *, is_group: bool) -> str:
@@ -95,19 +91,14 @@ class WhatsAppMessageRequest(_WhatsAppSend):
     message: str = Field(min_length=1)
 
 
-def _extension(name: str) -> str | None:
-    tail = name.rsplit("/", 1)[-1]
-    if "." not in tail:
-        return None
-    return tail.rsplit(".", 1)[-1].lower() or None
-
-
 class WhatsAppMediaRequest(_WhatsAppSend):
     """``POST /nusasms_api/1.0/whatsapp/media``: a file by URL or inline as base64.
 
-    Give ``media_url``, or ``media_base64`` together with ``file_name`` (if both are given the
-    provider uses ``media_base64``). The file type comes from ``file_name``, else from the URL
-    path; a URL without any extension is let through, since only the provider can see its type.
+    Give ``media_url`` or ``media_base64`` (if both are given the provider uses
+    ``media_base64``); ``file_name`` is optional. The type comes from ``file_name``'s extension,
+    else from the inline content's signature, else from the URL's extension; a URL without one
+    is let through, since only the provider sees what it downloads (rules:
+    :mod:`nusaworker.providers.nusasms.media`). Whitespace in ``media_base64`` is dropped.
     """
 
     caption: str | None = None
@@ -120,37 +111,34 @@ class WhatsAppMediaRequest(_WhatsAppSend):
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else check_http_url(value)
 
+    @field_validator("media_base64")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        # Sent without whitespace: the lenient reading is ours, the provider gets strict base64.
+        return None if value is None else (normalize_base64(value) or None)
+
     @model_validator(mode="after")
     def _check_media(self) -> Self:
         if not self.media_url and not self.media_base64:
             raise ValueError("media_url or media_base64 is required")
-        if self.media_base64 and not self.file_name:
-            raise ValueError("file_name is required with media_base64")
-        kind = _extension(self.file_name) if self.file_name else None
-        if self.file_name and kind is None:
-            raise ValueError(f"file_name must end in one of .{', .'.join(MEDIA_SIZE_LIMITS)}")
-        if kind is None and self.media_url:
-            kind = _extension(unquote(urlsplit(self.media_url).path))
-        if kind is not None and kind not in MEDIA_SIZE_LIMITS:
-            field = "file_name" if self.file_name else "media_url"
-            allowed = ", ".join(MEDIA_SIZE_LIMITS)
-            raise ValueError(f"{field}: file type {kind!r} is not allowed (allowed: {allowed})")
-        if self.media_base64 and kind is not None:
-            size = _decoded_size(self.media_base64)
-            limit = MEDIA_SIZE_LIMITS[kind]
-            if size > limit:
-                raise ValueError(
-                    f"media_base64: {size} bytes is over the {limit // KIB} KiB limit "
-                    f"for .{kind} files"
-                )
+        content = None
+        if self.media_base64:
+            try:
+                content = decode_base64(self.media_base64)
+            except ValueError as exc:
+                raise ValueError(f"media_base64: {exc}") from None
+        url = None if content is not None else self.media_url
+        try:
+            kind, source = media_type(media_url=url, content=content, file_name=self.file_name)
+        except ValueError as exc:
+            field = refused_field(self.file_name, content)
+            raise ValueError(f"{field}: {exc}") from None
+        if content is not None and kind is not None and len(content) > MEDIA_SIZE_LIMITS[kind]:
+            raise ValueError(
+                f"media_base64: {len(content)} bytes is over the {describe_limit(kind)} "
+                f"({MEDIA_SIZE_LIMITS[kind]} bytes) limit for .{kind} files (from {source})"
+            )
         return self
-
-
-def _decoded_size(data: str) -> int:
-    try:
-        return len(base64.b64decode("".join(data.split()), validate=True))
-    except (binascii.Error, ValueError):
-        raise ValueError("media_base64: not valid base64") from None
 
 
 class PhoneCheckRequest(RequestModel):
@@ -200,6 +188,20 @@ class Balance(ResponseModel):
     sms_balance: float | None = None
     sms_expired_date: LenientDate = None
     pulsa_balance: float | None = None
+
+    def standing(self, wallet: str = "wa", *, today: date | None = None) -> Standing:
+        """What the documented fields say of ``wallet`` (``wa``, ``sms``, ``hlr``, ``sim``).
+
+        ``expired`` once ``<wallet>_expired_date`` is past (``today`` defaults to the date in
+        Jakarta, the provider's calendar), else ``empty`` at a balance of 0 or less, ``ok``
+        with credit left, ``unknown`` when the answer lacks the balance. These are the
+        documented signals of no credit; how a send is refused for it is not documented.
+        """
+        return standing(
+            getattr(self, f"{wallet}_balance", None),
+            getattr(self, f"{wallet}_expired_date", None),
+            today=today,
+        )
 
 
 class WhatsAppSendResult(ResponseModel):
