@@ -87,7 +87,13 @@ def deliver(
         account, client, circuit = via.account, via.client, via.guard
     run = _Run(ledger, record, circuit, rules or _DEFAULT_RULES, account, routes)
     run.provider = via.provider if routes is not None else None
-    paused = circuit is not None and circuit.is_paused(record.channel)
+    # With routes the choice already looked at the breakers: held only when every account of
+    # the route is paused (a second look could see the chosen one pause meanwhile and hold the
+    # message on it while another account is free).
+    if routes is not None:
+        paused = via.held
+    else:
+        paused = circuit is not None and circuit.is_paused(record.channel)
     action = decide.on_arrival(paused=paused, accepted=record.state is MessageState.ACCEPTED)
     if action is Action.HOLD:
         held = run.guard.hold(message_id, record.channel, run.paused_reason)
