@@ -18,6 +18,8 @@ field             read by
 ``cost``          credit: credits one message takes from its wallet (campaign pre-flight)
 ``min_cost``      credit: the least one message costs (a credit pause closes at that balance)
 ``polled``        tracking: whether its status is asked for by poll (else push only)
+``tracked``       failover: whether a delivery state ever comes (by poll or push); a
+                  tracked channel's slow deliveries count against its account
 ``statuses``      tracking: the status vocabulary its provider answers in
 ``send``          delivery: the client call that sends it; returns the provider's ref_no
 ``others``        delivery: the same call for the other provider families that can send it
@@ -106,6 +108,7 @@ class Channel:
     cost: Callable[[Mapping[str, Any]], int]
     min_cost: int
     polled: bool
+    tracked: bool
     statuses: Statuses
     send: Send
     others: Mapping[str, Send] = field(default_factory=dict)
@@ -184,6 +187,7 @@ CHANNELS: dict[str, Channel] = {
             cost=lambda p: wa_text_cost(_text(p, "message")),
             min_cost=1,
             polled=True,
+            tracked=True,
             statuses="wa",
             send=lambda client, p, priority, **_: _ref(
                 client.send_whatsapp(priority=priority, **p)
@@ -203,6 +207,7 @@ CHANNELS: dict[str, Channel] = {
             cost=_fixed(WA_MEDIA_COST),
             min_cost=WA_MEDIA_COST,
             polled=True,
+            tracked=True,
             statuses="wa",
             send=lambda client, p, priority, **_: _ref(
                 client.send_whatsapp_media(priority=priority, **p)
@@ -222,6 +227,7 @@ CHANNELS: dict[str, Channel] = {
             cost=_fixed(WA_OFFICIAL_BROADCAST_COST),
             min_cost=WA_OFFICIAL_BROADCAST_COST,
             polled=False,  # WA Official has no status endpoint: pushes only
+            tracked=True,
             statuses="wa_official",
             send=lambda client, p, priority, **_: _ref(
                 client.send_wa_official_broadcast(priority=priority, **p)
@@ -240,6 +246,7 @@ CHANNELS: dict[str, Channel] = {
             cost=_free,
             min_cost=0,
             polled=False,
+            tracked=True,
             statuses="wa_official",
             send=lambda client, p, priority, **_: _ref(
                 client.send_wa_official_reply(priority=priority, **p)
@@ -258,6 +265,7 @@ CHANNELS: dict[str, Channel] = {
             cost=_sms_payload_cost,
             min_cost=1,
             polled=True,
+            tracked=True,
             statuses="sms",
             send=lambda client, p, priority, **_: _ref(client.send_sms(priority=priority, **p)),
             others={"smartswitch": _smartswitch_sms, "smsgateway24": _smsgateway24_sms},
@@ -279,6 +287,7 @@ CHANNELS: dict[str, Channel] = {
             cost=_sms_payload_cost,
             min_cost=1,
             polled=False,
+            tracked=False,
             statuses="sms",
             send=lambda client, p, priority, **_: _ref(
                 client.send_sms_group(priority=priority, **p)
@@ -298,6 +307,7 @@ CHANNELS: dict[str, Channel] = {
             cost=_free,
             min_cost=0,
             polled=False,
+            tracked=False,
             statuses="wa",
             send=_check_numbers,
         ),

@@ -36,7 +36,7 @@ from nusaworker.credit.circuit import celery_enqueue
 from nusaworker.credit.parts import Credit
 from nusaworker.credit.sinks import build_sinks
 from nusaworker.factories import PacingGate, account_client, keys_of, ledger_of, pacing_gate
-from nusaworker.failover import AccountHealth, RouteBook
+from nusaworker.failover import RouteBook, health_of
 from nusaworker.fencing import FencedGate
 from nusaworker.ledger import Ledger
 from nusaworker.providers import NusaSMSClient
@@ -116,12 +116,7 @@ class Container:
                 enqueue=enqueue,
                 alerter=alerter,
             )
-        health = AccountHealth(
-            client_redis,
-            keys=keys,
-            threshold=settings.failover_error_threshold,
-            window_s=settings.failover_error_window_s,
-        )
+        health = health_of(client_redis, keys, settings)
         routes = RouteBook(
             table,
             clients=clients,

@@ -8,7 +8,12 @@ errors age out of the window.
 
 *Degraded*: the account met ``threshold`` transient errors (429, 5xx, dropped connections —
 each of the client's retries counts) within ``window_s`` (GOV.UK Notify moves traffic at 50
-errors in 60 s). One sorted set per account in Redis, so the whole fleet sees the same counts.
+errors in 60 s), or it delivers slowly: of the messages it sent within the slow window (15
+min) that are at least ``slow_after_s`` (5 min) old, at least ``slow_share`` (15 %) are still
+``sent`` — not delivered, read or failed (Notify's rule). The errors are one sorted set per
+account; the sends one more (only channels whose provider reports delivery); beat judges the
+slowness every 30 s (:meth:`AccountHealth.assess`) and leaves its verdict in one key, so a
+send reads two keys per account of its route, in one round trip.
 
 When every account of the route is paused the message is held on the first (the existing
 hold/resume of the credit breakers); when every unpaused one is degraded the first of them
@@ -29,10 +34,35 @@ from typing import Any
 import redis
 
 from nusaworker.accounts import AccountTable
+from nusaworker.channels import channel as channel_row
 from nusaworker.delivery.guard import ChannelGuard, Via
-from nusaworker.keys import Keys
+from nusaworker.keys import ACCOUNT_SENT_TTL_S, Keys
+from nusaworker.providers.registry import provider_family
+from nusaworker.redis_scripts import as_text
+from nusaworker.settings import Settings
 
-__all__ = ["AccountHealth", "Choice", "RouteBook", "choose"]
+# The beat entry of the slow-delivery judgement (merged into beat_schedule by nusaworker.celery).
+ASSESS_TASK = "nusaworker.housekeeping.assess_accounts"
+ASSESS_TICK_S = 30.0
+SCHEDULE: dict[str, dict[str, Any]] = {
+    "failover-assess-accounts": {
+        "task": ASSESS_TASK,
+        "schedule": ASSESS_TICK_S,
+        "options": {"expires": ASSESS_TICK_S},
+    },
+}
+
+__all__ = [
+    "ASSESS_TASK",
+    "SCHEDULE",
+    "AccountHealth",
+    "Assessment",
+    "Choice",
+    "RouteBook",
+    "SlowRule",
+    "choose",
+    "health_of",
+]
 
 
 @dataclass(frozen=True)
@@ -59,8 +89,32 @@ def choose(
     return Choice(open_[0], degraded=True)
 
 
+@dataclass(frozen=True)
+class SlowRule:
+    """When an account delivers too slowly (see the module docstring)."""
+
+    share: float = 0.15
+    after_s: float = 300.0
+    window_s: float = 900.0
+    min_sample: int = 20
+    # A verdict lives two assessments; the most recent this many sends are judged (bounded
+    # work per assessment at any volume).
+    verdict_ttl_s: float = 60.0
+    sample: int = 1000
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One slowness judgement: of ``judged`` messages old enough, ``pending`` still ``sent``."""
+
+    account: str
+    judged: int
+    pending: int
+    slow: bool
+
+
 class AccountHealth:
-    """Transient errors per account over a sliding window, in Redis, fleet-wide."""
+    """Transient errors and delivery speed per account, in Redis, fleet-wide."""
 
     def __init__(
         self,
@@ -69,13 +123,53 @@ class AccountHealth:
         keys: Keys,
         threshold: int,
         window_s: float,
+        slow: SlowRule | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis_client
         self.keys = keys
         self.threshold = threshold
         self.window_s = window_s
+        self.slow = slow or SlowRule()
         self.clock = clock
+
+    def sent(self, account: str, message_id: str) -> None:
+        """Note that ``account`` sent ``message_id`` now (never raises: bookkeeping)."""
+        now = self.clock()
+        key = self.keys.account_sent(account)
+        horizon = now - self.slow.window_s - self.slow.after_s
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zadd(key, {message_id: now})
+            pipe.zremrangebyscore(key, "-inf", horizon)
+            pipe.expire(key, ACCOUNT_SENT_TTL_S)
+            pipe.execute()
+        except redis.RedisError:
+            pass
+
+    def assess(self, account: str, states: Callable[[list[str]], list[str | None]]) -> Assessment:
+        """Judge ``account``'s delivery speed now and store the verdict. ``states`` reads the
+        ledger states of message ids (``None``: the record is gone)."""
+        now, rule = self.clock(), self.slow
+        ids = [
+            as_text(i)
+            for i in self.redis.zrevrangebyscore(
+                self.keys.account_sent(account),
+                now - rule.after_s,
+                now - rule.after_s - rule.window_s,
+                start=0,
+                num=rule.sample,
+            )
+        ]
+        found = [s for s in states(ids) if s is not None]
+        pending = sum(1 for s in found if s == "sent")
+        slow = len(found) >= rule.min_sample and pending >= rule.share * len(found)
+        key = self.keys.account_slow(account)
+        if slow:
+            self.redis.set(key, f"{pending}/{len(found)}", px=int(rule.verdict_ttl_s * 1000))
+        else:
+            self.redis.delete(key)
+        return Assessment(account, len(found), pending, slow)
 
     def error(self, account: str) -> None:
         """Count one transient error of ``account`` (never raises: it is bookkeeping)."""
@@ -97,11 +191,21 @@ class AccountHealth:
         return int(count)
 
     def degraded(self, account: str) -> bool:
-        """Whether ``account`` crossed the error threshold within the window."""
+        """Whether ``account`` crossed the error threshold within the window, or beat found
+        its delivery slow."""
+        now = self.clock()
         try:
-            return self.errors(account) >= self.threshold
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zcount(self.keys.account_errors(account), now - self.window_s, "+inf")
+            pipe.exists(self.keys.account_slow(account))
+            errors, slow = pipe.execute()
         except redis.RedisError:
             return False  # no health known: keep the route's order
+        return int(errors) >= self.threshold or bool(slow)
+
+    def is_slow(self, account: str) -> bool:
+        """Whether beat's last verdict found ``account`` slow."""
+        return bool(self.redis.exists(self.keys.account_slow(account)))
 
 
 class RouteBook:
@@ -141,3 +245,27 @@ class RouteBook:
         """Count a transient error of ``account`` towards its failover."""
         if account is not None:
             self.health.error(account)
+
+    def sent(self, account: str | None, message_id: str, channel: str) -> None:
+        """Count a message ``account`` sent towards its delivery speed, if its delivery is
+        ever reported (the channel is tracked and the provider reports it)."""
+        if account is None or not channel_row(channel).tracked:
+            return
+        if provider_family(self.table.account(account).provider).reports_delivery:
+            self.health.sent(account, message_id)
+
+
+def health_of(redis_client: redis.Redis, keys: Keys, settings: Settings) -> AccountHealth:
+    """The account health the settings describe."""
+    return AccountHealth(
+        redis_client,
+        keys=keys,
+        threshold=settings.failover_error_threshold,
+        window_s=settings.failover_error_window_s,
+        slow=SlowRule(
+            share=settings.failover_slow_share,
+            after_s=settings.failover_slow_after_s,
+            window_s=settings.failover_slow_window_s,
+            min_sample=settings.failover_slow_min_sample,
+        ),
+    )

@@ -52,6 +52,9 @@ INBOX_SEEN_TTL_S = 24 * 3600
 # The poll budget only holds "the next time a poll may start" of an account; like the pacing
 # key, an absent key means "free now", so a minute outlives any value still in the future.
 POLL_BUDGET_TTL_S = 60
+# The slow-delivery failover judges messages sent 5 to 20 minutes ago; a day covers any window
+# a setting may choose, and the set is trimmed on every write anyway.
+ACCOUNT_SENT_TTL_S = 24 * 3600
 
 # A failed webhook delivery is kept (capped list, newest first) for an operator to inspect.
 WEBHOOK_DEAD_MAXLEN = 10_000
@@ -250,3 +253,14 @@ class Keys:
         """Sorted set: the transient errors ``account`` met (score: unix time), for failover.
         Trimmed to the failover window on every write; its TTL is the window."""
         return f"{self.prefix}errors:{account}"
+
+    def account_sent(self, account: str) -> str:
+        """Sorted set: ids of messages ``account`` sent whose delivery its provider reports
+        (score: sent time), for the slow-delivery failover. Trimmed to the judged window on
+        every write; TTL :data:`ACCOUNT_SENT_TTL_S`."""
+        return f"{self.prefix}sent:{account}"
+
+    def account_slow(self, account: str) -> str:
+        """String: present while ``account`` delivers too slowly (beat's verdict, with a TTL
+        of two assessments, so a stopped beat lets the verdict lapse rather than stick)."""
+        return f"{self.prefix}slow:{account}"

@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     # 50 errors in 60 s).
     failover_error_threshold: int = Field(default=50, ge=1)
     failover_error_window_s: float = Field(default=60.0, gt=0)
+    # … or whose delivery is slow: at least this share of the messages it sent within the
+    # window (whose provider reports delivery) still not delivered this long after they were
+    # sent (GOV.UK Notify: 15 % of the last 15 minutes' messages not delivered after 5 minutes).
+    # Judged by beat every 30 s, once at least ``min_sample`` messages are old enough.
+    failover_slow_share: float = Field(default=0.15, gt=0, le=1)
+    failover_slow_after_s: float = Field(default=300.0, gt=0)
+    failover_slow_window_s: float = Field(default=900.0, gt=0)
+    failover_slow_min_sample: int = Field(default=20, ge=1)
 
     # -- retries and validity (nusaworker.retries) ----------------------------------------------
     # A delivery attempt (one claim; the client's own quick transport retries inside it) that

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from nusaworker.accounts import AccountTable
 from nusaworker.credit.breakers import BreakerBoard
 from nusaworker.factories import account_client, keys_of, ledger_of
-from nusaworker.failover import AccountHealth, choose
+from nusaworker.failover import choose, health_of
 from nusaworker.settings import Settings
 
 
@@ -22,12 +22,7 @@ def report(settings: Settings) -> dict[str, Any]:
     table = AccountTable.from_settings(settings)
     redis_client, _ = ledger_of(settings)
     keys = keys_of(settings)
-    health = AccountHealth(
-        redis_client,
-        keys=keys,
-        threshold=settings.failover_error_threshold,
-        window_s=settings.failover_error_window_s,
-    )
+    health = health_of(redis_client, keys, settings)
     try:
         boards: dict[str, BreakerBoard] = {}
         for name, account in table.accounts.items():
@@ -40,6 +35,7 @@ def report(settings: Settings) -> dict[str, Any]:
                 "provider": account.provider,
                 "min_interval_ms": account.min_interval_ms,
                 "errors": health.errors(name),
+                "slow": health.is_slow(name),
                 "degraded": health.degraded(name),
             }
             for name, account in table.accounts.items()
@@ -85,7 +81,9 @@ def print_routes(settings: Settings, out: TextIO, *, as_json: bool = False) -> i
         file=out,
     )
     for name, info in data["accounts"].items():
-        state = "DEGRADED" if info["degraded"] else "ok"
+        state = "ok"
+        if info["degraded"]:
+            state = "DEGRADED (slow delivery)" if info["slow"] else "DEGRADED (errors)"
         print(
             f"  {name:<16} {info['provider']:<14} 1 hit / {info['min_interval_ms']:g} ms  "
             f"errors {info['errors']:<4} {state}",

@@ -241,6 +241,8 @@ class _Run:
                 ref_no,
             )
             return Outcome(state=MessageState.SENDING)
+        if self.routes is not None:
+            self.routes.sent(self.account, self.record.id, self.record.channel)
         return Outcome(state=MessageState.SENT)
 
     def pause_and_hold(self, token: str, exc: BaseException) -> Outcome:

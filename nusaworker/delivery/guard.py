@@ -76,3 +76,7 @@ class Routes(Protocol):
     def error(self, account: str | None) -> None:
         """Count a transient error of ``account`` towards its failover."""
         ...
+
+    def sent(self, account: str | None, message_id: str, channel: str) -> None:
+        """Count a message ``account`` sent towards its delivery speed."""
+        ...

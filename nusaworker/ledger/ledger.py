@@ -124,6 +124,13 @@ class Ledger(FollowUp, Schedule):
             pipe.hgetall(self.keys.message(message_id))
         return [from_redis_hash(data) for data in pipe.execute() if data]
 
+    def states(self, message_ids: Iterable[str]) -> list[str | None]:
+        """The state of each record asked for (``None``: no such record); one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for message_id in message_ids:
+            pipe.hget(self.keys.message(message_id), "state")
+        return [None if state is None else as_text(state) for state in pipe.execute()]
+
     def id_for_ref(self, ref_no: str) -> str | None:
         """The id of the message the provider knows as ``ref_no``, if the ledger knows it."""
         value = self.redis.get(self.keys.ref(ref_no))

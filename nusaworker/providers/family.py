@@ -58,6 +58,10 @@ class ProviderFamily(Generic[C]):
     # The provider's documented rate rule: one hit per this many ms per account (an account's
     # settings may set its own).
     min_interval_ms: float = 50.0
+    # Whether the provider tells when a message was delivered (a status call or a push): a
+    # family that does not (the carrier HTTP API) leaves its messages ``sent``; they are
+    # neither polled nor counted by the slow-delivery failover.
+    reports_delivery: bool = True
 
     def build(
         self,

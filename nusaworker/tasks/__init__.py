@@ -7,10 +7,11 @@ routing sends them by name (:func:`nusaworker.routing.route_task`).
 
     send.py      the send task (any channel)
     credit.py    beat jobs: breaker probes, balance watch
+    failover.py  beat job: each account's delivery speed (the slow-delivery failover)
     tracking.py  status polls, events and hooks, housekeeping and recovery sweeps
     process.py   worker signals: identity, container, warm-up, pacing stats
 """
 
-from nusaworker.tasks import credit, process, send, tracking
+from nusaworker.tasks import credit, failover, process, send, tracking
 
-__all__ = ["credit", "process", "send", "tracking"]
+__all__ = ["credit", "failover", "process", "send", "tracking"]

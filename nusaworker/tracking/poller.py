@@ -33,6 +33,7 @@ from nusaworker.errors import NusaWorkerError
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, RecordNotFound
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.family import family_of
+from nusaworker.providers.registry import PROVIDERS
 from nusaworker.tracking import cadence
 from nusaworker.tracking.housekeeping import EXPIRY_REASON
 from nusaworker.tracking.statuses import POLLABLE_CHANNELS, Reading, family, read_status
@@ -91,9 +92,10 @@ def _epoch(value: datetime | str | None) -> float | None:
     return value.timestamp()
 
 
-# Providers with no status call (the carrier HTTP API, seed 003: a DLR is asked for, but the
-# document does not say how it comes back): their messages stay ``sent`` until the horizon.
-UNPOLLABLE_FAMILIES = frozenset({"smartswitch"})
+def reports_delivery(client: Any) -> bool:
+    """Whether ``client``'s provider family tells when a message was delivered."""
+    family_row = PROVIDERS.get(family_of(client))
+    return family_row is None or family_row.reports_delivery
 
 
 def is_pollable(record: MessageRecord) -> bool:
@@ -180,7 +182,9 @@ class Poller:
             return PollOutcome(PollResult.SKIPPED, record.provider_status, record.state)
         sent_at = record.sent_at or record.updated_at
         asked = client_for(record.account) if client_for is not None else client
-        if not is_pollable(record) or family_of(asked) in UNPOLLABLE_FAMILIES:
+        # A provider that never reports delivery (the carrier HTTP API): its messages stay
+        # ``sent`` until the horizon.
+        if not is_pollable(record) or not reports_delivery(asked):
             self.ledger.reschedule_poll(message_id, cadence.deadline(sent_at, self.horizon_s))
             return PollOutcome(PollResult.SKIPPED)
         assert record.ref_no is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from nusaworker.failover import AccountHealth
+from nusaworker.failover import AccountHealth, SlowRule
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger, MessageRecord
 from nusaworker.testing.clock import FakeClock
@@ -80,3 +80,60 @@ def test_failover_health_counts_errors_within_the_window(
     clock.advance(61)  # the errors age out: traffic tends back
     assert health.errors("nusasms") == 0 and not health.degraded("nusasms")
     assert redis_client.ttl(Keys(prefix=key_prefix).account_errors("nusasms")) > 0
+
+
+def _health(redis_client: redis.Redis, key_prefix: str, clock: FakeClock) -> AccountHealth:
+    return AccountHealth(
+        redis_client,
+        keys=Keys(prefix=key_prefix),
+        threshold=50,
+        window_s=60,
+        slow=SlowRule(share=0.15, after_s=300, window_s=900, min_sample=20),
+        clock=clock,
+    )
+
+
+@pytest.mark.parametrize(("pending", "slow"), [(5, True), (4, False)])
+def test_failover_slow_delivery_at_15_percent_not_delivered_after_5_minutes(
+    redis_client: redis.Redis, key_prefix: str, pending: int, slow: bool
+) -> None:
+    clock = FakeClock(10_000.0)
+    health = _health(redis_client, key_prefix, clock)
+    ids = [f"m{i}" for i in range(30)]
+    for message_id in ids:
+        health.sent("nusasms", message_id)
+    young = "m-young"
+    clock.advance(301)
+    health.sent("nusasms", young)  # sent just now: too young to judge
+    states = {i: ("sent" if n < pending else "delivered") for n, i in enumerate(ids)}
+    states[young] = "sent"
+
+    verdict = health.assess("nusasms", lambda asked: [states.get(i) for i in asked])
+
+    assert (verdict.judged, verdict.pending, verdict.slow) == (30, pending, slow)
+    assert health.degraded("nusasms") is slow and health.is_slow("nusasms") is slow
+    assert not health.degraded("backup")
+
+
+def test_failover_slow_needs_a_sample_and_ages_out(
+    redis_client: redis.Redis, key_prefix: str
+) -> None:
+    clock = FakeClock(10_000.0)
+    health = _health(redis_client, key_prefix, clock)
+    for i in range(19):
+        health.sent("nusasms", f"m{i}")
+    clock.advance(301)
+
+    verdict = health.assess("nusasms", lambda asked: ["sent"] * len(asked))
+    assert (verdict.judged, verdict.slow) == (19, False)  # everything pending, but too few
+
+    health.sent("nusasms", "m19")
+    clock.advance(301)
+    assert health.assess("nusasms", lambda asked: ["sent"] * len(asked)).slow
+    clock.advance(901)  # all of them older than the window: nothing left to judge
+    verdict = health.assess("nusasms", lambda asked: ["sent"] * len(asked))
+    assert (verdict.judged, verdict.slow) == (0, False) and not health.degraded("nusasms")
+
+
+def test_ledger_states_reads_many_records_in_one_trip(ledger: Ledger, message_id: str) -> None:
+    assert ledger.states([message_id, "nope"]) == ["accepted", None]

@@ -133,6 +133,9 @@ class Health:
     def error(self, account: str) -> None:
         self.errors.append(account)
 
+    def sent(self, account: str, message_id: str) -> None:
+        self.errors.append(f"sent:{account}:{message_id}")
+
 
 def test_failover_route_book_picks_the_next_account_and_tends_back() -> None:
     table = AccountTable.from_settings(
@@ -155,3 +158,21 @@ def test_failover_route_book_picks_the_next_account_and_tends_back() -> None:
     book.error("backup")
     book.error(None)
     assert health.errors == ["backup"]
+
+
+def test_failover_only_tracked_sends_count_towards_delivery_speed() -> None:
+    table = AccountTable.from_settings(
+        settings(
+            accounts=[{"name": "carrier", "provider": "smartswitch"}],
+            routes={"sms": ["carrier", "nusasms"]},
+        )
+    )
+    health = Health()
+    book = RouteBook(table, clients={}, guards={}, health=health)  # type: ignore[arg-type]
+
+    book.sent("nusasms", "m1", "wa")
+    book.sent("nusasms", "m2", "sms_group")  # no delivery state ever comes
+    book.sent("carrier", "m3", "sms")  # the carrier API never reports delivery
+    book.sent(None, "m4", "wa")
+
+    assert health.errors == ["sent:nusasms:m1"]

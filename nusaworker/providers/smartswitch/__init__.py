@@ -31,6 +31,8 @@ FAMILY = ProviderFamily(
     SmartSwitchClient,
     credentials=CREDENTIALS,
     default_base_url=DEFAULT_BASE_URL,
+    # Seed 003: a DLR may be asked for (require_dlr), but nothing says how it comes back.
+    reports_delivery=False,
 )
 
 __all__ = [
