@@ -10,6 +10,7 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     ├── ConfigurationError        nusaworker.errors                settings missing or inconsistent
     ├── GateUnavailable         R nusaworker.errors                no pacing slot (Redis down)
     ├── EnqueueError            R nusaworker.producer              recorded, not handed to broker
+    ├── FallbackError             nusaworker.producer              a fallback the message can't have
     ├── UnknownChannel            nusaworker.channels              not a row of the channel table
     ├── UsageError                nusaworker.cli                   a command's arguments clash
     ├── ProviderError             nusaworker.providers.errors      a provider hit failed

@@ -264,3 +264,10 @@ class Keys:
         """String: present while ``account`` delivers too slowly (beat's verdict, with a TTL
         of two assessments, so a stopped beat lets the verdict lapse rather than stick)."""
         return f"{self.prefix}slow:{account}"
+
+    @property
+    def fallback_index(self) -> str:
+        """Sorted set: ids of messages with a fallback, scored by when it is due (their
+        acceptance plus the fallback delay). A hint like the retry index: beat checks each
+        record; no TTL, nothing stays past its score plus one run."""
+        return f"{self.prefix}idx:fallback"

@@ -44,11 +44,30 @@ class EnqueueError(NusaWorkerError):
 
 
 class EnqueueOptions(BaseModel):
-    """What every producer call takes besides the message itself."""
+    """What every producer call takes besides the message itself.
+
+    ``fallback_after_s``: if the message is not delivered (or read) this long after its
+    acceptance, an SMS goes to the same number through the SMS route — ``fallback_text``, or
+    the message's own text (see :mod:`nusaworker.tracking.fallback`).
+    """
 
     priority: Priority = "normal"
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     validity_s: float | None = Field(default=None, gt=0)
+    fallback_after_s: float | None = Field(default=None, gt=0)
+    fallback_text: str | None = Field(default=None, min_length=1)
+
+
+class FallbackError(NusaWorkerError, ValueError):
+    """Raised when a fallback is asked for a message that cannot have one (its channel gives
+    no delivery state or no phone number, or there is no text to send)."""
+
+    retryable = False
+
+
+# The channels a fallback SMS may follow: a delivery state comes, to one phone number.
+FALLBACK_FROM = ("wa", "wa_media", "wa_official")
+FALLBACK_CHANNEL = "sms"
 
 
 class Producer:
@@ -76,6 +95,8 @@ class Producer:
         priority: str | None = None,
         idempotency_key: str | None = None,
         validity_s: float | None = None,
+        fallback_after_s: float | None = None,
+        fallback_text: str | None = None,
         **fields: Any,
     ) -> str:
         """Accept a message of any channel of the table (:mod:`nusaworker.channels`); ``fields``
@@ -88,13 +109,23 @@ class Producer:
         row = channel_row(channel)
         chosen = priority or ("otp" if fields.get("otp") is True else "normal")
         options = EnqueueOptions(
-            priority=chosen, idempotency_key=idempotency_key, validity_s=validity_s
+            priority=chosen,
+            idempotency_key=idempotency_key,
+            validity_s=validity_s,
+            fallback_after_s=fallback_after_s,
+            fallback_text=fallback_text,
         )
         model = row.validate(fields)
-        return self._accept(row.name, row.destination(model), model, options)
+        fallback = _fallback(row.name, model, options)
+        return self._accept(row.name, row.destination(model), model, options, fallback)
 
     def _accept(
-        self, channel: str, destination: str, model: BaseModel, options: EnqueueOptions
+        self,
+        channel: str,
+        destination: str,
+        model: BaseModel,
+        options: EnqueueOptions,
+        fallback: dict[str, Any] | None = None,
     ) -> str:
         record = MessageRecord(
             id=new_message_id(),
@@ -106,10 +137,13 @@ class Producer:
             idempotency_key=options.idempotency_key,
             created_at=time.time(),
             validity_s=options.validity_s or self.rules.validity(options.priority),
+            fallback=fallback,
         )
         message_id, created = self.ledger.create(record, idempotency_key=options.idempotency_key)
         if not created:
             return message_id  # the same call came before: one record, one task
+        if fallback is not None:
+            self.ledger.schedule_fallback(message_id, record.created_at + fallback["after_s"])
         try:
             enqueue_send(self.app.send_task, message_id, channel, options.priority)
         except Exception as exc:  # kombu/redis errors of many kinds: all mean "not enqueued"
@@ -171,6 +205,29 @@ class Producer:
     def get_message(self, message_id: str) -> MessageRecord:
         """The ledger record of ``message_id`` (raises ``RecordNotFound``)."""
         return self.ledger.get(message_id)
+
+
+def _fallback(channel: str, model: BaseModel, options: EnqueueOptions) -> dict[str, Any] | None:
+    """The fallback of a message (validated now, at the edge, like the message), or None."""
+    if options.fallback_after_s is None:
+        if options.fallback_text is not None:
+            raise FallbackError("fallback_text needs fallback_after_s")
+        return None
+    if channel not in FALLBACK_FROM:
+        raise FallbackError(
+            f"a fallback follows {', '.join(FALLBACK_FROM)} messages, not {channel!r}"
+        )
+    text_field = channel_row(channel).text_field
+    text = options.fallback_text or (getattr(model, text_field, None) if text_field else None)
+    if not text:
+        raise FallbackError(f"a {channel!r} message has no text to fall back on: fallback_text")
+    destination = str(getattr(model, "destination", ""))
+    sms = channel_row(FALLBACK_CHANNEL).validate({"destination": destination, "text": text})
+    return {
+        "after_s": options.fallback_after_s,
+        "channel": FALLBACK_CHANNEL,
+        "payload": sms.model_dump(mode="json", exclude_none=True),
+    }
 
 
 _lock = threading.Lock()

@@ -85,7 +85,7 @@ class Ledger(FollowUp, Schedule):
         now = self.clock()
         # Only what the producer describes is kept; the ledger owns the rest (state, claims…).
         described = record.model_dump(
-            include={"id", "channel", "destination", "priority", "validity_s"}
+            include={"id", "channel", "destination", "priority", "validity_s", "fallback"}
         )
         expires_at = None if record.validity_s is None else now + record.validity_s
         fresh = MessageRecord(

@@ -23,6 +23,9 @@ from nusaworker.types import Priority
 # at send time and must never get here; refusing these names catches the obvious mistake.
 _SECRET_FIELD_NAMES = frozenset({"apikey", "password", "secret", "authorization", "token"})
 
+# Fields kept as JSON in their hash field.
+_JSON_FIELDS = ("payload", "fallback")
+
 # Long provider answers or tracebacks must not bloat the record.
 MAX_ERROR_LENGTH = 1000
 
@@ -72,6 +75,11 @@ class MessageRecord(BaseModel):
     # ``validity_s``; the ledger sets it) ends ``expired`` instead of arriving late.
     validity_s: float | None = Field(default=None, gt=0)
     expires_at: float | None = None
+    # A fallback asked for at enqueue (:mod:`nusaworker.tracking.fallback`):
+    # ``{"after_s", "channel", "payload"}`` — if the message is not delivered ``after_s`` after
+    # its acceptance, a message of ``channel`` with ``payload`` is sent; ``fallback_id`` is it.
+    fallback: dict[str, Any] | None = None
+    fallback_id: str | None = None
 
     @field_validator("payload")
     @classmethod
@@ -97,7 +105,7 @@ def to_redis_hash(record: MessageRecord) -> dict[str, str]:
     for name, value in record:
         if value is None:
             continue
-        if name == "payload":
+        if name in _JSON_FIELDS:
             fields[name] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         elif isinstance(value, bool):
             fields[name] = "1" if value else "0"
@@ -115,6 +123,7 @@ def _text(value: str | bytes) -> str:
 def from_redis_hash(data: Mapping[Any, Any]) -> MessageRecord:
     """Rebuild a record from ``HGETALL`` output (``str`` or ``bytes``, either works)."""
     fields: dict[str, Any] = {_text(k): _text(v) for k, v in data.items()}
-    if "payload" in fields:
-        fields["payload"] = json.loads(fields["payload"])
+    for name in _JSON_FIELDS:
+        if name in fields:
+            fields[name] = json.loads(fields[name])
     return MessageRecord.model_validate(fields)

@@ -98,6 +98,25 @@ class Schedule:
         """Take an id off the retry index; ``False`` if another job took it first."""
         return bool(self.redis.zrem(self.keys.retry_index, message_id))
 
+    # -- fallbacks -----------------------------------------------------------------------------
+
+    def schedule_fallback(self, message_id: str, at: float) -> None:
+        """Put a record with a fallback on the fallback index, due at ``at``."""
+        self.redis.zadd(self.keys.fallback_index, {message_id: at})
+
+    def due_fallbacks(self, now: float, limit: int) -> list[str]:
+        """Ids on the fallback index due at ``now``, earliest first (records unchecked)."""
+        ids = self.redis.zrangebyscore(self.keys.fallback_index, "-inf", now, start=0, num=limit)
+        return [as_text(i) for i in ids]
+
+    def take_fallback(self, message_id: str) -> bool:
+        """Take an id off the fallback index; ``False`` if another run took it first."""
+        return bool(self.redis.zrem(self.keys.fallback_index, message_id))
+
+    def note_fallback(self, message_id: str, fallback_id: str) -> None:
+        """Record on a message the id of the fallback message sent for it."""
+        self.redis.hset(self.keys.message(message_id), "fallback_id", fallback_id)
+
     # -- validity ------------------------------------------------------------------------------
 
     def expire(

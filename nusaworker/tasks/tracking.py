@@ -19,7 +19,7 @@ from nusaworker.keys import WEBHOOK_DEAD_MAXLEN
 from nusaworker.ledger.leases import Leases
 from nusaworker.ledger.recovery import resolve_dead_holders
 from nusaworker.routing import max_countdown
-from nusaworker.tracking import housekeeping, release, schedule
+from nusaworker.tracking import fallback, housekeeping, release, schedule
 from nusaworker.tracking.errors import WebhookFailed, WebhookRefused
 from nusaworker.tracking.hooks import dispatch_events as _dispatch_events
 from nusaworker.tracking.orphans import replay_orphans
@@ -241,3 +241,14 @@ def release_due() -> dict[str, Any]:
         "expired": report.expired + expired,
         "dropped": report.dropped,
     }
+
+
+@app.task(name="nusaworker.housekeeping.fallbacks")
+def fallbacks() -> dict[str, Any]:
+    """Send the fallback SMS of messages not delivered in time."""
+    t = _tracking()
+    with t.jobs.run_once("fallbacks", schedule.DISPATCH_LOCK_TTL_S) as mine:
+        if not mine:
+            return {"skipped": True}
+        report = fallback.run_fallbacks(t.ledger, enqueue=t.enqueue_send, now=t.ledger.clock())
+    return {"sent": report.sent, "not_needed": report.not_needed}

@@ -28,6 +28,10 @@ RELEASE_TICK_S = 1.0
 # heartbeat key expires (heartbeat_ttl_s), and its messages move within one period of that.
 DEAD_WORKERS_PERIOD_S = 2.0
 
+# Send the fallback SMS of messages not delivered in time (nusaworker.tracking.fallback): late
+# by at most one period.
+FALLBACK_PERIOD_S = 5.0
+
 # Per-run lock TTLs: longer than any sane run, short enough that a crashed run is soon forgotten.
 DISPATCH_LOCK_TTL_S = 30.0
 HOUSEKEEPING_LOCK_TTL_S = 300.0
@@ -70,6 +74,11 @@ SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "nusaworker.housekeeping.dead_workers",
         "schedule": DEAD_WORKERS_PERIOD_S,
         "options": {"expires": 2 * DEAD_WORKERS_PERIOD_S, "priority": 0},
+    },
+    "tracking.fallbacks": {
+        "task": "nusaworker.housekeeping.fallbacks",
+        "schedule": FALLBACK_PERIOD_S,
+        "options": {"expires": FALLBACK_PERIOD_S},
     },
     "tracking.sweep-parked": {
         "task": "nusaworker.housekeeping.sweep_parked",
