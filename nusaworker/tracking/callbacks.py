@@ -107,6 +107,8 @@ class CallbackApp:
             "wa/inbox": Route(post, lambda r: self._inbound_form("wa", r)),
             "sms/inbox": Route(post, lambda r: self._inbound_form("sms", r)),
             "wa_official/inbox": Route(post, self._official_inbound),
+            # WAChat (seed 002) pushes its inbox as NusaSMS's WhatsApp inbox form.
+            "wachat/inbox": Route(post, lambda r: self._inbound_form("wachat", r)),
             "wa/phone_check": Route(post, self._phone_check),
         }
 

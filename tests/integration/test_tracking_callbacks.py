@@ -405,3 +405,25 @@ def test_callbacks_arriving_before_the_send_records_the_ref_no_are_applied(
     assert record.state is S.READ  # applied by mark_sent
     assert ledger.parked.count() == 0
     assert _states(ledger) == ["sent", "delivered", "read"]
+
+
+def test_callbacks_wachat_inbox_pushed_by_the_sandbox_is_stored_once(
+    base: str, ledger: Ledger, make_sandbox: Any
+) -> None:
+    box = make_sandbox(min_interval_ms=0, seed=3)
+    box.wachat.add_account("wachat", api_key="inbox-key")
+    box.set_callback_url(base)
+
+    pushed = box.wachat.push_inbox("6281234500000", "halo dari WAChat", account="wachat")
+    assert pushed["pushed"] and box.wait_callbacks()
+
+    inbox = InboxStore(ledger.redis, keys=ledger.keys)
+    assert wait_for(lambda: len(inbox.recent()) == 1, 5)
+    [message] = inbox.recent()
+    assert (message["channel"], message["sender"], message["text"]) == (
+        "wachat",
+        "6281234500000",
+        "halo dari WAChat",
+    )
+    again = requests.post(f"{base}/wachat/inbox", data=pushed["payload"], timeout=5)
+    assert again.json()["result"] == "duplicate"
