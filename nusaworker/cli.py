@@ -107,14 +107,14 @@ def _cmd_pause(args: argparse.Namespace, rest: list[str]) -> int:
     from nusaworker.credit import commands
     from nusaworker.settings import load_settings
 
-    return commands.pause(load_settings(), args.channels, sys.stdout)
+    return commands.pause(load_settings(), args.channels, sys.stdout, account=args.account)
 
 
 def _cmd_resume(args: argparse.Namespace, rest: list[str]) -> int:
     from nusaworker.credit import commands
     from nusaworker.settings import load_settings
 
-    return commands.resume(load_settings(), args.channels, sys.stdout)
+    return commands.resume(load_settings(), args.channels, sys.stdout, account=args.account)
 
 
 def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
@@ -218,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
             choices=channel_names,
             metavar="channel",
             help=", ".join(channel_names),
+        )
+        command.add_argument(
+            "--account", help="the account (NUSAWORKER_ACCOUNTS) whose channels; default: nusasms"
         )
         command.set_defaults(func=func)
     callbacks = sub.add_parser(

@@ -21,16 +21,35 @@ from nusaworker.credit.circuit import celery_enqueue
 from nusaworker.credit.clock import provider_today
 from nusaworker.credit.parts import Credit
 from nusaworker.errors import ConfigurationError, NusaWorkerError
-from nusaworker.factories import broker_app, ledger_of, pacing_gate, provider_client
+from nusaworker.accounts import AccountTable
+from nusaworker.factories import (
+    account_client,
+    broker_app,
+    ledger_of,
+    pacing_gate,
+    provider_client,
+)
 from nusaworker.keys import Keys
 from nusaworker.settings import Settings
 
 
+def _fingerprint(settings: Settings, name: str | None) -> str:
+    """The pacing fingerprint (what breakers are keyed by) of account ``name`` (default: the
+    default account), learnt by building its client — no hit is made."""
+    if name is None:
+        with provider_client(settings) as provider:
+            return provider.account
+    account = AccountTable.from_settings(settings).account(name)
+    with account_client(settings, account) as client:
+        return str(client.account)
+
+
 @contextlib.contextmanager
-def _credit(settings: Settings, *, enqueue: bool = False) -> Iterator[Credit]:
+def _credit(
+    settings: Settings, *, enqueue: bool = False, account_name: str | None = None
+) -> Iterator[Credit]:
     client, ledger = ledger_of(settings)
-    with provider_client(settings) as provider:
-        account = provider.account
+    account = _fingerprint(settings, account_name)
     sender = celery_enqueue(broker_app(settings).send_task) if enqueue else None
     try:
         yield Credit.build(
@@ -40,20 +59,26 @@ def _credit(settings: Settings, *, enqueue: bool = False) -> Iterator[Credit]:
         client.close()
 
 
-def pause(settings: Settings, names: Sequence[str], out: TextIO) -> int:
-    """Pause channels by hand; prints what changed. Exit status 0."""
+def pause(
+    settings: Settings, names: Sequence[str], out: TextIO, *, account: str | None = None
+) -> int:
+    """Pause channels (of ``account``, default the default account) by hand; prints what
+    changed. Exit status 0."""
     channels = parse_channels(names)
-    with _credit(settings) as credit:
+    with _credit(settings, account_name=account) as credit:
         opened = credit.circuit.pause(channels, by="nusaworker pause")
     for channel in channels:
         print(f"{channel}: {'paused' if channel in opened else 'already paused'}", file=out)
     return 0
 
 
-def resume(settings: Settings, names: Sequence[str], out: TextIO) -> int:
-    """Resume channels (whatever paused them) and re-enqueue their held messages."""
+def resume(
+    settings: Settings, names: Sequence[str], out: TextIO, *, account: str | None = None
+) -> int:
+    """Resume channels of ``account`` (default: the default account), whatever paused them,
+    and re-enqueue their held messages."""
     channels = parse_channels(names)
-    with _credit(settings, enqueue=True) as credit:
+    with _credit(settings, enqueue=True, account_name=account) as credit:
         resumed = credit.circuit.resume(channels, by="nusaworker resume")
     closed = set(resumed.channels)
     for channel in channels:

@@ -132,3 +132,35 @@ def test_cli_demo_takes_every_message_to_a_final_state_within_the_rule(
     assert int(violations) == 0, done.stdout
     # The demo deletes the keys it made.
     assert list(redis_client.scan_iter(match="nwdemo:*", count=1000)) == []
+
+
+ACCOUNTS_ENV = {
+    "NUSAWORKER_ACCOUNTS": json.dumps(
+        [{"name": "backup", "credentials": {"api_key": "cli-backup-secret-key"}}]
+    ),
+    "NUSAWORKER_ROUTES": json.dumps({"sms": ["nusasms", "backup"]}),
+}
+
+
+def test_cli_pause_an_account_and_routes_show_traffic_moving(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ACCOUNTS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+    paused = cli(redis_url, key_prefix, "pause", "sms", "--account", "nusasms")
+    shown = cli(redis_url, key_prefix, "routes", "--json")
+    table = cli(redis_url, key_prefix, "routes")
+    resumed = cli(redis_url, key_prefix, "resume", "sms", "--account", "nusasms")
+    after = cli(redis_url, key_prefix, "routes", "--json")
+    unknown = cli(redis_url, key_prefix, "pause", "sms", "--account", "nope")
+
+    assert paused.returncode == 0 and "sms: paused" in paused.stdout
+    sms = {r["route"]: r for r in json.loads(shown.stdout)["routes"]}["sms"]
+    assert (sms["now"], sms["paused"]) == ("backup", {"nusasms": "manual"})
+    assert "now → backup" in table.stdout
+    assert resumed.returncode == 0
+    assert {r["route"]: r for r in json.loads(after.stdout)["routes"]}["sms"]["now"] == "nusasms"
+    assert unknown.returncode == 1 and "'nope' is not declared" in unknown.stderr
+    for done in (paused, shown, table, resumed, after, unknown):
+        assert "cli-backup-secret-key" not in done.stdout + done.stderr
