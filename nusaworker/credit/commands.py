@@ -15,13 +15,13 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
+from nusaworker.accounts import AccountTable
 from nusaworker.credit.balance import BalanceSnapshot, days_left, evaluate, snapshot_from
 from nusaworker.credit.breakers import CHANNELS, parse_channels
 from nusaworker.credit.circuit import celery_enqueue
 from nusaworker.credit.clock import provider_today
 from nusaworker.credit.parts import Credit
 from nusaworker.errors import ConfigurationError, NusaWorkerError
-from nusaworker.accounts import AccountTable
 from nusaworker.factories import (
     account_client,
     broker_app,
