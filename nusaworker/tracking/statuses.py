@@ -44,6 +44,9 @@ _WA: dict[WhatsAppStatus, MessageState] = {
     WhatsAppStatus.FAILED: S.FAILED,
 }
 
+# WAChat (seed 002) spells U "UNSEND" (NusaSMS: "UNSENT").
+_WA_SPELLINGS = {"UNSEND": "U"}
+
 _OFFICIAL: dict[str, MessageState] = {
     "QUEUED": S.SENT,
     "QUEUE": S.SENT,
@@ -117,7 +120,7 @@ def read_status(channel: str, code: str, *, err_code: str | None = None) -> Read
     state: MessageState | None
     if kind == "wa":
         try:
-            state = _WA[WhatsAppStatus(raw)]
+            state = _WA[WhatsAppStatus(_WA_SPELLINGS.get(raw.upper(), raw))]
         except ValueError:
             state = None
     elif kind == "wa_official":

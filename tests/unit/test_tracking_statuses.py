@@ -14,6 +14,7 @@ S = MessageState
     ("code", "state"),
     [
         ("U", S.SENT),
+        ("UNSEND", S.SENT),  # WAChat spells it so
         ("Q", S.SENT),
         ("S", S.SENT),
         ("D", S.DELIVERED),
