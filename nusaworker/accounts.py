@@ -51,8 +51,15 @@ def route_key(channel: str, priority: str | None = None) -> str:
 class AccountTable:
     """The accounts and routes of one fleet, checked once."""
 
-    def __init__(self, accounts: list[AccountSettings], routes: Mapping[str, list[str]]) -> None:
+    def __init__(
+        self,
+        accounts: list[AccountSettings],
+        routes: Mapping[str, list[str]],
+        rules: Mapping[str, float] | None = None,
+    ) -> None:
+        """``rules``: per provider family, its rate rule in ms (else the family's own)."""
         self.accounts: dict[str, Account] = {}
+        rules = rules or {}
         for spec in accounts:
             family = provider_family(spec.provider)
             unknown = sorted(set(spec.credentials) - set(family.credentials))
@@ -61,7 +68,7 @@ class AccountTable:
                     f"account {spec.name!r}: provider {spec.provider!r} takes the credentials "
                     f"{list(family.credentials)}, not {unknown}"
                 )
-            interval = spec.min_interval_ms or family.min_interval_ms
+            interval = spec.min_interval_ms or rules.get(spec.provider) or family.min_interval_ms
             self.accounts[spec.name] = Account(spec.name, spec.provider, interval, spec)
         self.routes: dict[str, tuple[str, ...]] = {}
         for key, names in routes.items():
@@ -84,7 +91,9 @@ class AccountTable:
     @classmethod
     def from_settings(cls, settings: Settings) -> AccountTable:
         """The table the settings declare (raises ConfigurationError for a bad one)."""
-        return cls(settings.all_accounts(), settings.routes)
+        for provider in settings.provider_min_interval_ms:
+            provider_family(provider)  # a typo is a ConfigurationError now
+        return cls(settings.all_accounts(), settings.routes, settings.provider_min_interval_ms)
 
     def route(self, channel: str, priority: str) -> tuple[str, ...]:
         """The accounts that send ``channel`` at ``priority``, in order of preference: the

@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # More provider accounts beside the default one (named "nusasms", from the settings above),
     # as JSON: '[{"name": "backup", "provider": "nusasms", "credentials": {"api_key": "…"}}]'.
     accounts: list[AccountSettings] = Field(default_factory=list)
+    # Each provider's rate rule, one hit per this many ms per account, by provider family, as
+    # JSON ('{"wachat": 100}'); a provider not named keeps its documented rule (NusaSMS: 50 ms,
+    # NUSAWORKER_MIN_INTERVAL_MS); an account may still set its own.
+    provider_min_interval_ms: dict[str, float] = Field(default_factory=dict)
     # Per channel, or per channel and priority ("sms:otp"), the accounts that send it, in order
     # of preference, as JSON: '{"sms": ["nusasms", "backup"], "sms:otp": ["backup"]}'. A channel
     # not named goes through the default account.
@@ -221,6 +225,13 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("provider_min_interval_ms", mode="after")
+    @classmethod
+    def _positive_rules(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(ms <= 0 for ms in value.values()):
+            raise ValueError("a provider's rule is a positive number of milliseconds")
         return value
 
     @field_validator("routes", mode="after")

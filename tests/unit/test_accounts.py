@@ -53,6 +53,26 @@ def test_accounts_own_rule_and_the_family_rule() -> None:
     assert table.account("third").min_interval_ms == 50.0  # the NusaSMS family's rule
 
 
+def test_accounts_rule_per_provider_is_a_setting() -> None:
+    table = AccountTable.from_settings(
+        settings(
+            accounts=[
+                {"name": "wa2", "provider": "wachat"},
+                {"name": "wa3", "provider": "wachat", "min_interval_ms": 30},
+            ],
+            provider_min_interval_ms={"wachat": 100},
+        )
+    )
+
+    assert table.account("wa2").min_interval_ms == 100
+    assert table.account("wa3").min_interval_ms == 30  # the account's own wins
+    assert table.account("nusasms").min_interval_ms == 50.0
+    with pytest.raises(ConfigurationError, match="unknown provider family"):
+        AccountTable.from_settings(settings(provider_min_interval_ms={"nope": 10}))
+    with pytest.raises(ValidationError, match="positive"):
+        settings(provider_min_interval_ms={"wachat": 0})
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
