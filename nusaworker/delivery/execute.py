@@ -86,7 +86,8 @@ def deliver(
         via = routes.via(record.channel, record.priority, _pinned(record))
         account, client, circuit = via.account, via.client, via.guard
     run = _Run(ledger, record, circuit, rules or _DEFAULT_RULES, account, routes)
-    run.provider = via.provider if routes is not None else None
+    if routes is not None:
+        run.provider, run.pinned_to = via.provider, _pinned(record)
     # With routes the choice already looked at the breakers: held only when every account of
     # the route is paused (a second look could see the chosen one pause meanwhile and hold the
     # message on it while another account is free).
@@ -151,10 +152,12 @@ class _Run:
     routes: Routes | None = None
     client: Any = None
     provider: str | None = None
+    pinned_to: str | None = None  # the account a message in doubt must be sent again by
 
     def pin(self, routes: Routes, fresh: MessageRecord) -> None:
         """After taking a record in doubt over: send through the account its hit went by."""
         pinned = _pinned(fresh)
+        self.pinned_to = pinned
         if pinned is not None and pinned != self.account:
             via = routes.via(fresh.channel, fresh.priority, pinned)
             self.account, self.client, self.circuit = via.account, via.client, via.guard
@@ -173,6 +176,12 @@ class _Run:
     def send(self, client: NusaSMSClient, token: str, attempts: int) -> Outcome:
         """Make the hit (fenced: only while the claim is ours) and act on how it ended."""
         record, ledger = self.record, self.ledger
+        if self.pinned_to is not None and self.pinned_to != self.account:
+            # Its hit may have gone by an account no longer declared: no other account may
+            # send it (that could be a second copy), so it ends in doubt.
+            error = f"{IN_DOUBT_ERROR} (by account {self.pinned_to!r}, no longer declared)"
+            ledger.mark_unknown(record.id, error, token=token)
+            return Outcome(state=MessageState.UNKNOWN, error=error)
 
         def fence() -> None:
             if not ledger.begin_hit(record.id, token, self.account):

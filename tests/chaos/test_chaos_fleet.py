@@ -20,12 +20,19 @@ time: everything settles within 2 minutes of the last kill, and every OTP reache
 within 30 s of its enqueue. The down channel's messages (sent with a validity of a minute)
 end ``expired``/``failed`` after being retried, and no hit at all breaks the 50 ms rule.
 
+Run a second time with failover (``[failover]``): WhatsApp and SMS go through a route of two
+NusaSMS accounts, and mid-run the primary's key is revoked (its breaker opens: traffic moves to
+the backup) and later restored (its probe closes the breaker: traffic tends back) — on top of
+the kills and the Redis restart. Then also: every message was sent by exactly one account, the
+one its record names.
+
 The test runs its own ``redis-server`` with an append-only file (fsync on every write), so a
 restart keeps everything; it never touches the machine's shared Redis.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import subprocess
@@ -72,6 +79,13 @@ DOWN_VALIDITY_S = 60.0
 TEMPLATE_ID = "65a08d56-a2b9-45f5-98d3-98671e639055"  # the documents' (and sandbox's) ids
 CHANNEL_ID = "15974c27-3116-49f4-8627-5fc30b0c66d8"
 OTP_TO_PROVIDER_S = 30.0
+# The failover run: the primary's key is revoked this long into the chaos, restored later.
+REVOKE_AT_S = 18.0
+RESTORE_AT_S = 30.0
+BACKUP_KEY = "chaos-backup-key"
+ROUTES = '{"wa": ["nusasms", "backup"], "sms": ["nusasms", "backup"]}'
+# The sandbox's account names, and the ledger's.
+LEDGER_ACCOUNT = {"main": "nusasms", "backup": "backup"}
 
 
 class PersistentRedis:
@@ -196,9 +210,24 @@ def _enqueue_otp(producer: Producer, i: int, errors: list[str]) -> str:
             time.sleep(0.5)
 
 
+def _env(redis_url: str, prefix: str, box: Sandbox, failover: bool) -> dict[str, str]:
+    if not failover:
+        return fleet_env(redis_url=redis_url, key_prefix=prefix, base_url=box.url)
+    box.add_account("backup", api_key=BACKUP_KEY)
+    backup = {"name": "backup", "base_url": box.url, "credentials": {"api_key": BACKUP_KEY}}
+    return fleet_env(
+        redis_url=redis_url,
+        key_prefix=prefix,
+        base_url=box.url,
+        accounts=f"[{json.dumps(backup)}]",
+        routes=ROUTES,
+    )
+
+
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("failover", [False, True], ids=["one-account", "failover"])
 def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice(
-    chaos_redis: PersistentRedis,
+    chaos_redis: PersistentRedis, failover: bool
 ) -> None:
     rng = random.Random(20240611)
     prefix = f"nwchaos:{uuid.uuid4().hex[:8]}:"
@@ -209,7 +238,7 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
     # The Fleet stops its workers (warm) on the way out and keeps their logs on a failure.
     with (
         Sandbox(host="127.0.0.1", port=0, faults=faults, seed=11) as box,
-        Fleet(fleet_env(redis_url=chaos_redis.url, key_prefix=prefix, base_url=box.url)) as fleet,
+        Fleet(_env(chaos_redis.url, prefix, box, failover)) as fleet,
         _beat(fleet.env, fleet.logdir) as beat,
     ):
         print(f"\nredis {chaos_redis.url} (dir {chaos_redis.dir})  worker logs {fleet.logdir}")
@@ -238,6 +267,8 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
         next_name = BULK_WORKERS + OTP_WORKERS
         kills: list[str] = []
         restarts = 0
+        revoked_at: float | None = None
+        restored_at: float | None = None
         producer_errors: list[str] = []
 
         ids: list[str] = []
@@ -272,6 +303,14 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
                 restarts += 1
                 back = time.monotonic() - chaos_start
                 print(f"[{back:5.1f}s] redis back ({chaos_redis.dbsize()} keys)")
+            if failover and revoked_at is None and elapsed >= REVOKE_AT_S:
+                box.set_account(revoked=True)  # the primary's key stops working
+                revoked_at = elapsed
+                print(f"[{elapsed:5.1f}s] primary account revoked")
+            if failover and restored_at is None and elapsed >= RESTORE_AT_S:
+                box.set_account(revoked=False)
+                restored_at = elapsed
+                print(f"[{elapsed:5.1f}s] primary account restored")
             for queues, worker in list(supervised.items()):
                 if worker.proc.poll() is not None:
                     last = worker.log().strip().splitlines()[-1:]
@@ -365,6 +404,8 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
             print(f"    {line}")
         print(f"  unknown bound    {unknown_bound:5d}")
         print(f"  missing {missing[:10]}  stuck {stuck[:10]}  bad ref_no {bad_ref_no[:10]}")
+        by_account = Counter(r.account for r in records if r.ref_no)
+        print(f"  sent by account  {dict(by_account)}")
         print(f"  total runtime    {time.monotonic() - started:.1f} s")
         print(f"  settled          {after_last_kill_s:5.1f} s after the last kill")
         print(
@@ -411,3 +452,27 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
         # written, so neither a SIGKILL (a dead holder costs its lease) nor a descheduled
         # worker nor a Redis restart (the turn survives in the AOF) can bring two hits closer.
         assert stats["violations"] == 0, stats
+        # One account per message: the provider's account of each ref_no is the record's.
+        wrong_account = sorted(
+            r.id
+            for r in records
+            if r.ref_no in at_provider
+            and LEDGER_ACCOUNT[at_provider[r.ref_no]["account"]] != r.account
+        )
+        assert not wrong_account, wrong_account
+        if failover:
+            # Traffic moved to the backup while the primary was refused, and came back.
+            assert by_account["backup"] > 0 and by_account["nusasms"] > 0, by_account
+            # Once the primary's probe closed its breaker, new messages go through it again.
+            keys = producer.ledger.keys
+            closed = wait_for(
+                lambda: not any(producer.ledger.redis.scan_iter(match=keys.breaker("*", "wa"))),
+                60,
+            )
+            assert closed, "the primary's breaker closed after its key was restored"
+            later = [producer.send_whatsapp(f"62814{i:08d}", "back") for i in range(5)]
+            assert wait_for(
+                lambda: all(r.state != "accepted" for r in producer.ledger.get_many(later)), 30
+            )
+            assert wait_for(lambda: all(r.ref_no for r in producer.ledger.get_many(later)), 30)
+            assert {r.account for r in producer.ledger.get_many(later)} == {"nusasms"}

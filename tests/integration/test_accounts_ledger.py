@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 import redis
 
-from nusaworker.failover import AccountHealth, SlowRule
+from nusaworker.accounts import AccountTable
+from nusaworker.delivery import deliver
+from nusaworker.failover import AccountHealth, RouteBook, SlowRule
 from nusaworker.keys import Keys
-from nusaworker.ledger import Ledger, MessageRecord
+from nusaworker.ledger import Ledger, MessageRecord, MessageState
+from nusaworker.settings import Settings
 from nusaworker.testing.clock import FakeClock
 
 pytestmark = pytest.mark.integration
@@ -137,3 +140,41 @@ def test_failover_slow_needs_a_sample_and_ages_out(
 
 def test_ledger_states_reads_many_records_in_one_trip(ledger: Ledger, message_id: str) -> None:
     assert ledger.states([message_id, "nope"]) == ["accepted", None]
+
+
+class _NeverCalled:
+    account = "nusasms:never"
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"no hit may be made ({name})")
+
+
+class _Open:
+    def is_paused(self, channel: str) -> bool:
+        return False
+
+
+def test_accounts_in_doubt_by_an_account_no_longer_declared_ends_unknown(
+    ledger: Ledger, redis_client: redis.Redis, key_prefix: str
+) -> None:
+    record = MessageRecord(
+        channel="sms", destination="628123", priority="otp", payload={"text": "1"}
+    )
+    message_id = ledger.create(record)[0]
+    token = ledger.claim(message_id).token
+    assert token is not None and ledger.begin_hit(message_id, token, "gone")
+    # Its worker died mid-hit; the settings no longer declare account "gone".
+    table = AccountTable.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    health = AccountHealth(redis_client, keys=Keys(prefix=key_prefix), threshold=50, window_s=60)
+    book = RouteBook(
+        table,
+        clients={"nusasms": _NeverCalled()},
+        guards={"nusasms": _Open()},
+        health=health,  # type: ignore[dict-item]
+    )
+
+    outcome = deliver(message_id, ledger=ledger, client=_NeverCalled(), routes=book)  # type: ignore[arg-type]
+
+    assert outcome.state is MessageState.UNKNOWN
+    assert "'gone', no longer declared" in (outcome.error or "")
+    assert ledger.get(message_id).state is MessageState.UNKNOWN
