@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from celery import Celery
 
+from nusaworker.connections import SecretURL
 from nusaworker.credit.schedule import SCHEDULE as CREDIT_SCHEDULE
 from nusaworker.factories import broker_app
 from nusaworker.failover import SCHEDULE as FAILOVER_SCHEDULE
@@ -43,7 +44,7 @@ def make_app(settings: Settings) -> Celery:
     app.conf.beat_schedule = {**CREDIT_SCHEDULE, **TRACKING_SCHEDULE, **FAILOVER_SCHEDULE}
     # celery-redbeat (beat_scheduler in celeryconfig): the schedule and the beat lock live in
     # the fleet's Redis under its key prefix, so fleets sharing a Redis never share a beat.
-    app.conf.redbeat_redis_url = settings.redis_url
+    app.conf.redbeat_redis_url = SecretURL(settings.redis_url)
     app.conf.redbeat_key_prefix = Keys(prefix=settings.key_prefix).redbeat_prefix
     app.conf.redbeat_redis_options = {"socket_timeout": 5, "socket_connect_timeout": 2}
     if explicit_pool(sys.argv) == "prefork":

@@ -26,6 +26,7 @@ edge        producers, the callback receiver, the CLI,   5 s / 2 s timeouts, thr
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
@@ -68,3 +69,26 @@ def redis_client(url: str, role: Role, *, timeout_s: float | None = None) -> red
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), EDGE_RETRIES),
         retry_on_error=[redis.ConnectionError],
     )
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``: what may be printed."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+class SecretURL(str):
+    """A Redis URL that prints without its password: Celery shows configuration values by
+    ``repr`` (``celery -A nusaworker report``, ``inspect conf``) and censors only the settings
+    it knows (``broker_url``), not a plug-in's (celery-redbeat's ``redbeat_redis_url``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(masked_url(str(self)))

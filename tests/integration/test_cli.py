@@ -164,3 +164,35 @@ def test_cli_pause_an_account_and_routes_show_traffic_moving(
     assert unknown.returncode == 1 and "'nope' is not declared" in unknown.stderr
     for done in (paused, shown, table, resumed, after, unknown):
         assert "cli-backup-secret-key" not in done.stdout + done.stderr
+
+
+def test_cli_celery_report_prints_no_secret(key_prefix: str) -> None:
+    """``celery -A nusaworker report`` as an operator runs it: no password of the Redis URL, no
+    provider credential of any account, anywhere in what it prints."""
+    secrets = ("redis-pw-7731", "acct-key-5521", "carrier-pw-9911", "nusa-key-3141")
+    env = {
+        **os.environ,
+        "NUSAWORKER_REDIS_URL": f"redis://:{secrets[0]}@127.0.0.1:6379/13",
+        "NUSAWORKER_KEY_PREFIX": key_prefix,
+        "NUSAWORKER_NUSASMS_API_KEY": secrets[3],
+        "NUSAWORKER_ACCOUNTS": json.dumps(
+            [
+                {"name": "backup", "credentials": {"api_key": secrets[1]}},
+                {
+                    "name": "carrier",
+                    "provider": "smartswitch",
+                    "base_url": "http://127.0.0.1:9",
+                    "credentials": {"login": "carrier-login", "password": secrets[2]},
+                },
+            ]
+        ),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "nusaworker", "report"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "redbeat_redis_url" in done.stdout  # the setting is there, masked
+    for secret in secrets:
+        assert secret not in done.stdout + done.stderr
