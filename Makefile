@@ -76,6 +76,7 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	$(VENV)/bin/nusaworker bench $(BENCH_ARGS)
 	$(PY) -m nusaworker.bench.tracking_bench
+	$(PY) -m nusaworker.bench.smartswitch_multi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench-results

@@ -42,6 +42,12 @@ class Account:
         """Whether this account's provider has a sender for ``channel``."""
         return self.provider in channel_row(channel).senders
 
+    def lacks(self, channel: str) -> list[str]:
+        """The credentials ``channel`` needs that this account does not have (names only)."""
+        needed = provider_family(self.provider).needs.get(channel_row(channel).api, ())
+        given = self.spec.credentials
+        return [name for name in needed if not (name in given and given[name].get_secret_value())]
+
 
 def route_key(channel: str, priority: str | None = None) -> str:
     """The ``NUSAWORKER_ROUTES`` key of a channel (and priority): ``"sms"``, ``"sms:otp"``."""
@@ -85,6 +91,12 @@ class AccountTable:
                     raise ConfigurationError(
                         f"route {key!r}: account {name!r} ({self.accounts[name].provider}) "
                         f"cannot send {channel!r}"
+                    )
+                missing = self.accounts[name].lacks(channel)
+                if missing:
+                    raise ConfigurationError(
+                        f"route {key!r}: account {name!r} has no {', '.join(missing)}, "
+                        f"which {channel!r} needs"
                     )
             self.routes[key] = tuple(names)
 

@@ -6,9 +6,11 @@ manual pause, :mod:`nusaworker.credit`) nor *degraded* sends; traffic tends back
 by itself, because every message asks again and the primary's breaker closes (its probe) and its
 errors age out of the window.
 
-*Degraded*: the account met ``threshold`` transient errors (429, 5xx, dropped connections —
-each of the client's retries counts) within ``window_s`` (GOV.UK Notify moves traffic at 50
-errors in 60 s), or it delivers slowly: of the messages it sent within the slow window (15
+*Degraded* (for a channel): the account met ``threshold`` transient errors (429, 5xx, dropped
+connections — each of the client's retries counts) sending that channel within ``window_s``
+(GOV.UK Notify moves traffic at 50 errors in 60 s) — counted per channel, so one endpoint
+down (say WhatsApp Official answering 503) does not move the account's other channels — or
+the account delivers slowly: of the messages it sent within the slow window (15
 min) that are at least ``slow_after_s`` (5 min) old, at least ``slow_share`` (15 %) are still
 ``sent`` — not delivered, read or failed (Notify's rule). The errors are one sorted set per
 account; the sends one more (only channels whose provider reports delivery); beat judges the
@@ -77,6 +79,7 @@ class Choice:
 def choose(
     route: Sequence[str], *, paused: Callable[[str], bool], degraded: Callable[[str], bool]
 ) -> Choice:
+    # ``paused`` and ``degraded`` answer for one account, for the channel being sent.
     """The account of ``route`` that sends now (pure: the checks are passed in)."""
     if not route:
         raise ValueError("a route names at least one account")
@@ -171,10 +174,11 @@ class AccountHealth:
             self.redis.delete(key)
         return Assessment(account, len(found), pending, slow)
 
-    def error(self, account: str) -> None:
-        """Count one transient error of ``account`` (never raises: it is bookkeeping)."""
+    def error(self, account: str, channel: str) -> None:
+        """Count one transient error of ``account`` sending ``channel`` (never raises: it is
+        bookkeeping)."""
         now = self.clock()
-        key = self.keys.account_errors(account)
+        key = self.keys.account_errors(account, channel)
         try:
             pipe = self.redis.pipeline(transaction=False)
             pipe.zadd(key, {f"{now:.6f}:{uuid.uuid4().hex[:8]}": now})
@@ -184,19 +188,19 @@ class AccountHealth:
         except redis.RedisError:
             pass  # losing a count only delays a failover; the send path must not fail for it
 
-    def errors(self, account: str) -> int:
-        """Errors of ``account`` within the window."""
+    def errors(self, account: str, channel: str) -> int:
+        """Errors of ``account`` sending ``channel`` within the window."""
         now = self.clock()
-        count = self.redis.zcount(self.keys.account_errors(account), now - self.window_s, "+inf")
-        return int(count)
+        key = self.keys.account_errors(account, channel)
+        return int(self.redis.zcount(key, now - self.window_s, "+inf"))
 
-    def degraded(self, account: str) -> bool:
-        """Whether ``account`` crossed the error threshold within the window, or beat found
-        its delivery slow."""
+    def degraded(self, account: str, channel: str) -> bool:
+        """Whether ``account`` crossed the error threshold sending ``channel`` within the
+        window, or beat found its delivery slow."""
         now = self.clock()
         try:
             pipe = self.redis.pipeline(transaction=False)
-            pipe.zcount(self.keys.account_errors(account), now - self.window_s, "+inf")
+            pipe.zcount(self.keys.account_errors(account, channel), now - self.window_s, "+inf")
             pipe.exists(self.keys.account_slow(account))
             errors, slow = pipe.execute()
         except redis.RedisError:
@@ -233,7 +237,7 @@ class RouteBook:
         choice = choose(
             route,
             paused=lambda name: self.guards[name].is_paused(channel),
-            degraded=self.health.degraded,
+            degraded=lambda name: self.health.degraded(name, channel),
         )
         return self._via(choice.account, held=choice.held)
 
@@ -241,10 +245,10 @@ class RouteBook:
         provider = self.table.account(name).provider
         return Via(name, self.clients[name], self.guards[name], held=held, provider=provider)
 
-    def error(self, account: str | None) -> None:
-        """Count a transient error of ``account`` towards its failover."""
+    def error(self, account: str | None, channel: str) -> None:
+        """Count a transient error of ``account`` sending ``channel`` towards its failover."""
         if account is not None:
-            self.health.error(account)
+            self.health.error(account, channel)
 
     def sent(self, account: str | None, message_id: str, channel: str) -> None:
         """Count a message ``account`` sent towards its delivery speed, if its delivery is

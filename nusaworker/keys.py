@@ -249,10 +249,11 @@ class Keys:
         """Hash: condition (``low:wa``, ``expiry:sms`` …) → level the balance watch last saw."""
         return f"{self.prefix}watch:{account}"
 
-    def account_errors(self, account: str) -> str:
-        """Sorted set: the transient errors ``account`` met (score: unix time), for failover.
-        Trimmed to the failover window on every write; its TTL is the window."""
-        return f"{self.prefix}errors:{account}"
+    def account_errors(self, account: str, channel: str) -> str:
+        """Sorted set: the transient errors ``account`` met sending ``channel`` (score: unix
+        time), for failover. Trimmed to the failover window on every write; its TTL is the
+        window."""
+        return f"{self.prefix}errors:{account}:{channel}"
 
     def account_sent(self, account: str) -> str:
         """Sorted set: ids of messages ``account`` sent whose delivery its provider reports

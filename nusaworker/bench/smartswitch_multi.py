@@ -10,7 +10,8 @@ hits as the sandbox saw them (kernel arrival stamps where available).
 
     python -m nusaworker.bench.smartswitch_multi [--n 2000] [--k 50]
 
-Not part of ``make bench``: a single process, no Celery, for the provider's own figure.
+Run by ``make bench`` after the fleet benchmarks: a single process, no Celery, for the
+provider's own figure.
 """
 
 from __future__ import annotations

@@ -34,24 +34,24 @@ def report(settings: Settings) -> dict[str, Any]:
             name: {
                 "provider": account.provider,
                 "min_interval_ms": account.min_interval_ms,
-                "errors": health.errors(name),
                 "slow": health.is_slow(name),
-                "degraded": health.degraded(name),
             }
             for name, account in table.accounts.items()
         }
-        degraded = {name: bool(info["degraded"]) for name, info in accounts.items()}
         routes = []
         for key, names in table.table():
             channel = key.partition(":")[0]
             paused = {n: boards[n].state(channel) for n in names}
             is_open = {n: state.open for n, state in paused.items()}
+            degraded = {n: health.degraded(n, channel) for n in names}
             choice = choose(names, paused=is_open.__getitem__, degraded=degraded.__getitem__)
             routes.append(
                 {
                     "route": key,
                     "accounts": list(names),
                     "paused": {n: s.reason for n, s in paused.items() if s.open},
+                    "errors": {n: health.errors(n, channel) for n in names},
+                    "degraded": sorted(n for n, bad in degraded.items() if bad),
                     "now": choice.account,
                     "held": choice.held,
                 }
@@ -75,26 +75,27 @@ def print_routes(settings: Settings, out: TextIO, *, as_json: bool = False) -> i
         print(json.dumps(data, indent=2, sort_keys=True), file=out)
         return 0
     failover = data["failover"]
-    print(
-        f"accounts (degraded at {failover['error_threshold']} errors "
-        f"in {failover['error_window_s']:g} s):",
-        file=out,
-    )
+    print("accounts:", file=out)
     for name, info in data["accounts"].items():
-        state = "ok"
-        if info["degraded"]:
-            state = "DEGRADED (slow delivery)" if info["slow"] else "DEGRADED (errors)"
+        state = "SLOW delivery" if info["slow"] else "ok"
         print(
-            f"  {name:<16} {info['provider']:<14} 1 hit / {info['min_interval_ms']:g} ms  "
-            f"errors {info['errors']:<4} {state}",
+            f"  {name:<16} {info['provider']:<14} 1 hit / {info['min_interval_ms']:g} ms  {state}",
             file=out,
         )
-    print("routes:", file=out)
+    print(
+        f"routes (an account is degraded for a channel at {failover['error_threshold']} "
+        f"errors in {failover['error_window_s']:g} s):",
+        file=out,
+    )
     for route in data["routes"]:
         marks = []
         for name in route["accounts"]:
-            reason = route["paused"].get(name)
-            mark = f"{name} (paused: {reason})" if reason else name
+            notes = []
+            if route["paused"].get(name):
+                notes.append(f"paused: {route['paused'][name]}")
+            if name in route["degraded"]:
+                notes.append(f"degraded: {route['errors'][name]} errors")
+            mark = f"{name} ({'; '.join(notes)})" if notes else name
             marks.append(f"[{mark}]" if name == route["now"] else mark)
         now = "held: every account paused" if route["held"] else f"now → {route['now']}"
         print(f"  {route['route']:<20} {' > '.join(marks):<50} {now}", file=out)

@@ -210,7 +210,7 @@ class _Run:
 
     def error(self) -> None:
         if self.routes is not None:
-            self.routes.error(self.account)
+            self.routes.error(self.account, self.record.channel)
 
     def failed(
         self, action: Action, failure: Failure, exc: BaseException, token: str, attempts: int

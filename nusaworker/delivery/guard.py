@@ -73,8 +73,8 @@ class Routes(Protocol):
         message in doubt was sent by (only it may send it again)."""
         ...
 
-    def error(self, account: str | None) -> None:
-        """Count a transient error of ``account`` towards its failover."""
+    def error(self, account: str | None, channel: str) -> None:
+        """Count a transient error of ``account`` sending ``channel`` towards its failover."""
         ...
 
     def sent(self, account: str | None, message_id: str, channel: str) -> None:

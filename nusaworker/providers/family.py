@@ -12,7 +12,7 @@ Each provider subpackage declares its ``FAMILY``; :mod:`.registry` lists them by
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from pydantic import SecretStr
@@ -62,6 +62,10 @@ class ProviderFamily(Generic[C]):
     # family that does not (the carrier HTTP API) leaves its messages ``sent``; they are
     # neither polled nor counted by the slow-delivery failover.
     reports_delivery: bool = True
+    # The credentials a channel needs, by the channel table's ``api`` column (NusaSMS: the JSON
+    # API wants ``api_key``, SMS v3 ``sms_user`` and ``sms_password``): a route through an
+    # account without them is refused at start. An API not named needs nothing in particular.
+    needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def build(
         self,

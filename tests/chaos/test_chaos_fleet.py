@@ -213,8 +213,9 @@ def _enqueue_otp(producer: Producer, i: int, errors: list[str]) -> str:
 def _env(redis_url: str, prefix: str, box: Sandbox, failover: bool) -> dict[str, str]:
     if not failover:
         return fleet_env(redis_url=redis_url, key_prefix=prefix, base_url=box.url)
-    box.add_account("backup", api_key=BACKUP_KEY)
-    backup = {"name": "backup", "base_url": box.url, "credentials": {"api_key": BACKUP_KEY}}
+    box.add_account("backup", api_key=BACKUP_KEY, sms_user="backup", sms_password=BACKUP_KEY)
+    credentials = {"api_key": BACKUP_KEY, "sms_user": "backup", "sms_password": BACKUP_KEY}
+    backup = {"name": "backup", "base_url": box.url, "credentials": credentials}
     return fleet_env(
         redis_url=redis_url,
         key_prefix=prefix,

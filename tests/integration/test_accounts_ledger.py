@@ -74,15 +74,17 @@ def test_failover_health_counts_errors_within_the_window(
         redis_client, keys=Keys(prefix=key_prefix), threshold=3, window_s=60, clock=clock
     )
     for _ in range(2):
-        health.error("nusasms")
-    assert not health.degraded("nusasms") and health.errors("nusasms") == 2
+        health.error("nusasms", "wa")
+    assert not health.degraded("nusasms", "wa") and health.errors("nusasms", "wa") == 2
 
-    health.error("nusasms")
-    assert health.degraded("nusasms") and not health.degraded("backup")
+    health.error("nusasms", "wa")
+    assert health.degraded("nusasms", "wa") and not health.degraded("backup", "wa")
+    # Per channel: WhatsApp Official down does not degrade the account's SMS.
+    assert not health.degraded("nusasms", "sms") and health.errors("nusasms", "sms") == 0
 
     clock.advance(61)  # the errors age out: traffic tends back
-    assert health.errors("nusasms") == 0 and not health.degraded("nusasms")
-    assert redis_client.ttl(Keys(prefix=key_prefix).account_errors("nusasms")) > 0
+    assert health.errors("nusasms", "wa") == 0 and not health.degraded("nusasms", "wa")
+    assert redis_client.ttl(Keys(prefix=key_prefix).account_errors("nusasms", "wa")) > 0
 
 
 def _health(redis_client: redis.Redis, key_prefix: str, clock: FakeClock) -> AccountHealth:
@@ -114,8 +116,8 @@ def test_failover_slow_delivery_at_15_percent_not_delivered_after_5_minutes(
     verdict = health.assess("nusasms", lambda asked: [states.get(i) for i in asked])
 
     assert (verdict.judged, verdict.pending, verdict.slow) == (30, pending, slow)
-    assert health.degraded("nusasms") is slow and health.is_slow("nusasms") is slow
-    assert not health.degraded("backup")
+    assert health.degraded("nusasms", "wa") is slow and health.is_slow("nusasms") is slow
+    assert not health.degraded("backup", "wa")
 
 
 def test_failover_slow_needs_a_sample_and_ages_out(
@@ -135,7 +137,7 @@ def test_failover_slow_needs_a_sample_and_ages_out(
     assert health.assess("nusasms", lambda asked: ["sent"] * len(asked)).slow
     clock.advance(901)  # all of them older than the window: nothing left to judge
     verdict = health.assess("nusasms", lambda asked: ["sent"] * len(asked))
-    assert (verdict.judged, verdict.slow) == (0, False) and not health.degraded("nusasms")
+    assert (verdict.judged, verdict.slow) == (0, False) and not health.degraded("nusasms", "sms")
 
 
 def test_ledger_states_reads_many_records_in_one_trip(ledger: Ledger, message_id: str) -> None:

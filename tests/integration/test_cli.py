@@ -135,8 +135,18 @@ def test_cli_demo_takes_every_message_to_a_final_state_within_the_rule(
 
 
 ACCOUNTS_ENV = {
+    "NUSAWORKER_NUSASMS_SMS_USER": "cli-user",
+    "NUSAWORKER_NUSASMS_SMS_PASSWORD": "cli-main-password",
     "NUSAWORKER_ACCOUNTS": json.dumps(
-        [{"name": "backup", "credentials": {"api_key": "cli-backup-secret-key"}}]
+        [
+            {
+                "name": "backup",
+                "credentials": {
+                    "sms_user": "cli-backup",
+                    "sms_password": "cli-backup-secret-key",
+                },
+            }
+        ]
     ),
     "NUSAWORKER_ROUTES": json.dumps({"sms": ["nusasms", "backup"]}),
 }
@@ -164,6 +174,7 @@ def test_cli_pause_an_account_and_routes_show_traffic_moving(
     assert unknown.returncode == 1 and "'nope' is not declared" in unknown.stderr
     for done in (paused, shown, table, resumed, after, unknown):
         assert "cli-backup-secret-key" not in done.stdout + done.stderr
+        assert "cli-main-password" not in done.stdout + done.stderr
 
 
 def test_cli_celery_report_prints_no_secret(key_prefix: str) -> None:

@@ -14,11 +14,23 @@ from nusaworker.failover import RouteBook, choose
 from nusaworker.settings import AccountSettings, Settings
 
 
+# The default account's credentials (a route through an account is checked for the ones its
+# channel needs).
+DEFAULT_CREDENTIALS = {
+    "nusasms_api_key": "k1",
+    "nusasms_sms_user": "u1",
+    "nusasms_sms_password": "p1",
+}
+
+
 def settings(**fields: Any) -> Settings:
-    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **{**DEFAULT_CREDENTIALS, **fields})  # type: ignore[call-arg]
 
 
-BACKUP = {"name": "backup", "credentials": {"api_key": "k2"}}
+BACKUP = {
+    "name": "backup",
+    "credentials": {"api_key": "k2", "sms_user": "u2", "sms_password": "p2"},
+}
 
 
 def test_accounts_default_route_is_the_default_account() -> None:
@@ -100,6 +112,20 @@ def test_accounts_bad_table_is_a_configuration_error() -> None:
         AccountTable.from_settings(settings(routes={"fax": ["nusasms"]}))
 
 
+def test_accounts_route_through_an_account_without_the_channel_credentials_is_refused() -> None:
+    wa_only = {"name": "wa-only", "credentials": {"api_key": "k3"}}
+
+    table = AccountTable.from_settings(settings(accounts=[wa_only], routes={"wa": ["wa-only"]}))
+    assert table.route("wa", "normal") == ("wa-only",)
+    with pytest.raises(ConfigurationError, match="has no sms_user, sms_password, which 'sms'"):
+        AccountTable.from_settings(settings(accounts=[wa_only], routes={"sms": ["wa-only"]}))
+    with pytest.raises(ConfigurationError, match="'nusasms' has no api_key"):
+        AccountTable.from_settings(settings(nusasms_api_key="", routes={"wa": ["nusasms"]}))
+    carrier = {"name": "carrier", "provider": "smartswitch", "credentials": {"login": "l"}}
+    with pytest.raises(ConfigurationError, match="has no password"):
+        AccountTable.from_settings(settings(accounts=[carrier], routes={"sms": ["carrier"]}))
+
+
 def test_accounts_credentials_never_in_reprs() -> None:
     spec = AccountSettings(name="backup", credentials={"api_key": SecretStr("s3cr3t-key")})
     table = AccountTable([spec], {})
@@ -147,11 +173,11 @@ class Health:
         self.bad: set[str] = set()
         self.errors: list[str] = []
 
-    def degraded(self, account: str) -> bool:
+    def degraded(self, account: str, channel: str) -> bool:
         return account in self.bad
 
-    def error(self, account: str) -> None:
-        self.errors.append(account)
+    def error(self, account: str, channel: str) -> None:
+        self.errors.append(f"{account}:{channel}")
 
     def sent(self, account: str, message_id: str) -> None:
         self.errors.append(f"sent:{account}:{message_id}")
@@ -175,15 +201,21 @@ def test_failover_route_book_picks_the_next_account_and_tends_back() -> None:
     assert book.via("wa", "normal").account == "nusasms"  # back to the primary
     health.bad.add("nusasms")
     assert book.via("wa", "normal").account == "backup"
-    book.error("backup")
-    book.error(None)
-    assert health.errors == ["backup"]
+    book.error("backup", "wa")
+    book.error(None, "wa")
+    assert health.errors == ["backup:wa"]
 
 
 def test_failover_only_tracked_sends_count_towards_delivery_speed() -> None:
     table = AccountTable.from_settings(
         settings(
-            accounts=[{"name": "carrier", "provider": "smartswitch"}],
+            accounts=[
+                {
+                    "name": "carrier",
+                    "provider": "smartswitch",
+                    "credentials": {"login": "l", "password": "p"},
+                }
+            ],
             routes={"sms": ["carrier", "nusasms"]},
         )
     )

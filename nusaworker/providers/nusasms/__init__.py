@@ -47,6 +47,7 @@ FAMILY = ProviderFamily(
     NusaSMSClient,
     credentials=CREDENTIALS,
     default_base_url=DEFAULT_BASE_URL,
+    needs={"json": ("api_key",), "sms": ("sms_user", "sms_password")},
 )
 
 __all__ = [

@@ -33,6 +33,7 @@ FAMILY = ProviderFamily(
     default_base_url=DEFAULT_BASE_URL,
     # Seed 003: a DLR may be asked for (require_dlr), but nothing says how it comes back.
     reports_delivery=False,
+    needs={"sms": ("login", "password")},
 )
 
 __all__ = [

@@ -29,6 +29,7 @@ FAMILY = ProviderFamily(
     WAChatClient,
     credentials=CREDENTIALS,
     default_base_url=DEFAULT_BASE_URL,
+    needs={"json": ("api_key",)},
 )
 
 __all__ = [
