@@ -13,7 +13,6 @@ from nusaworker.errors import ConfigurationError
 from nusaworker.failover import RouteBook, choose
 from nusaworker.settings import AccountSettings, Settings
 
-
 # The default account's credentials (a route through an account is checked for the ones its
 # channel needs).
 DEFAULT_CREDENTIALS = {
