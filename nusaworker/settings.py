@@ -192,7 +192,12 @@ class Settings(BaseSettings):
     # are the watched types (wa, sms, hlr, sim, pulsa, sms_credits); a threshold of 0 watches
     # only the type's expiry date. Environment: JSON, e.g. '{"wa": 500, "sms_credits": 1000}'.
     balance_thresholds: dict[str, float] = Field(
-        default_factory=lambda: {"wa": 100.0, "sms": 100.0, "sms_credits": 100.0}
+        default_factory=lambda: {
+            "wa": 100.0,
+            "sms": 100.0,
+            "sms_credits": 100.0,
+            "wachat_quota": 100.0,
+        }
     )
     # Alert when a watched balance expires within this many days (and when it has expired).
     balance_expiry_days: int = Field(default=7, ge=0)
