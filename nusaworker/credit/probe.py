@@ -107,7 +107,7 @@ def _read_sms_wallet(client: NusaSMSClient) -> WalletReading | None:
 
 def _read_wachat_quota(client: Any) -> WalletReading | None:
     try:
-        quota = wachat_quota(client)
+        quota = wachat_quota(client, pick=max)
     except NusaWorkerError as exc:
         log.info("breaker probe: WAChat call failed (%s: %s)", type(exc).__name__, exc)
         return None

@@ -13,6 +13,7 @@ The family of a client is the prefix of its pacing fingerprint (``"wachat:…"``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nusaworker.providers.family import family_of
@@ -23,12 +24,14 @@ __all__ = ["WACHAT_QUOTA", "family_of", "wachat_quota"]
 WACHAT_QUOTA = "wachat_quota"
 
 
-def wachat_quota(client: Any) -> float | None:
-    """The smallest quota left among ``client``'s watched senders (``None``: none watched, or
-    none with a stated limit). Checks the key first (raises AuthError when refused)."""
+def wachat_quota(client: Any, pick: Callable[[list[float]], float] = min) -> float | None:
+    """The quota left among ``client``'s watched senders, ``pick``ed: the smallest for the
+    watch (a gateway running low is worth an alert), the largest for the probe (one sender with
+    quota is enough to send). ``None``: none watched, or none with a stated limit. Checks the
+    key first (raises AuthError when refused)."""
     client.get_account(priority="normal")
     left = [
         client.get_gateway_balance(sender, priority="normal").remaining for sender in client.senders
     ]
     known = [float(n) for n in left if n is not None]
-    return min(known) if known else None
+    return pick(known) if known else None

@@ -288,3 +288,52 @@ def test_cost_estimate_matches_what_the_sandbox_charges(client: NusaSMSClient, b
     after = box.balance()
     spent = Cost(wa=int(500 - after["wa_balance"]), sms=int(500 - after["sms_balance"]))
     assert estimate == spent == Cost(wa=1 + 2 + 3 + 2, sms=2 + 2 + 1)
+
+
+@pytest.fixture
+def wachat(box: Any, redis_url: str, key_prefix: str) -> Iterator[Any]:
+    from nusaworker.providers.wachat import WAChatClient
+
+    box.wachat.add_account("wachat", api_key="wachat-watch-key", senders={"gw1": 50, "gw2": 500})
+    gate = RedisGate(redis_url, keys=Keys(prefix=key_prefix))
+    with WAChatClient(
+        base_url=box.url, api_key="wachat-watch-key", gate=gate, senders="gw1, gw2"
+    ) as made:
+        yield made
+    gate.close()
+
+
+def test_watch_and_probe_read_a_wachat_accounts_sender_quotas(
+    wachat: Any, box: Any, redis_client: redis.Redis, key_prefix: str, ledger: Ledger, sink: Sink
+) -> None:
+    keys = Keys(prefix=key_prefix)
+    alerter = Alerter([sink])
+    watch = BalanceWatch(
+        redis_client,
+        account=wachat.account,
+        keys=keys,
+        alerter=alerter,
+        thresholds={"wachat_quota": 100.0},
+        expiry_days=7,
+    )
+
+    report = watch.run(wachat, force=True)
+    assert report.snapshot is not None
+    assert report.snapshot.balances == {"wachat_quota": 50.0}  # the smaller of 50 and 500 left
+    assert sink.kinds() == ["balance_low"]
+
+    # A sender at its limit (402) paused the account's WhatsApp: the probe closes it once a
+    # watched sender has quota again.
+    circuit = Circuit(
+        BreakerBoard(redis_client, account=wachat.account, keys=keys),
+        ledger,
+        alerter=alerter,
+        enqueue=lambda r: None,
+    )
+    box.wachat.set_sender("gw1", counter=50, account="wachat")
+    box.wachat.set_sender("gw2", counter=500, account="wachat")
+    circuit.trip("wa", InsufficientCredit("HTTP 402"))
+    assert run_probe(circuit, wachat, interval_s=30.0).closed == []
+    box.wachat.set_sender("gw2", limit=1000, account="wachat")
+    report_after = run_probe(circuit, wachat, interval_s=30.0, force=True)
+    assert report_after.probed == ["quota"] and "wa" in report_after.closed
