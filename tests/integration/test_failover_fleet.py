@@ -85,7 +85,9 @@ def producer(redis_url: str, prefix: str, box: Sandbox, fleet: Fleet) -> Produce
 
 
 def test_failover_settings_route_wa_through_both_accounts() -> None:
-    table = AccountTable.from_settings(Settings(accounts=ACCOUNTS, routes=ROUTES))
+    table = AccountTable.from_settings(
+        Settings(nusasms_api_key="test-key", accounts=ACCOUNTS, routes=ROUTES)
+    )
     assert table.route("wa", "normal") == ("nusasms", "backup")
 
 

@@ -22,6 +22,8 @@ from nusaworker.testing.waiting import wait_for
 pytestmark = pytest.mark.integration
 
 MIN_INTERVAL_S = 0.050
+# How much later than its slot a woken thread may take its stamp (scheduler wake-up jitter).
+WAKE_SKEW_S = 0.003
 
 
 @pytest.fixture
@@ -105,7 +107,11 @@ def test_redisgate_otp_is_not_queued_behind_draining_bulk(
     # wakes too late once on a busy box) — never behind a queue of 8 reserved bulk slots.
     assert max(otp_waits) < 4 * gate.step_s
     stamps = sorted(bulk_hits)
-    assert min(b - a for a, b in itertools.pairwise(stamps)) >= MIN_INTERVAL_S
+    # A stamp taken after acquire() returns carries its own thread's wake-up delay, so on a
+    # busy box two stamps can sit a little closer than their slots (CI saw 49.0 ms). The
+    # 50 ms rule itself is checked where it matters, at the sandbox's kernel-stamped arrivals
+    # (test_pacing_fleet, the benchmarks); here: no two bulk hits share a slot.
+    assert min(b - a for a, b in itertools.pairwise(stamps)) >= MIN_INTERVAL_S - WAKE_SKEW_S
 
 
 def test_redisgate_penalize_holds_back_the_whole_fleet(make_gate: Callable[..., RedisGate]) -> None:
