@@ -26,6 +26,9 @@ _PRODUCER_API = (
     "send_wa_official_reply",
     "check_whatsapp_numbers",
     "get_message",
+    "is_suppressed",
+    "suppress",
+    "unsuppress",
     "Producer",
 )
 

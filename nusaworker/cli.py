@@ -1,5 +1,5 @@
-"""The ``nusaworker`` command: sandbox, send, status, balance, pause, resume, callbacks, demo,
-bench.
+"""The ``nusaworker`` command: sandbox, send, status, balance, pause, resume, suppress,
+callbacks, demo, bench.
 
 Settings are read here, once, and handed down. Bad input is answered with a one-line error
 and exit status 2 before anything is enqueued or any provider is called.
@@ -117,6 +117,44 @@ def _cmd_resume(args: argparse.Namespace, rest: list[str]) -> int:
     return commands.resume(load_settings(), args.channels, sys.stdout, account=args.account)
 
 
+def _cmd_suppress(args: argparse.Namespace, rest: list[str]) -> int:
+    from datetime import UTC, datetime
+
+    from nusaworker.settings import load_settings
+    from nusaworker.suppression import InvalidNumber, SuppressionList, normalise
+
+    if args.action != "list" and not args.numbers:
+        raise UsageError(f"suppress {args.action} needs one or more numbers")
+    if args.action == "list" and args.numbers:
+        raise UsageError("suppress list takes no numbers (use --page and --page-size)")
+    try:  # every number is checked before anything is written
+        numbers = [normalise(n) for n in args.numbers]
+    except InvalidNumber as exc:
+        raise UsageError(str(exc)) from None
+    listed = SuppressionList.from_settings(load_settings())
+    if args.action == "add":
+        for number, new in listed.add_many(numbers, source="cli", note=args.note).items():
+            print(f"{number} {'suppressed' if new else 'already suppressed'}")
+    elif args.action == "remove":
+        for number, was in listed.remove_many(numbers, source="cli", note=args.note).items():
+            print(f"{number} {'removed' if was else 'was not suppressed'}")
+    elif args.action == "check":
+        for number, found in zip(numbers, listed.contains_many(numbers), strict=True):
+            print(f"{number} {'suppressed' if found else 'not suppressed'}")
+    else:
+        if args.page < 1 or args.page_size < 1:
+            raise UsageError("--page and --page-size start at 1")
+        total = listed.count()
+        entries = listed.page((args.page - 1) * args.page_size, args.page_size)
+        pages = max(1, -(-total // args.page_size))
+        print(f"{total} suppressed; page {args.page} of {pages}, newest first")
+        for e in entries:
+            when = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            via = f" via {e.channel}" if e.channel else ""
+            print(f"{e.destination}  {when} UTC  {e.source}{via}  {e.note}".rstrip())
+    return 0
+
+
 def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
     import logging
 
@@ -223,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
             "--account", help="the account (NUSAWORKER_ACCOUNTS) whose channels; default: nusasms"
         )
         command.set_defaults(func=func)
+    suppress = sub.add_parser(
+        "suppress", help="the suppression list: numbers campaigns skip (opted out)"
+    )
+    suppress.add_argument("action", choices=["add", "remove", "check", "list"])
+    suppress.add_argument(
+        "numbers", nargs="*", metavar="number", help="digits; '+', spaces and dashes are dropped"
+    )
+    suppress.add_argument("--note", default="", help="add/remove: why (kept on the entry)")
+    suppress.add_argument("--page", type=int, default=1, help="list: which page (from 1)")
+    suppress.add_argument("--page-size", type=int, default=50, help="list: entries per page")
+    suppress.set_defaults(func=_cmd_suppress)
     callbacks = sub.add_parser(
         "callbacks", help="serve the callback receiver (provider pushes → ledger, inbox, hooks)"
     )

@@ -13,6 +13,7 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     ├── FallbackError             nusaworker.producer              a fallback the message can't have
     ├── UnknownChannel            nusaworker.channels              not a row of the channel table
     ├── UsageError                nusaworker.cli                   a command's arguments clash
+    ├── InvalidNumber             nusaworker.suppression           not a number the list can keep
     ├── ProviderError             nusaworker.providers.errors      a provider hit failed
     │   ├── RateLimited         R nusaworker.providers.errors      429
     │   ├── TransientError      R nusaworker.providers.errors      5xx, connect, general error

@@ -84,6 +84,12 @@ WATCH_LEVELS_TTL_S = 30 * 24 * 3600
 # holder registry and a holder's received-task index have no TTL: each entry is removed by the
 # step that ends it (a move out of sending, the end of a task, the resolution of a dead holder).
 
+# -- the suppression list (nusaworker.suppression) ----------------------------------------------
+
+# The suppression list's hash and index have no TTL, and neither do their entries: an opt-out
+# is a person's standing request (and in many places a legal one) — it ends only when that
+# person opts back in (START) or an operator removes it, never because time passed.
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -272,3 +278,14 @@ class Keys:
         acceptance plus the fallback delay). A hint like the retry index: beat checks each
         record; no TTL, nothing stays past its score plus one run."""
         return f"{self.prefix}idx:fallback"
+
+    @property
+    def suppressed(self) -> str:
+        """Hash: suppressed number (digits) → JSON ``{source, note, at, channel}``; no TTL."""
+        return f"{self.prefix}suppressed"
+
+    @property
+    def suppressed_index(self) -> str:
+        """Sorted set: the suppressed numbers, scored by when each was added (paging, newest
+        first); written with :attr:`suppressed` in one script; no TTL."""
+        return f"{self.prefix}suppressed:index"

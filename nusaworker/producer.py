@@ -9,6 +9,10 @@ message gets its priority's default (``NUSAWORKER_VALIDITY_S``: 300 s for OTPs, 
 
 The module-level functions use a producer built from the environment on first use; a backend
 that wants explicit wiring builds its own :class:`Producer`.
+
+The producer refuses nothing because a number is on the suppression list (that is the
+campaigns' concern: a transactional message still goes out); it exposes the list —
+:meth:`Producer.is_suppressed`, :func:`suppress`, :func:`unsuppress` — for a backend to ask.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from nusaworker.ledger import Ledger, MessageRecord, MessageState, new_message_i
 from nusaworker.retries import RetryRules
 from nusaworker.routing import enqueue_send
 from nusaworker.settings import Settings, load_settings
+from nusaworker.suppression import SuppressionList
 from nusaworker.types import Priority
 
 log = logging.getLogger(__name__)
@@ -73,11 +78,19 @@ FALLBACK_CHANNEL = "sms"
 class Producer:
     """Validates, records and enqueues messages."""
 
-    def __init__(self, *, ledger: Ledger, app: Celery, rules: RetryRules | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        app: Celery,
+        rules: RetryRules | None = None,
+        suppression: SuppressionList | None = None,
+    ) -> None:
         self.ledger = ledger
         self.app = app
         # Only the default validities are read here; the budgets are the workers'.
         self.rules = rules or RetryRules.defaults()
+        self.suppression = suppression or SuppressionList(ledger.redis, keys=ledger.keys)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Producer:
@@ -206,6 +219,20 @@ class Producer:
         """The ledger record of ``message_id`` (raises ``RecordNotFound``)."""
         return self.ledger.get(message_id)
 
+    def is_suppressed(self, destination: str) -> bool:
+        """Whether ``destination`` is on the suppression list (it opted out, or was put there);
+        raises :class:`~nusaworker.suppression.InvalidNumber` for what is not a number."""
+        return self.suppression.contains(destination)
+
+    def suppress(self, destination: str, *, note: str = "") -> bool:
+        """Put ``destination`` on the suppression list (source ``api``, with ``note``);
+        whether it was new — a number already there keeps its first entry."""
+        return self.suppression.add(destination, source="api", note=note)
+
+    def unsuppress(self, destination: str, *, note: str = "") -> bool:
+        """Take ``destination`` off the suppression list; whether it was on it."""
+        return self.suppression.remove(destination, source="api", note=note)
+
 
 def _fallback(channel: str, model: BaseModel, options: EnqueueOptions) -> dict[str, Any] | None:
     """The fallback of a message (validated now, at the edge, like the message), or None."""
@@ -287,3 +314,18 @@ def check_whatsapp_numbers(numbers: Iterable[str], **kwargs: Any) -> str:
 def get_message(message_id: str) -> MessageRecord:
     """The ledger record of ``message_id``."""
     return default_producer().get_message(message_id)
+
+
+def is_suppressed(destination: str) -> bool:
+    """Whether ``destination`` is on the suppression list; see :meth:`Producer.is_suppressed`."""
+    return default_producer().is_suppressed(destination)
+
+
+def suppress(destination: str, *, note: str = "") -> bool:
+    """Put ``destination`` on the suppression list; see :meth:`Producer.suppress`."""
+    return default_producer().suppress(destination, note=note)
+
+
+def unsuppress(destination: str, *, note: str = "") -> bool:
+    """Take ``destination`` off the suppression list; see :meth:`Producer.unsuppress`."""
+    return default_producer().unsuppress(destination, note=note)

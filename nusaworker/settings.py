@@ -41,6 +41,31 @@ _PER_PRIORITY_DEFAULTS: dict[str, dict[str, Any]] = {
 BALANCE_TYPES = ("wa", "sms", "hlr", "sim", "pulsa", "sms_credits", "wachat_quota")
 
 
+# Opt-out and opt-in keywords (nusaworker.suppression): an inbound message whose whole text is
+# one of these (trimmed, case-insensitive, punctuation ignored) adds its sender to the
+# suppression list, or removes it. The opt-out words are the ones SMS carriers and gateways
+# honour by default (Twilio, CTIA: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, plus OPTOUT /
+# OPT OUT, REVOKE) and their usual Indonesian forms (BERHENTI "stop", STOP SMS, UNREG — the
+# operators' own unsubscribe word). YES is left out of the opt-in words, unlike Twilio's list:
+# suppressed numbers still get transactional messages, and a "YES" to one of those ("reply YES
+# to confirm") must not re-subscribe them to campaigns. Kept short: every word here is also a
+# word someone may send meaning something else.
+OPT_OUT_KEYWORDS = (
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "OPTOUT",
+    "OPT OUT",
+    "REVOKE",
+    "BERHENTI",
+    "STOP SMS",
+    "UNREG",
+)
+OPT_IN_KEYWORDS = ("START", "UNSTOP")
+
 # The account the single-account settings (NUSAWORKER_NUSASMS_*) describe; every channel's
 # route is this account unless NUSAWORKER_ROUTES says otherwise.
 DEFAULT_ACCOUNT = "nusasms"
@@ -185,6 +210,15 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_base_s: float = Field(default=2.0, gt=0)
 
+    # -- suppression list (nusaworker.suppression) ------------------------------------------------
+    # Comma-separated; see OPT_OUT_KEYWORDS above for the defaults and why.
+    opt_out_keywords: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(OPT_OUT_KEYWORDS)
+    )
+    opt_in_keywords: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(OPT_IN_KEYWORDS)
+    )
+
     # -- balances, credit and breakers (nusaworker.credit) ---------------------------------------
     # The balance watch (beat) reads balances at most this often, fleet-wide.
     balance_watch_interval_s: float = Field(default=300.0, gt=0)
@@ -225,7 +259,9 @@ class Settings(BaseSettings):
     # Serve the credit gauges (Prometheus text) on this port from a worker; 0 = off.
     metrics_port: int = Field(default=0, ge=0, le=65535)
 
-    @field_validator("alert_sinks", "alert_smtp_to", mode="before")
+    @field_validator(
+        "alert_sinks", "alert_smtp_to", "opt_out_keywords", "opt_in_keywords", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -2,7 +2,8 @@
 
 The ledger appends a ``state`` entry in the same atomic step as each move of a record (see
 ``ledger/lua/transition.lua``); the callback receiver appends ``inbound`` and ``phone_check``
-entries. One consumer group (:data:`GROUP`) reads them and hands each to the user's hooks
+entries; every change of the suppression list appends a ``suppression`` entry. One consumer
+group (:data:`GROUP`) reads them and hands each to the user's hooks
 (:mod:`nusaworker.tracking.hooks`); an entry is acknowledged only once it was handed on, and
 entries a crashed dispatcher had read are handed on by the next run. Delivery to hooks is
 therefore *at least once*: a hook deduplicates on ``event_id``.
@@ -19,6 +20,12 @@ Every event handed to a hook is a flat JSON object::
 
     {"event_id": "…", "type": "phone_check", "results": [{"phone_number": "…",
      "is_registered": true}], "at": …}
+
+    {"event_id": "…", "type": "suppression", "action": "add", "destination": "62812…",
+     "source": "inbound", "note": "STOP", "channel": "wa", "at": …}
+
+(``suppression`` entries come from :mod:`nusaworker.suppression`'s Lua function: an inbound
+keyword in the inbox store's script, or the CLI/API.)
 """
 
 from __future__ import annotations

@@ -16,18 +16,20 @@ from nusaworker.connections import redis_client
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
 from nusaworker.settings import Settings, load_settings
+from nusaworker.suppression import Keywords
 from nusaworker.tracking.callbacks import CallbackApp, StartResponse
 from nusaworker.tracking.events import EventStream
 from nusaworker.tracking.inbox import InboxStore
 
 
 def create_app(settings: Settings) -> CallbackApp:
-    """A receiver for ``settings`` (Redis URL, key prefix, token, body limit)."""
+    """A receiver for ``settings`` (Redis URL, key prefix, token, body limit, opt-out and
+    opt-in keywords)."""
     client = redis_client(settings.redis_url, "edge")
     keys = Keys(prefix=settings.key_prefix)
     return CallbackApp(
         ledger=Ledger(client, keys=keys),
-        inbox=InboxStore(client, keys=keys),
+        inbox=InboxStore(client, keys=keys, keywords=Keywords.from_settings(settings)),
         events=EventStream(client, keys=keys),
         token=settings.callback_token,
         max_body_bytes=settings.callback_max_body_bytes,
