@@ -8,7 +8,8 @@ duplicates are found and every provider gets the form it documents, or into an
 Reading rules, after spaces, dashes, dots, slashes and brackets are dropped:
 
 - ``+`` and digits: international, read as written.
-- bare digits starting with ``0``: national, read in the default region (``0812…`` → ``62812…``).
+- bare digits starting with ``0``: national, read in the default region (``0812…`` → ``62812…``);
+  where the trunk prefix is a plain ``0``, it is first simply swapped for the country code.
 - bare digits starting with the default region's country code: international first. This is the
   form nusaworker writes and the providers take; phonenumbers alone would read a short one as
   national (``62812345678`` → ``+62 62812345678``, a valid-looking landline), so a normalised
@@ -18,8 +19,9 @@ Reading rules, after spaces, dashes, dots, slashes and brackets are dropped:
 - anything else (letters, other scripts' digits, extensions): phonenumbers decides.
 
 Why fast: acceptance must reach 10,000 rows/s, and ``phonenumbers.parse`` alone costs ~27 µs.
-The common, already-normalised case never calls it (a ``PhoneNumber`` is built from the digits and
-only validated, ~11 µs), and every answer is kept in a bounded LRU cache, so a number repeated
+The common cases — already normalised (``62812…``, ``+62 812-…``) and national with a trunk
+``0`` — never call it (a ``PhoneNumber`` is built from the digits and only validated, ~11 µs),
+and every answer is kept in a bounded LRU cache, so a number repeated
 across a file (or across the runs of a recurring campaign in one process) is normalised once.
 """
 
@@ -34,9 +36,9 @@ from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
 
 from nusaworker.campaigns.errors import CampaignInputError
 
-# Answers kept per normaliser. At ~200 bytes an entry this is ~13 MB at most: enough for the
-# repeats of a big file, small beside the duplicate set of a million-row campaign.
-CACHE_SIZE = 65_536
+# Answers kept per normaliser. At ~250 bytes an entry this is ~2 MB at most: the repeats of a
+# file are mostly near each other (the duplicate set catches the rest after one more reading).
+CACHE_SIZE = 8_192
 
 # Formatting people put in numbers; dropped before reading. Anything else (letters, "ext", other
 # scripts) is left for phonenumbers.
@@ -116,6 +118,15 @@ class PhoneNormaliser:
             raise CampaignInputError(f"unknown region {region!r} (an ISO 3166 alpha-2 code)")
         self.region = region
         self._country_code = str(phonenumbers.country_code_for_region(region))
+        # Where the trunk prefix is a plain "0" (ID, MY, GB …), "0812…" is "62" + "812…": read
+        # that way first, it skips the parser for the commonest spelling of a local number.
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        self._trunk_zero = (
+            meta is not None
+            and meta.national_prefix == "0"
+            and meta.national_prefix_for_parsing in ("0", None)
+            and meta.national_prefix_transform_rule is None
+        )
         self._cached = lru_cache(maxsize=cache_size)(self._normalise)
 
     def __call__(self, raw: str) -> str | InvalidPhone:
@@ -135,6 +146,10 @@ class PhoneNormaliser:
         if plus:
             return _international(digits) or _parsed("+" + digits, None)
         if digits[0] == "0":
+            if self._trunk_zero and digits[1:2] not in ("", "0"):  # "00…" may be an IDD
+                fast = _international(self._country_code + digits[1:])
+                if fast is not None:
+                    return fast
             return _parsed(digits, self.region)
         if digits.startswith(self._country_code):
             return _international(digits) or _parsed(digits, self.region)
