@@ -45,8 +45,12 @@ def _spelled(number: int, rng: random.Random) -> str:
     return f"(0{digits[:3]}) {digits[3:7]}-{digits[7:]}"
 
 
-def write_csv(path: Path, rows: int, *, seed: int = 7) -> None:
-    """``rows`` data rows (plus a header) to ``path``, written line by line."""
+def write_csv(path: Path, rows: int, *, seed: int = 7, distinct: int | None = None) -> None:
+    """``rows`` data rows (plus a header) to ``path``, written line by line.
+
+    ``distinct``: draw the numbers from that many only (row ``i`` gets number ``i % distinct``),
+    for a file that is big without being costly to normalise.
+    """
     rng = random.Random(seed)
     base = 1_200_000_000  # 0812-0000-0000 onwards: valid Telkomsel numbers
     with path.open("w", encoding="utf-8", newline="") as out:
@@ -58,7 +62,7 @@ def write_csv(path: Path, rows: int, *, seed: int = 7) -> None:
             elif roll < 0.02 and i:
                 destination = _spelled(base + rng.randrange(i), rng)  # an earlier row's
             else:
-                destination = _spelled(base + i, rng)
+                destination = _spelled(base + (i % distinct if distinct else i), rng)
             name = f'"Pelanggan {i}, Jakarta"' if i % 10 == 0 else f"Pelanggan {i}"
             out.write(f"{destination},{name},{rng.randrange(1_000_000):06d}\r\n")
 

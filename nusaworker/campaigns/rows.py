@@ -9,9 +9,10 @@
 One :class:`RowReader` reads one campaign: its template is parsed when it is made (a template
 error is raised before any row is read), and it remembers every destination it accepted, so a
 number met again — in the same source or in another one read by the same reader — is reported
-as ``duplicate`` and dropped. That memory is a set of ints: about 90 bytes per distinct
-destination (measured with tracemalloc), ~90 MB for a million, fine up to a few million; past
-that the campaign's records in Redis are the place to deduplicate.
+as ``duplicate`` and dropped. That memory is a set of ints: 60 to 90 bytes per distinct
+destination, by how full the set's table is (measured with tracemalloc; under 100 is tested),
+so at most ~90 MB for a million: fine up to a few million; past that the campaign's records in
+Redis are the place to deduplicate.
 
 The reader holds no Redis, Celery or HTTP: the campaign layer above it records what it yields.
 """
