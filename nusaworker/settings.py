@@ -259,6 +259,11 @@ class Settings(BaseSettings):
     # Serve the credit gauges (Prometheus text) on this port from a worker; 0 = off.
     metrics_port: int = Field(default=0, ge=0, le=65535)
 
+    # -- campaigns (nusaworker.campaigns) -------------------------------------------------------
+    # The region (ISO 3166 alpha-2) in which a campaign destination written without a country
+    # code is read: "0812…" is +62 812… with "ID".
+    default_region: str = Field(default="ID", pattern=r"^[A-Z]{2}$")
+
     @field_validator(
         "alert_sinks", "alert_smtp_to", "opt_out_keywords", "opt_in_keywords", mode="before"
     )

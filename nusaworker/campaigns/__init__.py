@@ -1,0 +1,40 @@
+"""Campaigns: many recipients from a file, a backend or a schedule.
+
+This package holds, so far, the campaign *input* layer — pure, with no Redis, Celery or HTTP::
+
+    CSV / JSONL file, iterable ─▶ RowReader ─▶ AcceptedRow(row, destination, text, fields)
+                                          └──▶ RowError(row, problem, reason)
+
+Modules, one concept each: :mod:`.sources` (reading CSV, JSONL and iterables, streamed),
+:mod:`.phones` (destinations to E.164 digits with ``phonenumbers``), :mod:`.templating` (the
+per-row text), :mod:`.rows` (the reader that joins them, duplicates, counts), :mod:`.errors`.
+The reference is ``docs/campaigns.md``.
+"""
+
+from nusaworker.campaigns.errors import CampaignInputError
+from nusaworker.campaigns.phones import InvalidPhone, PhoneNormaliser, PhoneProblem
+from nusaworker.campaigns.rows import (
+    DESTINATION_COLUMNS,
+    AcceptedRow,
+    RowCounts,
+    RowError,
+    RowProblem,
+    RowReader,
+    RowResult,
+)
+from nusaworker.campaigns.templating import Template
+
+__all__ = [
+    "DESTINATION_COLUMNS",
+    "AcceptedRow",
+    "CampaignInputError",
+    "InvalidPhone",
+    "PhoneNormaliser",
+    "PhoneProblem",
+    "RowCounts",
+    "RowError",
+    "RowProblem",
+    "RowReader",
+    "RowResult",
+    "Template",
+]
