@@ -35,7 +35,8 @@ def ledger_of(settings: Settings, role: Role = "edge") -> tuple[redis.Redis, Led
     """A Redis client with ``role``'s policy (:mod:`nusaworker.connections`) and the ledger
     on it. Workers use ``ledger``; producers, the receiver and commands ``edge``."""
     client = redis_client(settings.redis_url, role)
-    return client, Ledger(client, keys=keys_of(settings))
+    retention_s = settings.record_retention_days * 24 * 3600
+    return client, Ledger(client, keys=keys_of(settings), retention_s=retention_s)
 
 
 def provider_client(settings: Settings, **options: Any) -> NusaSMSClient:

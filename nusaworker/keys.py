@@ -22,7 +22,8 @@ PACE_TTL_S = 60
 TURN_TTL_S = 60
 
 # A message record lives as long as it is in flight; once it reaches a final state it stays
-# readable for a month (support questions, reports), then Redis drops it.
+# readable for a month by default (support questions, reports), then Redis drops it
+# (NUSAWORKER_RECORD_RETENTION_DAYS; the ledger takes it as ``retention_s``).
 RECORD_FINAL_TTL_S = 30 * 24 * 3600
 
 # An idempotency key answers "already accepted" for a week: longer than any backend retry

@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     pacing_lease_ms: float = Field(default=250.0, gt=10)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)
+    # A record that reached its final state stays readable this many days (support questions,
+    # reports, a campaign's final report), then Redis drops it; its events went to the hooks
+    # as they happened.
+    record_retention_days: float = Field(default=30.0, gt=0)
     # All nusaworker keys in Redis hang under this prefix (see nusaworker.keys).
     key_prefix: str = "nw:"
     # Broker redelivery of an unacknowledged task whose worker died. Only a last resort: what a

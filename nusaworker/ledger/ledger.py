@@ -54,11 +54,16 @@ class Ledger(FollowUp, Schedule):
         keys: Keys = DEFAULT_KEYS,
         clock: Callable[[], float] = time.time,
         events_maxlen: int = EVENTS_MAXLEN,
+        retention_s: float = RECORD_FINAL_TTL_S,
     ) -> None:
+        """``retention_s``: how long a record (and its ``ref_no`` link) stays readable once
+        it is final (``NUSAWORKER_RECORD_RETENTION_DAYS``); its events were handed on long
+        before."""
         self.redis = redis_client
         self.keys = keys
         self.clock = clock
         self.events_maxlen = events_maxlen
+        self.retention_s = max(1, int(retention_s))
         self.parked = ParkedUpdates(redis_client, keys=keys, clock=clock)
         self._note = redis_client.register_script(lua("nusaworker.ledger", "note"))
         self._create = redis_client.register_script(lua("nusaworker.ledger", "create"))
@@ -468,7 +473,7 @@ class Ledger(FollowUp, Schedule):
         ]
         if ref_no is not None:
             script_keys.append(self.keys.ref(ref_no))
-        ttl = RECORD_FINAL_TTL_S if target in EXPIRING_STATES else 0
+        ttl = self.retention_s if target in EXPIRING_STATES else 0
         args: list[Any] = [
             message_id,
             target.value,
@@ -476,7 +481,7 @@ class Ledger(FollowUp, Schedule):
             token or "",
             ttl,
             "" if score is None else repr(float(score)),
-            REF_TTL_S,
+            max(REF_TTL_S, self.retention_s),  # a late callback finds a record still kept
             self.events_maxlen,
             len(delete),
             *delete,

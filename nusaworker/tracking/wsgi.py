@@ -28,7 +28,7 @@ def create_app(settings: Settings) -> CallbackApp:
     client = redis_client(settings.redis_url, "edge")
     keys = Keys(prefix=settings.key_prefix)
     return CallbackApp(
-        ledger=Ledger(client, keys=keys),
+        ledger=Ledger(client, keys=keys, retention_s=settings.record_retention_days * 24 * 3600),
         inbox=InboxStore(client, keys=keys, keywords=Keywords.from_settings(settings)),
         events=EventStream(client, keys=keys),
         token=settings.callback_token,

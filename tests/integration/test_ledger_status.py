@@ -167,3 +167,19 @@ def test_ledger_mark_sent_without_ref_no_still_follows_the_record(
     assert record.ref_no is None
     assert ledger.due_for_poll(42.0, 10) == [message_id]
     assert not list(redis_client.scan_iter(match=ledger.keys.ref("*")))
+
+
+def test_ledger_final_record_lives_the_retention_asked(
+    redis_client: redis.Redis, key_prefix: str
+) -> None:
+    ledger = Ledger(redis_client, keys=Keys(prefix=key_prefix), retention_s=2 * 24 * 3600)
+    record = MessageRecord(channel="wa", destination="628123", payload={"message": "x"})
+    mid = ledger.create(record)[0]
+    token = ledger.claim(mid).token
+    assert token is not None
+    ledger.mark_sent(mid, token, "NSRETAIN1", next_poll_at=0.0)
+    ledger.update_status(mid, MessageState.DELIVERED)
+
+    ttl = redis_client.ttl(ledger.keys.message(mid))
+    assert 2 * 24 * 3600 - 5 < ttl <= 2 * 24 * 3600
+    assert redis_client.ttl(ledger.keys.ref("NSRETAIN1")) > 0
