@@ -250,6 +250,11 @@ class PhoneChecks:
         """Numbers waiting for a batch."""
         return int(self.redis.zcard(self.keys.phone_check_pending))
 
+    def in_flight(self) -> int:
+        """Numbers taken for a check and not answered yet (overdue ones included until the next
+        :meth:`take` drops them)."""
+        return int(self.redis.zcard(self.keys.phone_check_inflight))
+
     # -- the callback receiver --------------------------------------------------------------
 
     def record(self, answers: Mapping[str, bool]) -> int:
