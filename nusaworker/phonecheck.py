@@ -24,7 +24,7 @@ within the TTL costs none.
 
 Numbers are digits only: a leading ``+``, spaces and dashes are dropped (``+62 812-3456-7890``
 → ``6281234567890``); anything else, or a length outside the endpoint's 8 to 14 digits, raises
-:class:`InvalidNumber` before anything is written. Local forms (``0812…``) are not converted:
+:class:`InvalidCheckNumber` before anything is written. Local forms (``0812…``) are not converted:
 that needs a region (the campaign input normalises with ``phonenumbers`` first).
 """
 
@@ -79,7 +79,7 @@ class PhoneCheckError(NusaWorkerError):
     retryable = False
 
 
-class InvalidNumber(PhoneCheckError, ValueError):
+class InvalidCheckNumber(PhoneCheckError, ValueError):
     """Raised when a number to check is not 8 to 14 digits (after an optional ``+``, spaces
     and dashes are dropped)."""
 
@@ -93,28 +93,28 @@ class UnknownCheck(PhoneCheckError, KeyError):
 
 
 def normalise(number: str) -> str:
-    """``number`` as digits only, or :class:`InvalidNumber` saying why not."""
+    """``number`` as digits only, or :class:`InvalidCheckNumber` saying why not."""
     if not isinstance(number, str):
-        raise InvalidNumber(f"not a phone number: {number!r}")
+        raise InvalidCheckNumber(f"not a phone number: {number!r}")
     text = _SEPARATORS.sub("", number.strip())
     if text.startswith("+"):
         text = text[1:]
     if not _DIGITS.fullmatch(text):
-        raise InvalidNumber(f"not a phone number (digits, '+', spaces, dashes): {number!r}")
+        raise InvalidCheckNumber(f"not a phone number (digits, '+', spaces, dashes): {number!r}")
     if not MIN_DIGITS <= len(text) <= MAX_DIGITS:
-        raise InvalidNumber(f"a number has {MIN_DIGITS} to {MAX_DIGITS} digits: {number!r}")
+        raise InvalidCheckNumber(f"a number has {MIN_DIGITS} to {MAX_DIGITS} digits: {number!r}")
     return text
 
 
 def normalise_all(numbers: Iterable[str]) -> list[str]:
     """Every number normalised, duplicates dropped, first-seen order kept; one bad number
-    refuses the whole call (:class:`InvalidNumber` naming it and its position)."""
+    refuses the whole call (:class:`InvalidCheckNumber` naming it and its position)."""
     seen: dict[str, None] = {}
     for i, number in enumerate(numbers):
         try:
             seen.setdefault(normalise(number), None)
-        except InvalidNumber as exc:
-            raise InvalidNumber(f"numbers[{i}]: {exc}") from None
+        except InvalidCheckNumber as exc:
+            raise InvalidCheckNumber(f"numbers[{i}]: {exc}") from None
     return list(seen)
 
 
@@ -188,7 +188,7 @@ class PhoneChecks:
         """Answer ``numbers`` from the cache now and queue the rest for a check.
 
         Returns number (normalised) → ``True`` (on WhatsApp), ``False`` (not), or ``None``
-        (pending: queued now, or already queued or in flight). Raises :class:`InvalidNumber`
+        (pending: queued now, or already queued or in flight). Raises :class:`InvalidCheckNumber`
         before anything is queued.
         """
         wanted = normalise_all(numbers)
@@ -267,7 +267,7 @@ class PhoneChecks:
         for number, registered in answers.items():
             try:
                 known[normalise(number)] = bool(registered)
-            except InvalidNumber:
+            except InvalidCheckNumber:
                 continue  # a push about a number no check could ask for: nothing to cache
         if not known:
             return 0

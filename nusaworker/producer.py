@@ -227,7 +227,7 @@ class Producer:
         join the next 100-number ``check`` message, shared with every other asker.
         :meth:`phone_check_results` with the id gives the answers so far; each push also
         reaches the hooks as a ``phone_check`` event. Raises
-        :class:`~nusaworker.phonecheck.InvalidNumber` before anything is queued.
+        :class:`~nusaworker.phonecheck.InvalidCheckNumber` before anything is queued.
         """
         wanted = list(numbers)
         self.phone_checks.request(wanted)

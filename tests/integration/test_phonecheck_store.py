@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from nusaworker.keys import Keys
-from nusaworker.phonecheck import InvalidNumber, PhoneChecks, UnknownCheck
+from nusaworker.phonecheck import InvalidCheckNumber, PhoneChecks, UnknownCheck
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def test_phonecheck_request_refuses_a_bad_number_before_queueing_any(
     make_checks: Callable[..., PhoneChecks],
 ) -> None:
     checks = make_checks()
-    with pytest.raises(InvalidNumber):
+    with pytest.raises(InvalidCheckNumber):
         checks.request(["6281100000001", "not-a-number"])
     assert checks.pending() == 0
 

@@ -9,7 +9,7 @@ import pytest
 
 from nusaworker.phonecheck import (
     BATCH_SIZE,
-    InvalidNumber,
+    InvalidCheckNumber,
     UnknownCheck,
     answer_of,
     batches,
@@ -36,18 +36,18 @@ def test_phonecheck_normalise_keeps_digits_only(raw: str, digits: str) -> None:
     "raw", ["", "+", "62812x4567890", "1234567", "123456789012345", "++6281234567", "62.812.345"]
 )
 def test_phonecheck_normalise_refuses_what_is_not_a_number(raw: str) -> None:
-    with pytest.raises(InvalidNumber):
+    with pytest.raises(InvalidCheckNumber):
         normalise(raw)
 
 
 def test_phonecheck_normalise_refuses_non_strings() -> None:
-    with pytest.raises(InvalidNumber):
+    with pytest.raises(InvalidCheckNumber):
         normalise(6281234567890)  # type: ignore[arg-type]
 
 
 def test_phonecheck_invalid_number_is_a_value_error_not_retryable() -> None:
-    assert issubclass(InvalidNumber, ValueError)
-    assert InvalidNumber.retryable is False
+    assert issubclass(InvalidCheckNumber, ValueError)
+    assert InvalidCheckNumber.retryable is False
     assert UnknownCheck.retryable is False
 
 
@@ -57,7 +57,7 @@ def test_phonecheck_normalise_all_drops_duplicates_in_first_seen_order() -> None
 
 
 def test_phonecheck_normalise_all_names_the_bad_position() -> None:
-    with pytest.raises(InvalidNumber, match=r"numbers\[1\]"):
+    with pytest.raises(InvalidCheckNumber, match=r"numbers\[1\]"):
         normalise_all(["6281100000001", "nope"])
 
 
