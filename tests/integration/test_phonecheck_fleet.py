@@ -85,6 +85,8 @@ def producers(
 ) -> Iterator[list[Producer]]:
     made = [Producer.from_settings(settings) for _ in range(PRODUCERS)]
     yield made
+    for producer in made:
+        producer.ledger.redis.close()
 
 
 def check_hits(box: Sandbox) -> list[dict[str, object]]:

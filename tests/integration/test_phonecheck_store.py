@@ -1,5 +1,6 @@
 """The phone-check store against a real Redis: cache answers, the deduplicated pending set,
-the atomic take (full batches, the linger, the cap), in-flight numbers, requeue."""
+the atomic take (full batches, the linger, the cap), in-flight numbers, requeue; the callback
+receiver filling the cache."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 
 from nusaworker.keys import Keys
 from nusaworker.phonecheck import InvalidCheckNumber, PhoneChecks, UnknownCheck
+from nusaworker.settings import Settings
+from nusaworker.tracking.receiver import CallbackServer
+from nusaworker.tracking.wsgi import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -187,3 +192,32 @@ def test_phonecheck_check_id_names_its_numbers(make_checks: Callable[..., PhoneC
         checks.results("pc-" + "0" * 32)
     with pytest.raises(UnknownCheck):
         checks.results("nw:anything")
+
+
+def test_phonecheck_callback_receiver_fills_the_cache_whoever_asked(
+    redis_url: str, key_prefix: str, make_checks: Callable[..., PhoneChecks]
+) -> None:
+    token = "phonecheck-receiver-token-0123456789"
+    settings = Settings(redis_url=redis_url, key_prefix=key_prefix, callback_token=token)
+    checks = make_checks()
+    checks.request(["6281234567891"])
+    push = {
+        "phone_numbers": [
+            {"phone_number": "6281234567891", "is_registered": True},
+            {"phone_number": "6281234567890", "is_registered": False},  # nobody asked
+        ]
+    }
+
+    app = create_app(settings)
+    try:
+        with CallbackServer(app) as server:
+            answer = requests.post(f"{server.url}/{token}/wa/phone_check", json=push, timeout=5)
+    finally:
+        app.ledger.redis.close()
+
+    assert answer.status_code == 200
+    assert checks.lookup(["6281234567891", "6281234567890"]) == {
+        "6281234567891": True,
+        "6281234567890": False,
+    }
+    assert checks.pending() == 0
