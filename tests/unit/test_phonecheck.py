@@ -9,6 +9,7 @@ import pytest
 
 from nusaworker.phonecheck import (
     BATCH_SIZE,
+    SCHEDULE,
     InvalidCheckNumber,
     UnknownCheck,
     answer_of,
@@ -17,6 +18,7 @@ from nusaworker.phonecheck import (
     normalise,
     normalise_all,
 )
+from nusaworker.routing import route_task
 
 
 @pytest.mark.parametrize(
@@ -135,3 +137,15 @@ def test_phonecheck_dispatch_with_nothing_due_sends_nothing() -> None:
     report = dispatch(FakeChecks([]), lambda batch: "never")  # type: ignore[arg-type]
     assert report.taken == 0
     assert report.messages == ()
+
+
+def test_phonecheck_schedule_is_in_beat_expires_and_routes_to_housekeeping() -> None:
+    from nusaworker.celery import app
+    from nusaworker.tasks import phonecheck  # registers the task
+
+    (name,) = SCHEDULE
+    entry = SCHEDULE[name]
+    assert app.conf.beat_schedule[name] == entry
+    assert 0 < entry["options"]["expires"] <= 2 * entry["schedule"]
+    assert route_task(entry["task"], [], {}, {}) == {"queue": "housekeeping"}
+    assert app.tasks[entry["task"]].name == phonecheck.phone_checks.name == entry["task"]
