@@ -25,6 +25,7 @@ _PRODUCER_API = (
     "send_wa_official_broadcast",
     "send_wa_official_reply",
     "check_whatsapp_numbers",
+    "phone_check_results",
     "get_message",
     "is_suppressed",
     "suppress",

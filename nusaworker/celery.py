@@ -18,6 +18,7 @@ from nusaworker.credit.schedule import SCHEDULE as CREDIT_SCHEDULE
 from nusaworker.factories import broker_app
 from nusaworker.failover import SCHEDULE as FAILOVER_SCHEDULE
 from nusaworker.keys import Keys
+from nusaworker.phonecheck import SCHEDULE as PHONECHECK_SCHEDULE
 from nusaworker.settings import Settings, load_settings
 from nusaworker.tracking.schedule import SCHEDULE as TRACKING_SCHEDULE
 
@@ -41,7 +42,12 @@ TASK_MODULES = ("nusaworker.tasks",)
 def make_app(settings: Settings) -> Celery:
     """The fleet's Celery app for ``settings``: its broker, its tasks and its beat schedule."""
     app = broker_app(settings, include=TASK_MODULES)
-    app.conf.beat_schedule = {**CREDIT_SCHEDULE, **TRACKING_SCHEDULE, **FAILOVER_SCHEDULE}
+    app.conf.beat_schedule = {
+        **CREDIT_SCHEDULE,
+        **TRACKING_SCHEDULE,
+        **FAILOVER_SCHEDULE,
+        **PHONECHECK_SCHEDULE,
+    }
     # celery-redbeat (beat_scheduler in celeryconfig): the schedule and the beat lock live in
     # the fleet's Redis under its key prefix, so fleets sharing a Redis never share a beat.
     app.conf.redbeat_redis_url = SecretURL(settings.redis_url)

@@ -14,6 +14,9 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     ├── UnknownChannel            nusaworker.channels              not a row of the channel table
     ├── UsageError                nusaworker.cli                   a command's arguments clash
     ├── InvalidNumber             nusaworker.suppression           not a number the list can keep
+    ├── PhoneCheckError           nusaworker.phonecheck            a phone-check request refused
+    │   ├── InvalidCheckNumber    nusaworker.phonecheck            not 8-14 digits
+    │   └── UnknownCheck          nusaworker.phonecheck            no such check id (or expired)
     ├── ProviderError             nusaworker.providers.errors      a provider hit failed
     │   ├── RateLimited         R nusaworker.providers.errors      429
     │   ├── TransientError      R nusaworker.providers.errors      5xx, connect, general error

@@ -91,6 +91,20 @@ WATCH_LEVELS_TTL_S = 30 * 24 * 3600
 # is a person's standing request (and in many places a legal one) — it ends only when that
 # person opts back in (START) or an operator removes it, never because time passed.
 
+# -- phone checks (nusaworker.phonecheck) -------------------------------------------------------
+
+# A phone-check answer's TTL is a setting (NUSAWORKER_PHONE_CHECK_TTL_S, default 7 days; the
+# reason is given there). A number taken for a check stays "in flight" this long: asked for
+# again meanwhile, it is not queued twice. Past it without an answer (the callback was lost, or
+# no callback URL reaches this fleet) it may be queued again. Five minutes covers a check that
+# waits in the check queue behind a campaign's batches plus the provider's push delay.
+PHONE_CHECK_INFLIGHT_S = 300
+# The pending set (numbers waiting for a batch) and the in-flight set have no TTL: each entry
+# leaves when it is taken (pending) or answered / overdue (in flight).
+# A check id (Producer.check_whatsapp_numbers) names its numbers for as long as their answers
+# are cached by default: the id is useless once the answers are gone.
+PHONE_CHECK_REQUEST_TTL_S = 7 * 24 * 3600
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -290,3 +304,25 @@ class Keys:
         """Sorted set: the suppressed numbers, scored by when each was added (paging, newest
         first); written with :attr:`suppressed` in one script; no TTL."""
         return f"{self.prefix}suppressed:index"
+
+    def phone_check(self, number: str) -> str:
+        """String ``"1"`` / ``"0"``: whether ``number`` (digits) is on WhatsApp; TTL
+        ``NUSAWORKER_PHONE_CHECK_TTL_S``."""
+        return f"{self.prefix}pc:n:{number}"
+
+    @property
+    def phone_check_pending(self) -> str:
+        """Sorted set: numbers waiting for a check, scored by when first asked (the linger);
+        no TTL (entries leave when a dispatcher takes them)."""
+        return f"{self.prefix}pc:pending"
+
+    @property
+    def phone_check_inflight(self) -> str:
+        """Sorted set: numbers taken for a check and not answered yet, scored by when taken;
+        no TTL (entries leave when answered or :data:`PHONE_CHECK_INFLIGHT_S` overdue)."""
+        return f"{self.prefix}pc:inflight"
+
+    def phone_check_request(self, check_id: str) -> str:
+        """String: the numbers of one check id (JSON list); TTL
+        :data:`PHONE_CHECK_REQUEST_TTL_S`."""
+        return f"{self.prefix}pc:req:{check_id}"

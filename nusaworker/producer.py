@@ -30,6 +30,7 @@ from nusaworker.channels import channel as channel_row
 from nusaworker.errors import NusaWorkerError
 from nusaworker.factories import broker_app, ledger_of
 from nusaworker.ledger import Ledger, MessageRecord, MessageState, new_message_id
+from nusaworker.phonecheck import Answers, PhoneChecks
 from nusaworker.retries import RetryRules
 from nusaworker.routing import enqueue_send
 from nusaworker.settings import Settings, load_settings
@@ -85,20 +86,27 @@ class Producer:
         app: Celery,
         rules: RetryRules | None = None,
         suppression: SuppressionList | None = None,
+        phone_checks: PhoneChecks | None = None,
     ) -> None:
         self.ledger = ledger
         self.app = app
         # Only the default validities are read here; the budgets are the workers'.
         self.rules = rules or RetryRules.defaults()
         self.suppression = suppression or SuppressionList(ledger.redis, keys=ledger.keys)
+        # Defaults (7-day TTL, 2 s linger) unless wired from settings: the producer only asks
+        # and reads; the linger and cap are the dispatcher's.
+        self.phone_checks = phone_checks or PhoneChecks(ledger.redis, keys=ledger.keys)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Producer:
         """A producer wired for ``settings``: an edge Redis client (short timeouts, a few
         quick retries) for the ledger and a Celery app on the fleet's broker."""
-        _, ledger = ledger_of(settings)
+        client, ledger = ledger_of(settings)
         return cls(
-            ledger=ledger, app=broker_app(settings), rules=RetryRules.from_settings(settings)
+            ledger=ledger,
+            app=broker_app(settings),
+            rules=RetryRules.from_settings(settings),
+            phone_checks=PhoneChecks.from_settings(client, settings),
         )
 
     def submit(
@@ -211,9 +219,24 @@ class Producer:
         ``file_url``)."""
         return self.submit("wa_official_reply", room_id=room_id, **options)
 
-    def check_whatsapp_numbers(self, numbers: Iterable[str], **options: Any) -> str:
-        """Accept a WhatsApp phone check of 1 to 100 numbers; results arrive by callback."""
-        return self.submit("check", phone_numbers=list(numbers), **options)
+    def check_whatsapp_numbers(self, numbers: Iterable[str]) -> str:
+        """Ask which of ``numbers`` are on WhatsApp; returns a check id (``pc-…``) at once.
+
+        The numbers (any count; ``+``, spaces and dashes dropped) go through the fleet's phone
+        check coalescer (:mod:`nusaworker.phonecheck`): those cached are answered now, the rest
+        join the next 100-number ``check`` message, shared with every other asker.
+        :meth:`phone_check_results` with the id gives the answers so far; each push also
+        reaches the hooks as a ``phone_check`` event. Raises
+        :class:`~nusaworker.phonecheck.InvalidCheckNumber` before anything is queued.
+        """
+        wanted = list(numbers)
+        self.phone_checks.request(wanted)
+        return self.phone_checks.remember(wanted)
+
+    def phone_check_results(self, check_id: str) -> Answers:
+        """Number → ``True``/``False`` (on WhatsApp or not) or ``None`` (pending) for the
+        numbers of a check id; raises :class:`~nusaworker.phonecheck.UnknownCheck`."""
+        return self.phone_checks.results(check_id)
 
     def get_message(self, message_id: str) -> MessageRecord:
         """The ledger record of ``message_id`` (raises ``RecordNotFound``)."""
@@ -306,9 +329,14 @@ def send_wa_official_reply(room_id: str, **kwargs: Any) -> str:
     return default_producer().send_wa_official_reply(room_id, **kwargs)
 
 
-def check_whatsapp_numbers(numbers: Iterable[str], **kwargs: Any) -> str:
-    """Accept a phone check; see :meth:`Producer.check_whatsapp_numbers`."""
-    return default_producer().check_whatsapp_numbers(numbers, **kwargs)
+def check_whatsapp_numbers(numbers: Iterable[str]) -> str:
+    """Ask for a coalesced phone check; see :meth:`Producer.check_whatsapp_numbers`."""
+    return default_producer().check_whatsapp_numbers(numbers)
+
+
+def phone_check_results(check_id: str) -> Answers:
+    """The answers of a check id; see :meth:`Producer.phone_check_results`."""
+    return default_producer().phone_check_results(check_id)
 
 
 def get_message(message_id: str) -> MessageRecord:

@@ -214,6 +214,25 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_base_s: float = Field(default=2.0, gt=0)
 
+    # -- phone checks (nusaworker.phonecheck) ---------------------------------------------------
+    # How long a phone-check answer is trusted. Whether a number has WhatsApp changes rarely
+    # (a person installs or drops it, a carrier recycles a number after months idle), while a
+    # campaign re-run within days asks again for the same numbers: a week spares those checks
+    # and bounds both staleness and the cache's Redis memory (one small key per number).
+    phone_check_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    # A partial batch (under 100 numbers) waits at most this long for more numbers before it
+    # goes out anyway: long enough for producers asking at once to share a hit, short enough
+    # that a lone check answers within seconds.
+    phone_check_linger_s: float = Field(default=2.0, ge=0)
+    # Numbers taken per dispatcher run (beat, every second), at most; a multiple of 100. Two
+    # seconds of one account's budget (20 hits/s x 100 numbers): a campaign's million numbers
+    # go to the check queue a window at a time, not all at once.
+    phone_check_max_per_run: int = Field(default=4_000, ge=100, multiple_of=100)
+    # Where the provider pushes the results of coalesced checks: the callback receiver's public
+    # URL with its token and path (``https://host/<token>/wa/phone_check``). Empty: no URL is
+    # sent and the provider pushes to the account's configured callback.
+    phone_check_callback_url: str = ""
+
     # -- suppression list (nusaworker.suppression) ------------------------------------------------
     # Comma-separated; see OPT_OUT_KEYWORDS above for the defaults and why.
     opt_out_keywords: Annotated[list[str], NoDecode] = Field(

@@ -9,9 +9,10 @@ routing sends them by name (:func:`nusaworker.routing.route_task`).
     credit.py    beat jobs: breaker probes, balance watch
     failover.py  beat job: each account's delivery speed (the slow-delivery failover)
     tracking.py  status polls, events and hooks, housekeeping and recovery sweeps
+    phonecheck.py  beat job: coalesced phone checks, 100 numbers per hit
     process.py   worker signals: identity, container, warm-up, pacing stats
 """
 
-from nusaworker.tasks import credit, failover, process, send, tracking
+from nusaworker.tasks import credit, failover, phonecheck, process, send, tracking
 
-__all__ = ["credit", "failover", "process", "send", "tracking"]
+__all__ = ["credit", "failover", "phonecheck", "process", "send", "tracking"]

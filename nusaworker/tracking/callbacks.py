@@ -13,7 +13,8 @@ What each push does:
   code is stored verbatim in ``provider_status`` (an unknown one is logged). Idempotent: the
   same push twice moves nothing the second time, and a late ``S`` never undoes a ``R``.
 * **inbox** → stored once in the inbox stream and announced to the hooks.
-* **phone check** → announced to the hooks.
+* **phone check** → the phone-check cache (:mod:`nusaworker.phonecheck`), whoever asked,
+  and announced to the hooks.
 
 Answers: 200 JSON ``{"ok": true, "result": …}``; 400 malformed, 403 bad token, 404 unknown
 path, 405 wrong method, 413 body over the limit, 415 wrong content type — all with nothing
@@ -34,6 +35,7 @@ from pydantic import SecretStr
 
 from nusaworker.errors import ConfigurationError
 from nusaworker.ledger import Ledger, LedgerError, MessageState, StatusUpdate
+from nusaworker.phonecheck import PhoneChecks
 from nusaworker.tracking import pushes
 from nusaworker.tracking.errors import PushRejected, TrackingError
 from nusaworker.tracking.events import EventStream
@@ -77,6 +79,7 @@ class CallbackApp:
         events: where phone-check results are announced.
         token: the secret path segment (at least :data:`MIN_TOKEN_LENGTH` characters).
         max_body_bytes: larger bodies are refused (413) without being read.
+        phone_checks: the phone-check cache every phone-check push fills (None: not kept).
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class CallbackApp:
         events: EventStream,
         token: str | SecretStr,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        phone_checks: PhoneChecks | None = None,
     ) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         if len(secret) < MIN_TOKEN_LENGTH or "/" in secret:
@@ -98,6 +102,7 @@ class CallbackApp:
         self.inbox = inbox
         self.events = events
         self.max_body_bytes = max_body_bytes
+        self.phone_checks = phone_checks
         get_post = frozenset({"GET", "POST"})
         post = frozenset({"POST"})
         self.routes: dict[str, Route] = {
@@ -226,6 +231,10 @@ class CallbackApp:
         data = pushes.json_object(request.body, request.content_type)
         result = pushes.phone_check(data)
         payload = {"results": [entry.model_dump() for entry in result.phone_numbers]}
+        if self.phone_checks is not None:
+            self.phone_checks.record(
+                {entry.phone_number: entry.is_registered for entry in result.phone_numbers}
+            )
         self.events.append("phone_check", payload, at=self.ledger.clock())
         return {"result": "stored"}
 

@@ -15,6 +15,7 @@ from typing import Any
 from nusaworker.connections import redis_client
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
+from nusaworker.phonecheck import PhoneChecks
 from nusaworker.settings import Settings, load_settings
 from nusaworker.suppression import Keywords
 from nusaworker.tracking.callbacks import CallbackApp, StartResponse
@@ -24,7 +25,7 @@ from nusaworker.tracking.inbox import InboxStore
 
 def create_app(settings: Settings) -> CallbackApp:
     """A receiver for ``settings`` (Redis URL, key prefix, token, body limit, opt-out and
-    opt-in keywords)."""
+    opt-in keywords, phone-check TTL)."""
     client = redis_client(settings.redis_url, "edge")
     keys = Keys(prefix=settings.key_prefix)
     return CallbackApp(
@@ -33,6 +34,7 @@ def create_app(settings: Settings) -> CallbackApp:
         events=EventStream(client, keys=keys),
         token=settings.callback_token,
         max_body_bytes=settings.callback_max_body_bytes,
+        phone_checks=PhoneChecks.from_settings(client, settings),
     )
 
 

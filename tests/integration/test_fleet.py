@@ -138,7 +138,7 @@ def test_fleet_duplicate_idempotency_key_sends_once(
         (lambda p: p.send_whatsapp("6281211111111", "x", priority="urgent"), "priority"),
         (lambda p: p.send_sms("6281211111111", ""), "text"),
         (lambda p: p.send_whatsapp_media("6281211111111", media_url="https://e.x/a.exe"), "media"),
-        (lambda p: p.check_whatsapp_numbers([]), "phone_numbers"),
+        (lambda p: p.submit("check", phone_numbers=[]), "phone_numbers"),
     ],
 )
 def test_fleet_invalid_input_never_reaches_the_provider(
