@@ -14,10 +14,11 @@ One subpackage per provider: ``nusasms/`` (client, models, SMS status codes, seg
 
 Adding a provider (say WAChat, seed 002):
 
-1. ``providers/wachat/``: a client class built on :class:`~.transport.Transport` that takes
-   the common keywords (``base_url``, ``gate``, ``account``, ``connect_timeout``,
-   ``read_timeout``) plus its credential keywords, has ``account``, ``base_url``, ``close()``
-   and is a context manager (:class:`~.family.ProviderClient`); its models; a table from its
+1. ``providers/wachat/``: a client class, a :class:`~.base.TransportClient` (its transport,
+   ``base_url``, ``close()``, the context manager, a repr without credentials) that takes the
+   common keywords (``base_url``, ``gate``, ``account``, ``connect_timeout``,
+   ``read_timeout``) plus its credential keywords and sets its ``account`` (the pacing
+   fingerprint) before ``_connect(...)``; its models; a table from its
    own error codes to the classes of ``errors``; and, in its ``__init__``, its
    ``FAMILY = ProviderFamily("wachat", WAChatClient, credentials=(…), default_base_url=…)``.
 2. One entry in :data:`~.registry.PROVIDERS`: ``wachat.FAMILY``.

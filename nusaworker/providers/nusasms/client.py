@@ -20,7 +20,7 @@ import base64
 import hashlib
 import time
 from collections.abc import Callable
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -28,9 +28,10 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 
 from nusaworker.errors import ConfigurationError
 
+from ..base import TransportClient, secret
 from ..errors import PermanentError
-from ..gate import Gate, NoopGate, Priority
-from ..transport import Kind, RetryPolicy, Transport
+from ..gate import Gate, Priority
+from ..transport import Kind
 from .envelope import as_credit_error, items, message_and_data, read_envelope
 from .models.command import read_credits, read_delivery_report
 from .models.common import ApiEnvelope, RequestModel
@@ -80,13 +81,7 @@ def account_fingerprint(identity: str) -> str:
     return "nusasms:" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
 
 
-def _secret(value: str | SecretStr | None) -> SecretStr:
-    if isinstance(value, SecretStr):
-        return value
-    return SecretStr(value or "")
-
-
-class NusaSMSClient:
+class NusaSMSClient(TransportClient):
     """A client of the NusaSMS APIs (WhatsApp, WhatsApp Official, SMS v3).
 
     ``api_key`` serves the JSON API, ``sms_user``/``sms_password`` the SMS API; give what you
@@ -115,51 +110,29 @@ class NusaSMSClient:
         pool_size: int = 16,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._api_key = _secret(api_key)
+        self._api_key = secret(api_key)
         self._sms_user = sms_user or ""
-        self._sms_password = _secret(sms_password)
+        self._sms_password = secret(sms_password)
         identity = self._api_key.get_secret_value() or self._sms_user
         # Without credentials the client can still be built (settings may leave them empty for
         # a process that never calls out); every call then raises ConfigurationError.
         self.account = account or (account_fingerprint(identity) if identity else UNCONFIGURED)
-        self.policy = RetryPolicy(
+        install_log_redaction()  # the command API's login rides in its URL
+        self._connect(
+            base_url=base_url,
+            gate=gate,
+            secrets=(self._api_key, self._sms_password),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             max_attempts=max_attempts,
             max_retry_time=max_retry_time,
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             rate_limit_penalty=rate_limit_penalty,
-        )
-        install_log_redaction()  # the command API's login rides in its URL
-        self._transport = Transport(
-            base_url=base_url,
-            gate=gate if gate is not None else NoopGate(),
-            account=self.account,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            policy=self.policy,
-            secrets=(self._api_key, self._sms_password),
             pool_size=pool_size,
             sleep=sleep,
         )
         self._smscalls = SmsCalls(self._transport, self._sms_user, self._sms_password)
-
-    @property
-    def base_url(self) -> str:
-        """The provider's base URL (all paths hang off it)."""
-        return self._transport.base_url
-
-    def __repr__(self) -> str:
-        return f"NusaSMSClient(base_url={self.base_url!r}, account={self.account!r})"
-
-    def close(self) -> None:
-        """Release the pooled connections."""
-        self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ JSON API: account
 

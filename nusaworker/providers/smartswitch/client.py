@@ -28,7 +28,6 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Self
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -36,9 +35,9 @@ from pydantic import SecretStr
 
 from nusaworker.errors import ConfigurationError
 
+from ..base import TransportClient, secret
 from ..errors import ProviderError
-from ..gate import Gate, NoopGate, Priority
-from ..transport import RetryPolicy, Transport
+from ..gate import Gate, Priority
 from .answer import read_answer, read_error_answer
 from .models import MessageRequest
 from .redact import install_log_filter, redact_query, scrub
@@ -65,19 +64,13 @@ def account_fingerprint(base_url: str, login: str) -> str:
     return "smartswitch:" + digest
 
 
-def _secret(value: str | SecretStr | None) -> SecretStr:
-    if isinstance(value, SecretStr):
-        return value
-    return SecretStr(value or "")
-
-
 def new_request_ids(count: int) -> list[str]:
     """``count`` fresh request ids: one random hit id and the destination's position."""
     hit = uuid.uuid4().hex[:16]
     return [f"{hit}-{i}" for i in range(count)]
 
 
-class SmartSwitchClient:
+class SmartSwitchClient(TransportClient):
     """A client of a SmartSwitch "HTTP API message" server (seed 003).
 
     ``login`` and ``password`` are the account's (kept as :class:`~pydantic.SecretStr`).
@@ -105,50 +98,28 @@ class SmartSwitchClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         install_log_filter()
-        self._login = _secret(login)
-        self._password = _secret(password)
+        self._login = secret(login)
+        self._password = secret(password)
         identity = self._login.get_secret_value()
         # Without credentials or host the client can still be built (settings may leave them
         # empty for a process that never calls out); every call then raises ConfigurationError.
         self.account = account or (
             account_fingerprint(base_url, identity) if identity and base_url else UNCONFIGURED
         )
-        self.policy = RetryPolicy(
+        self._connect(
+            base_url=base_url,
+            gate=gate,
+            secrets=(self._login, self._password),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             max_attempts=max_attempts,
             max_retry_time=max_retry_time,
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             rate_limit_penalty=rate_limit_penalty,
-        )
-        self._transport = Transport(
-            base_url=base_url,
-            gate=gate if gate is not None else NoopGate(),
-            account=self.account,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            policy=self.policy,
-            secrets=(self._login, self._password),
             pool_size=pool_size,
             sleep=sleep,
         )
-
-    @property
-    def base_url(self) -> str:
-        """The server's base URL (``/api/message`` hangs off it)."""
-        return self._transport.base_url
-
-    def __repr__(self) -> str:
-        return f"SmartSwitchClient(base_url={self.base_url!r}, account={self.account!r})"
-
-    def close(self) -> None:
-        """Release the pooled connections."""
-        self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------------------- sends
 

@@ -24,13 +24,13 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Any
 
 from pydantic import SecretStr
 
+from ..base import TransportClient, secret
 from ..errors import PermanentError
-from ..gate import Gate, NoopGate, Priority
-from ..transport import RetryPolicy, Transport
+from ..gate import Gate, Priority
 from .endpoints import Endpoints
 from .models.answers import (
     BulkResult,
@@ -58,13 +58,7 @@ def account_fingerprint(login: str, device_id: int | None = None) -> str:
     return f"smsgateway24:{digest}" + (f":{device_id}" if device_id is not None else "")
 
 
-def _secret(value: str | SecretStr | None) -> SecretStr:
-    if isinstance(value, SecretStr):
-        return value
-    return SecretStr(value or "")
-
-
-class SmsGateway24Client:
+class SmsGateway24Client(TransportClient):
     """A client of the SmsGateway24 API (seed 004).
 
     ``email``/``password`` (or a ready ``token``) are the credentials; ``device_id`` and
@@ -97,9 +91,9 @@ class SmsGateway24Client:
         pool_size: int = 16,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._email = _secret(email)
-        self._password = _secret(password)
-        given_token = _secret(token)
+        self._email = secret(email)
+        self._password = secret(password)
+        given_token = secret(token)
         self.device_id = None if device_id is None else int(device_id)
         # Settings may leave the slot unset: the first SMS slot, as the provider's samples use.
         self.sim = SimSlot.SMS_1 if sim is None else SimSlot(sim)
@@ -111,21 +105,17 @@ class SmsGateway24Client:
         self.account = account or (
             account_fingerprint(identity, self.device_id) if identity else UNCONFIGURED
         )
-        self.policy = RetryPolicy(
+        self._connect(
+            base_url=base_url,
+            gate=gate,
+            secrets=(self._email, self._password, given_token),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             max_attempts=max_attempts,
             max_retry_time=max_retry_time,
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             rate_limit_penalty=rate_limit_penalty,
-        )
-        self._transport = Transport(
-            base_url=base_url,
-            gate=gate if gate is not None else NoopGate(),
-            account=self.account,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            policy=self.policy,
-            secrets=(self._email, self._password, given_token),
             pool_size=pool_size,
             sleep=sleep,
         )
@@ -139,27 +129,9 @@ class SmsGateway24Client:
         self._picked: int | None = None
 
     @property
-    def base_url(self) -> str:
-        """The provider's base URL (all paths hang off it)."""
-        return self._transport.base_url
-
-    @property
     def logins(self) -> int:
         """How many times this client fetched a token (``gettoken`` calls that succeeded)."""
         return self._session.logins
-
-    def __repr__(self) -> str:
-        return f"SmsGateway24Client(base_url={self.base_url!r}, account={self.account!r})"
-
-    def close(self) -> None:
-        """Release the pooled connections."""
-        self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------------------ calls
 

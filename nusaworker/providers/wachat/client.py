@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -29,10 +29,11 @@ from pydantic import SecretStr
 
 from nusaworker.errors import ConfigurationError
 
-from ..gate import Gate, NoopGate, Priority
+from ..base import TransportClient, secret
+from ..gate import Gate, Priority
 from ..nusasms.envelope import read_envelope
 from ..nusasms.models.common import RequestModel
-from ..transport import Kind, RetryPolicy, Transport
+from ..transport import Kind
 from .models import (
     GatewayBalance,
     WAChatAccount,
@@ -58,7 +59,7 @@ def account_fingerprint(api_key: str) -> str:
     return "wachat:" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
 
 
-class WAChatClient:
+class WAChatClient(TransportClient):
     """A client of the WAChat API v1.0 (account, gateway balance, send, media, status).
 
     ``api_key`` travels in the ``APIKey`` header; it is kept as a
@@ -87,7 +88,7 @@ class WAChatClient:
         sleep: Callable[[float], None] = time.sleep,
         senders: str | Sequence[str] = (),
     ) -> None:
-        self._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key or "")
+        self._api_key = secret(api_key)
         # The gateways whose quotas the fleet watches (balance watch, breaker probe); an
         # account setting gives them comma-separated.
         names = senders.split(",") if isinstance(senders, str) else list(senders)
@@ -96,42 +97,20 @@ class WAChatClient:
         # Without a key the client can still be built (settings may leave it empty for a
         # process that never calls out); every call then raises ConfigurationError.
         self.account = account or (account_fingerprint(key) if key else UNCONFIGURED)
-        self.policy = RetryPolicy(
+        self._connect(
+            base_url=base_url,
+            gate=gate,
+            secrets=(self._api_key,),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             max_attempts=max_attempts,
             max_retry_time=max_retry_time,
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             rate_limit_penalty=rate_limit_penalty,
-        )
-        self._transport = Transport(
-            base_url=base_url,
-            gate=gate if gate is not None else NoopGate(),
-            account=self.account,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            policy=self.policy,
-            secrets=(self._api_key,),
             pool_size=pool_size,
             sleep=sleep,
         )
-
-    @property
-    def base_url(self) -> str:
-        """The provider's base URL (every path hangs off it under ``/wachat_api/1.0``)."""
-        return self._transport.base_url
-
-    def __repr__(self) -> str:
-        return f"WAChatClient(base_url={self.base_url!r}, account={self.account!r})"
-
-    def close(self) -> None:
-        """Release the pooled connections."""
-        self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------------- endpoints
 
