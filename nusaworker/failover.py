@@ -79,13 +79,17 @@ class Choice:
 def choose(
     route: Sequence[str], *, paused: Callable[[str], bool], degraded: Callable[[str], bool]
 ) -> Choice:
-    # ``paused`` and ``degraded`` answer for one account, for the channel being sent.
-    """The account of ``route`` that sends now (pure: the checks are passed in)."""
+    """The account of ``route`` that sends now (pure: the checks are passed in; each answers
+    for one account, for the channel being sent). ``degraded`` is asked only when there is a
+    choice: a lone open account sends whatever its health (the one Redis round trip a send
+    of a single-account route makes is its breaker's)."""
     if not route:
         raise ValueError("a route names at least one account")
     open_ = [name for name in route if not paused(name)]
     if not open_:
         return Choice(route[0], held=True)
+    if len(open_) == 1:
+        return Choice(open_[0])
     for name in open_:
         if not degraded(name):
             return Choice(name)
@@ -227,6 +231,9 @@ class RouteBook:
         self.clients = dict(clients)
         self.guards = dict(guards)
         self.health = health
+        # Accounts that share a route with another: only their delivery speed can move
+        # traffic, so only their sends are noted (a single-account fleet notes none).
+        self._alternated = {name for _, names in table.table() if len(names) > 1 for name in names}
 
     def via(self, channel: str, priority: str, pinned: str | None = None) -> Via:
         """The account that sends ``channel`` at ``priority`` now; ``pinned``: the account a
@@ -253,7 +260,7 @@ class RouteBook:
     def sent(self, account: str | None, message_id: str, channel: str) -> None:
         """Count a message ``account`` sent towards its delivery speed, if its delivery is
         ever reported (the channel is tracked and the provider reports it)."""
-        if account is None or not channel_row(channel).tracked:
+        if account not in self._alternated or not channel_row(channel).tracked:
             return
         if provider_family(self.table.account(account).provider).reports_delivery:
             self.health.sent(account, message_id)

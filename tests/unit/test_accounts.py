@@ -227,3 +227,15 @@ def test_failover_only_tracked_sends_count_towards_delivery_speed() -> None:
     book.sent(None, "m4", "wa")
 
     assert health.errors == ["sent:nusasms:m1"]
+
+
+def test_failover_choose_asks_no_health_when_there_is_no_choice() -> None:
+    asked: list[str] = []
+
+    def degraded(name: str) -> bool:
+        asked.append(name)
+        return True
+
+    assert choose(("only",), paused=lambda n: False, degraded=degraded).account == "only"
+    assert choose(("a", "b"), paused={"a"}.__contains__, degraded=degraded).account == "b"
+    assert asked == []
