@@ -124,6 +124,11 @@ _WALLET_READERS: dict[str, dict[str, tuple[str, Reader]]] = {
 }
 
 
+def can_probe(provider: str) -> bool:
+    """Whether accounts of ``provider`` have a call that reads their money (probe, watch)."""
+    return provider in _WALLET_READERS
+
+
 def run_probe(
     circuit: Circuit,
     client: NusaSMSClient,

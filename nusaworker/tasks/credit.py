@@ -15,7 +15,7 @@ from typing import Any
 from nusaworker import container
 from nusaworker.celery import app
 from nusaworker.credit.parts import Credit
-from nusaworker.credit.probe import run_probe
+from nusaworker.credit.probe import can_probe, run_probe
 from nusaworker.credit.schedule import PROBE_TASK, WATCH_TASK
 from nusaworker.settings import DEFAULT_ACCOUNT
 
@@ -59,5 +59,5 @@ def _watched_accounts(rt: container.Container) -> list[tuple[str, Credit]]:
     return [
         (name, credit)
         for name, credit in rt.credits.items()
-        if rt.accounts.account(name).provider in ("nusasms", "wachat")
+        if can_probe(rt.accounts.account(name).provider)
     ]
