@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from celery import Celery
 
+from nusaworker.campaigns.dispatch import SCHEDULE as CAMPAIGN_SCHEDULE
 from nusaworker.connections import SecretURL
 from nusaworker.credit.schedule import SCHEDULE as CREDIT_SCHEDULE
 from nusaworker.factories import broker_app
@@ -47,6 +48,7 @@ def make_app(settings: Settings) -> Celery:
         **TRACKING_SCHEDULE,
         **FAILOVER_SCHEDULE,
         **PHONECHECK_SCHEDULE,
+        **CAMPAIGN_SCHEDULE,
     }
     # celery-redbeat (beat_scheduler in celeryconfig): the schedule and the beat lock live in
     # the fleet's Redis under its key prefix, so fleets sharing a Redis never share a beat.

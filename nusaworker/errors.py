@@ -35,7 +35,10 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     │   └── WebhookFailed       R nusaworker.tracking.errors       the webhook did not take it
     │       └── WebhookRefused    nusaworker.tracking.errors       … and never will (4xx)
     ├── AlertDeliveryError      R nusaworker.credit.errors         an alert sink failed
-    ├── CampaignInputError        nusaworker.campaigns.errors      a campaign's input refused
+    ├── CampaignError             nusaworker.campaigns.errors      a campaign operation refused
+    │   ├── CampaignInputError    nusaworker.campaigns.errors      a campaign's input refused
+    │   ├── CampaignRefused       nusaworker.campaigns.errors      the pre-flight: balance short
+    │   └── UnknownCampaign       nusaworker.campaigns.errors      no such campaign
     └── _Retryable              R nusaworker.credit.sinks.webhook  an alert webhook try failed
 
 ``retryable`` is a class attribute of every class: whether the same call may simply be made

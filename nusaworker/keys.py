@@ -106,6 +106,14 @@ PHONE_CHECK_INFLIGHT_S = 300
 PHONE_CHECK_REQUEST_TTL_S = 7 * 24 * 3600
 
 
+# -- campaigns (nusaworker.campaigns) -----------------------------------------------------------
+
+# A campaign's hash, its rows and its window have no TTL while it can still send: a paused
+# campaign may be resumed a month later. When it ends (finished or cancelled) they get the
+# record retention (NUSAWORKER_RECORD_RETENTION_DAYS), so its report stays readable exactly as
+# long as its messages' records.
+
+
 @dataclass(frozen=True)
 class Keys:
     """Key names under one prefix."""
@@ -326,3 +334,45 @@ class Keys:
         """String: the numbers of one check id (JSON list); TTL
         :data:`PHONE_CHECK_REQUEST_TTL_S`."""
         return f"{self.prefix}pc:req:{check_id}"
+
+    def campaign(self, campaign_id: str) -> str:
+        """Hash: one campaign — its spec, state, control word (``run``/``pause``/``cancel``, read
+        by the claim script), row counts and per-state message counts (``n:<state>``, kept by
+        the ledger's scripts); the other campaign keys are this name plus a suffix."""
+        return f"{self.campaign_prefix}{campaign_id}"
+
+    @property
+    def campaign_prefix(self) -> str:
+        """The campaign hash name without the id: handed to the ledger's scripts, which find a
+        record's campaign hash from the record's ``campaign`` field."""
+        return f"{self.prefix}cmp:"
+
+    def campaign_rows(self, campaign_id: str) -> str:
+        """List: the campaign's accepted rows (``row\tdestination\ttext``) in order; the
+        dispatcher reads it by position (the hash's ``cursor``), never pops it."""
+        return f"{self.campaign(campaign_id)}:rows"
+
+    def campaign_skipped(self, campaign_id: str) -> str:
+        """List: the rows not accepted (``row\tproblem\tvalue\treason``), for the report."""
+        return f"{self.campaign(campaign_id)}:skipped"
+
+    def campaign_window(self, campaign_id: str) -> str:
+        """Set: ids of the campaign's records handed to the broker and not claimed yet (the
+        window); a claim refused for a pause puts its id back."""
+        return f"{self.campaign(campaign_id)}:window"
+
+    def campaign_lock(self, campaign_id: str) -> str:
+        """String: held by the dispatcher run working on the campaign (TTL a few seconds)."""
+        return f"{self.campaign(campaign_id)}:lock"
+
+    @property
+    def campaign_index(self) -> str:
+        """Sorted set: every campaign id, scored by its creation; ended campaigns leave it
+        when their hash expires (the listing drops ids whose hash is gone)."""
+        return f"{self.prefix}idx:campaigns"
+
+    @property
+    def campaign_active(self) -> str:
+        """Set: ids of the campaigns the dispatcher visits (scheduled, running, paused);
+        a campaign leaves it when it ends."""
+        return f"{self.prefix}idx:campaigns:active"

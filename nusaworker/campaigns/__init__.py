@@ -11,7 +11,13 @@ per-row text), :mod:`.rows` (the reader that joins them, duplicates, counts), :m
 The reference is ``docs/campaigns.md``.
 """
 
-from nusaworker.campaigns.errors import CampaignInputError
+from nusaworker.campaigns.api import Campaigns, ReportRow
+from nusaworker.campaigns.errors import (
+    CampaignError,
+    CampaignInputError,
+    CampaignRefused,
+    UnknownCampaign,
+)
 from nusaworker.campaigns.phones import InvalidPhone, PhoneNormaliser, PhoneProblem
 from nusaworker.campaigns.rows import (
     DESTINATION_COLUMNS,
@@ -22,19 +28,29 @@ from nusaworker.campaigns.rows import (
     RowReader,
     RowResult,
 )
+from nusaworker.campaigns.spec import CampaignSpec, CampaignState
+from nusaworker.campaigns.store import CampaignInfo
 from nusaworker.campaigns.templating import Template
 
 __all__ = [
     "DESTINATION_COLUMNS",
     "AcceptedRow",
+    "CampaignError",
+    "CampaignInfo",
     "CampaignInputError",
+    "CampaignRefused",
+    "CampaignSpec",
+    "CampaignState",
+    "Campaigns",
     "InvalidPhone",
     "PhoneNormaliser",
     "PhoneProblem",
+    "ReportRow",
     "RowCounts",
     "RowError",
     "RowProblem",
     "RowReader",
     "RowResult",
     "Template",
+    "UnknownCampaign",
 ]

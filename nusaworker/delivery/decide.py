@@ -21,7 +21,9 @@
                  no      IN_DOUBT     no                no             —    → MARK_UNKNOWN
                  no      IN_DOUBT     yes               no             —    → RETAKE_IN_DOUBT
                  no      IN_DOUBT     —                 yes            —    → MARK_UNKNOWN_LATE
+                 no      CANCELLED    —                 —              —    → ABORT
                  no      other        —                 —              —    → END
+                 (PAUSED, a paused campaign's record: END; the resume enqueues it again)
 
     after_send   failure (:func:`classify`)                       guard?
                  NONE              the provider took it          —    → RECORD_SENT
@@ -91,6 +93,8 @@ class Action(StrEnum):
     MARK_UNKNOWN = "mark_unknown"
     #: End an in-doubt OTP ``unknown`` without resending: it is past its validity.
     MARK_UNKNOWN_LATE = "mark_unknown_late"
+    #: End the record ``aborted``: its campaign was cancelled before it was claimed.
+    ABORT = "abort"
     #: Make the provider hit.
     SEND = "send"
     #: The channel is paused while this task holds the claim: give it back and hold; no hit.
@@ -180,6 +184,8 @@ def on_claim(
     second claim of an in-doubt record (``take_in_doubt=True``)."""
     if token:
         return Action.RELEASE_AND_HOLD if paused else Action.SEND
+    if outcome is ClaimOutcome.CANCELLED:
+        return Action.ABORT
     if outcome is not ClaimOutcome.IN_DOUBT:
         return Action.END
     if retaken:

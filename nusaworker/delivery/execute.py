@@ -28,6 +28,7 @@ from nusaworker.ledger import (
     MessageState,
     describe_error,
 )
+from nusaworker.ledger.claim import CAMPAIGN_CANCELLED
 from nusaworker.ledger.leases import IN_DOUBT_ERROR, LATE_IN_DOUBT_ERROR, resend_in_doubt
 from nusaworker.ledger.schedule import expiry_reason
 from nusaworker.providers import NusaSMSClient
@@ -126,6 +127,9 @@ def deliver(
         error = IN_DOUBT_ERROR if action is Action.MARK_UNKNOWN else LATE_IN_DOUBT_ERROR
         ledger.mark_unknown(message_id, error)
         return Outcome(state=MessageState.UNKNOWN, error=error)
+    if action is Action.ABORT:
+        aborted = ledger.abort(message_id, CAMPAIGN_CANCELLED)
+        return Outcome(state=MessageState.ABORTED if aborted else claim.state)
     if action is Action.END:
         return Outcome(state=claim.state)
     token = claim.token

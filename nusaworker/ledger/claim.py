@@ -7,6 +7,9 @@ from enum import StrEnum
 
 from nusaworker.ledger.states import MessageState
 
+#: The error of a campaign's message withdrawn by its campaign's cancel before it was claimed.
+CAMPAIGN_CANCELLED = "campaign cancelled before this message was sent"
+
 
 class ClaimOutcome(StrEnum):
     """How a claim went; see the redelivery policy in :mod:`nusaworker.ledger`."""
@@ -25,6 +28,11 @@ class ClaimOutcome(StrEnum):
     #: The record was not sent within its validity: no token, and the record is now
     #: ``expired`` (an in-doubt one past it answers ``IN_DOUBT``, without a token, instead).
     EXPIRED = "expired"
+    #: The record's campaign is paused: no token; the record stays ``accepted`` and its id is
+    #: back in the campaign's window, which the resume enqueues again.
+    PAUSED = "paused"
+    #: The record's campaign is cancelled: no token; the caller aborts the record.
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)

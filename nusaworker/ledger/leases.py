@@ -203,7 +203,15 @@ class Leases:
                     keys.lease_index,
                     keys.heartbeat(holder),
                 ],
-                args=[message_id, holder, token, "1" if hit_started else "0", repr(now), error],
+                args=[
+                    message_id,
+                    holder,
+                    token,
+                    "1" if hit_started else "0",
+                    repr(now),
+                    error,
+                    keys.campaign_prefix,
+                ],
             )
         )
 

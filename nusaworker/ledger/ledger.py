@@ -90,7 +90,15 @@ class Ledger(FollowUp, Schedule):
         now = self.clock()
         # Only what the producer describes is kept; the ledger owns the rest (state, claims…).
         described = record.model_dump(
-            include={"id", "channel", "destination", "priority", "validity_s", "fallback"}
+            include={
+                "id",
+                "channel",
+                "destination",
+                "priority",
+                "validity_s",
+                "fallback",
+                "campaign",
+            }
         )
         expires_at = None if record.validity_s is None else now + record.validity_s
         fresh = MessageRecord(
@@ -109,7 +117,8 @@ class Ledger(FollowUp, Schedule):
         if key:
             script_keys.append(self.keys.idempotency(key))
         expiry = "" if expires_at is None else repr(expires_at)
-        args: list[Any] = [fresh.id, repr(now), IDEMPOTENCY_TTL_S, expiry]
+        campaign = "" if fresh.campaign is None else self.keys.campaign(fresh.campaign)
+        args: list[Any] = [fresh.id, repr(now), IDEMPOTENCY_TTL_S, expiry, campaign]
         for field, value in to_redis_hash(fresh).items():
             args += [field, value]
         message_id, written = self._create(keys=script_keys, args=args)
@@ -169,6 +178,7 @@ class Ledger(FollowUp, Schedule):
                 repr(self.clock()),
                 "1" if take_in_doubt else "0",
                 holder or "",
+                self.keys.campaign_prefix,
             ],
         )
         outcome = as_text(result[0])
@@ -271,6 +281,20 @@ class Ledger(FollowUp, Schedule):
         ``False`` when the move is not allowed from the current state (nothing changes).
         """
         return self._finish(message_id, MessageState.REJECTED, error, token, "mark_rejected")
+
+    def abort(self, message_id: str, reason: str) -> bool:
+        """``accepted`` → ``aborted``: a message that will not be sent because its sender
+        withdrew it (a cancelled campaign); ``False`` if it is no longer ``accepted``."""
+        now = self.clock()
+        fields = {"error": describe_error(reason), "updated_at": now}
+        return self._move(
+            message_id,
+            MessageState.ABORTED,
+            "abort",
+            fields=fields,
+            at=now,
+            allowed_from=[MessageState.ACCEPTED],
+        )
 
     def mark_failed(
         self, message_id: str, error: BaseException | str, *, token: str | None = None
@@ -483,6 +507,7 @@ class Ledger(FollowUp, Schedule):
             "" if score is None else repr(float(score)),
             max(REF_TTL_S, self.retention_s),  # a late callback finds a record still kept
             self.events_maxlen,
+            keys.campaign_prefix,
             len(delete),
             *delete,
         ]

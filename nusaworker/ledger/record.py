@@ -80,6 +80,9 @@ class MessageRecord(BaseModel):
     # its acceptance, a message of ``channel`` with ``payload`` is sent; ``fallback_id`` is it.
     fallback: dict[str, Any] | None = None
     fallback_id: str | None = None
+    # The campaign the message belongs to (:mod:`nusaworker.campaigns`), if any: its claim obeys
+    # the campaign's pause and cancel, and every move is counted in the campaign's hash.
+    campaign: str | None = None
 
     @field_validator("payload")
     @classmethod

@@ -10,9 +10,10 @@ routing sends them by name (:func:`nusaworker.routing.route_task`).
     failover.py  beat job: each account's delivery speed (the slow-delivery failover)
     tracking.py  status polls, events and hooks, housekeeping and recovery sweeps
     phonecheck.py  beat job: coalesced phone checks, 100 numbers per hit
+    campaigns.py beat job: the campaign dispatcher (each campaign's window on the broker)
     process.py   worker signals: identity, container, warm-up, pacing stats
 """
 
-from nusaworker.tasks import credit, failover, phonecheck, process, send, tracking
+from nusaworker.tasks import campaigns, credit, failover, phonecheck, process, send, tracking
 
-__all__ = ["credit", "failover", "phonecheck", "process", "send", "tracking"]
+__all__ = ["campaigns", "credit", "failover", "phonecheck", "process", "send", "tracking"]

@@ -24,6 +24,13 @@ Every event handed to a hook is a flat JSON object::
     {"event_id": "…", "type": "suppression", "action": "add", "destination": "62812…",
      "source": "inbound", "note": "STOP", "channel": "wa", "at": …}
 
+    {"event_id": "…", "type": "campaign", "campaign_id": "…", "name": "…",
+     "event": "started", "state": "running", "counts": {…}, "at": …}
+
+(A ``state`` event of a campaign's message carries ``campaign``, its id; ``campaign`` events —
+accepted, started, paused, resumed, window_closed, window_opened, cancelled, finished — come
+from :mod:`nusaworker.campaigns`.)
+
 (``suppression`` entries come from :mod:`nusaworker.suppression`'s Lua function: an inbound
 keyword in the inbox store's script, or the CLI/API.)
 """
@@ -45,7 +52,7 @@ Entry = tuple[str, dict[str, Any]]
 
 # Fields of a ``state`` entry, as the ledger's transition script writes them.
 _STATE_FIELDS = ("message_id", "state", "previous", "channel", "priority", "ref_no")
-_OPTIONAL_FIELDS = ("provider_status", "error")
+_OPTIONAL_FIELDS = ("provider_status", "error", "campaign")
 
 
 def to_event(entry_id: str, fields: Mapping[Any, Any]) -> dict[str, Any]:

@@ -106,6 +106,7 @@ def test_to_event_flattens_a_state_entry() -> None:
         "ref_no": "NS1",
         "provider_status": "R",
         "error": None,
+        "campaign": None,  # a campaign's message names its campaign
         "at": 1700000000.5,
     }
 

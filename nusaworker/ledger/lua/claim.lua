@@ -8,13 +8,15 @@
 -- ARGV[3]  now (epoch seconds)
 -- ARGV[4]  '1' to hand a token out even when the outcome is in doubt (resend policy), else '0'
 -- ARGV[5]  the claiming worker's identity (its heartbeat names it), or '' for none
+-- ARGV[6]  the campaign hash name prefix: a record of a campaign (its 'campaign' field) is
+--          counted in, and controlled by, the hash ARGV[6] .. campaign
 --
 -- Returns {outcome, state, attempts[, token]} with outcome one of claimed, taken_over,
--- in_doubt, not_claimable, expired; or {'missing'}. A token is returned only when one was
+-- in_doubt, not_claimable, expired, paused, cancelled; or {'missing'}. A token is returned only when one was
 -- handed out.
 
 local v = redis.call('HMGET', KEYS[1], 'state', 'hit_started', 'ref_no', 'attempts',
-    'expires_at')
+    'expires_at', 'campaign')
 local state, hit_started, ref_no = v[1], v[2], v[3]
 local attempts = tonumber(v[4]) or 0
 if not state then
@@ -35,9 +37,28 @@ if expires_at and tonumber(ARGV[3]) >= expires_at and not ref_no then
     end
 end
 
+-- A campaign's record not sent yet obeys its campaign's control word, read here so that a
+-- pause or a cancel and a claim cannot interleave: paused, the record stays accepted and its
+-- id goes back to the campaign's window (the resume enqueues it again); cancelled, nothing is
+-- handed out and the caller aborts it. A record already sending is the holder's to finish.
+local campaign = v[6] and (ARGV[6] .. v[6])
+if campaign and state == 'accepted' then
+    local control = redis.call('HGET', campaign, 'control')
+    if control == 'pause' then
+        redis.call('SADD', campaign .. ':window', ARGV[1])
+        return {'paused', state, attempts}
+    elseif control == 'cancel' then
+        return {'cancelled', state, attempts}
+    end
+end
+
 local outcome
 if state == 'accepted' then
     outcome = 'claimed'
+    if campaign then
+        redis.call('HINCRBY', campaign, 'n:accepted', -1)
+        redis.call('HINCRBY', campaign, 'n:sending', 1)
+    end
 elseif state == 'sending' and not ref_no then
     if hit_started == '1' then
         -- The hit may have reached the provider: report it, the caller's policy decides.

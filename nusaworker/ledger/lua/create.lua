@@ -8,7 +8,8 @@
 -- ARGV[2]  accepted-index score (the creation time)
 -- ARGV[3]  idempotency key TTL, seconds
 -- ARGV[4]  expires_at (epoch seconds), or '' for a record without a validity
--- ARGV[5…] field, value, field, value … of the record hash
+-- ARGV[5]  the record's campaign hash name, or '': a campaign counts its accepted records
+-- ARGV[6…] field, value, field, value … of the record hash
 --
 -- Returns {id, 1} when the record was written, {existing id, 0} when the idempotency key
 -- (or the id itself) was already known; then nothing is written.
@@ -24,7 +25,10 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
     return {id, 0}
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+if ARGV[5] ~= '' then
+    redis.call('HINCRBY', ARGV[5], 'n:accepted', 1)
+end
 redis.call('ZADD', KEYS[2], ARGV[2], id)
 if ARGV[4] ~= '' then
     redis.call('ZADD', KEYS[3], ARGV[4], id)

@@ -14,6 +14,7 @@
 -- ARGV[4]  hit_started as beat read it: '1' or '0'
 -- ARGV[5]  now (epoch seconds): accepted-index score and updated_at
 -- ARGV[6]  the error field (why the record went back)
+-- ARGV[7]  the campaign hash name prefix (a campaign's record is counted there)
 --
 -- Returns 'requeued'; 'alive' (the holder heartbeats again: nothing changed); 'moved' (the
 -- record is no longer held by the holder: its index entry, if it still names the holder, is
@@ -22,7 +23,7 @@
 if redis.call('EXISTS', KEYS[4]) == 1 then
     return 'alive'
 end
-local v = redis.call('HMGET', KEYS[1], 'state', 'holder', 'token', 'hit_started')
+local v = redis.call('HMGET', KEYS[1], 'state', 'holder', 'token', 'hit_started', 'campaign')
 if v[1] ~= 'sending' or v[2] ~= ARGV[2] then
     if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] then
         redis.call('HDEL', KEYS[3], ARGV[1])
@@ -41,4 +42,8 @@ redis.call('HSET', KEYS[1], 'state', 'accepted', 'hit_started', '0', 'error', AR
 redis.call('HDEL', KEYS[1], 'token', 'hit_started_at', 'holder')
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
+if v[5] then
+    redis.call('HINCRBY', ARGV[7] .. v[5], 'n:sending', -1)
+    redis.call('HINCRBY', ARGV[7] .. v[5], 'n:accepted', 1)
+end
 return 'requeued'

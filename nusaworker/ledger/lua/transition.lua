@@ -16,15 +16,17 @@
 -- ARGV[6]  score in the new state's index (accepted: eligible since; sent: next poll), or ''
 -- ARGV[7]  ref key TTL, seconds
 -- ARGV[8]  events stream length cap (approximate), or '0' to append no event
--- ARGV[9]  n, the number of fields to delete, then ARGV[10 … 9+n] their names,
+-- ARGV[9]  the campaign hash name prefix: a campaign's record (its 'campaign' field) is
+--          counted there, one count per state (n:<state>)
+-- ARGV[10] n, the number of fields to delete, then ARGV[11 … 10+n] their names,
 --          then field, value, field, value … to set
 --
 -- Returns {verdict, state before the call}: verdict is 'ok', 'fenced' (token mismatch),
 -- 'illegal' (not allowed from the current state; nothing changed) or 'missing'.
 
 local key, id, new_state = KEYS[1], ARGV[1], ARGV[2]
-local v = redis.call('HMGET', key, 'state', 'token')
-local state, token = v[1], v[2]
+local v = redis.call('HMGET', key, 'state', 'token', 'campaign')
+local state, token, campaign = v[1], v[2], v[3]
 if not state then
     return {'missing', ''}
 end
@@ -35,11 +37,17 @@ if not string.find(' ' .. ARGV[3] .. ' ', ' ' .. state .. ' ', 1, true) then
     return {'illegal', state}
 end
 
-local n_del = tonumber(ARGV[9])
+local n_del = tonumber(ARGV[10])
 if n_del > 0 then
-    redis.call('HDEL', key, unpack(ARGV, 10, 9 + n_del))
+    redis.call('HDEL', key, unpack(ARGV, 11, 10 + n_del))
 end
-redis.call('HSET', key, 'state', new_state, unpack(ARGV, 10 + n_del))
+redis.call('HSET', key, 'state', new_state, unpack(ARGV, 11 + n_del))
+-- A campaign counts its messages per state; once the campaign itself has expired (a read
+-- receipt weeks later) there is nothing left to count in, and no key is made for it.
+if campaign and redis.call('EXISTS', ARGV[9] .. campaign) == 1 then
+    redis.call('HINCRBY', ARGV[9] .. campaign, 'n:' .. state, -1)
+    redis.call('HINCRBY', ARGV[9] .. campaign, 'n:' .. new_state, 1)
+end
 
 -- Each index holds exactly the records in its state.
 if new_state == 'accepted' and ARGV[6] ~= '' then
@@ -69,7 +77,8 @@ end
 -- ever missed or announced without having happened. A release (back to accepted, for a
 -- retry) is claim bookkeeping, not news for the user's backend.
 if ARGV[8] ~= '0' and new_state ~= 'accepted' then
-    local names = {'channel', 'priority', 'ref_no', 'provider_status', 'error', 'updated_at'}
+    local names = {'channel', 'priority', 'ref_no', 'provider_status', 'error', 'updated_at',
+        'campaign'}
     local values = redis.call('HMGET', key, unpack(names))
     local event = {'type', 'state', 'message_id', id, 'state', new_state, 'previous', state}
     for i, name in ipairs(names) do

@@ -1,0 +1,359 @@
+"""The dispatcher: keeps a bounded window of each running campaign on the broker.
+
+Beat runs :meth:`Dispatcher.run` every second (``nusaworker.housekeeping.campaigns``). For each
+active campaign, under a per-campaign lock, one *tick*:
+
+1. **Schedule.** A campaign whose ``start_at`` has come starts; one outside its sending window
+   waits (its control word becomes ``pause``, so what is already queued is not claimed) and
+   starts again by itself when the window opens.
+2. **Window.** The ids handed to the broker and still ``accepted`` are the window; those
+   claimed since the last tick leave it.
+3. **Refill.** The campaign earns ``rate_share * account rate`` tokens per second (at most a
+   window's worth). It hands out ``min(tokens, window room)`` rows: each becomes a ledger
+   record (id ``<campaign>.<row>``, at the campaign's priority) and one send task. An ``auto``
+   row first needs its phone check: the rows ahead are asked for (coalesced with every other
+   asker), and a row is handed out once its answer is known (WhatsApp if registered, else SMS).
+4. **Cursor.** Only then does the cursor move, by compare-and-set: a dispatcher that dies in
+   between leaves the cursor where it was, and the next tick makes the same records again
+   (a no-op: the ids are derived) and enqueues those still ``accepted`` (a second task for a
+   record is harmless: the claim decides).
+5. **End.** Every row handed out and nothing left ``accepted`` or ``sending``: ``finished``.
+
+The window is a few seconds of sending (``NUSAWORKER_CAMPAIGN_WINDOW_S``), so a pause or a
+cancel leaves at most that much queued — and the claim script refuses it anyway — and Redis
+holds a window of Celery messages, not a million of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from nusaworker.campaigns.accept import payload
+from nusaworker.campaigns.spec import CampaignState
+from nusaworker.campaigns.store import (
+    CANCEL,
+    PAUSE,
+    RUN,
+    TICK_AT,
+    TOKENS,
+    CampaignInfo,
+    CampaignStore,
+    PendingRow,
+    row_id,
+)
+from nusaworker.keys import EVENTS_MAXLEN
+from nusaworker.ledger import Ledger, MessageRecord, MessageState
+from nusaworker.phonecheck import PhoneChecks
+
+log = logging.getLogger(__name__)
+
+#: ``(message_id, channel, priority)`` → the send task is on the broker.
+Enqueue = Callable[[str, str, str], None]
+#: channel → the hits per second of the account that sends it now.
+RateOf = Callable[[str], float]
+
+# The beat entry (merged into ``beat_schedule`` by ``nusaworker/celery.py``); a run that could
+# not start within two periods is dropped: the next one does the same work.
+DISPATCH_PERIOD_S = 1.0
+SCHEDULE: dict[str, dict[str, Any]] = {
+    "campaigns.dispatch": {
+        "task": "nusaworker.housekeeping.campaigns",
+        "schedule": DISPATCH_PERIOD_S,
+        "options": {"expires": 2 * DISPATCH_PERIOD_S, "priority": 0},
+    },
+}
+
+# A campaign's lock outlives a slow tick; a dead dispatcher's lock lapses within seconds.
+LOCK_TTL_MS = 10_000
+# How many rows ahead an ``auto`` campaign asks phone checks for, in windows: checks are
+# coalesced into 100-number hits that take a tick or two to come back.
+AUTO_LOOKAHEAD_WINDOWS = 4
+# The least a campaign hands out per tick once it has room: a share so small that it earns
+# under one token a tick still sends (one row per tick at worst).
+MIN_TOKENS = 1.0
+
+
+@dataclass
+class Tick:
+    """What one tick did to one campaign."""
+
+    campaign_id: str
+    state: str
+    dispatched: int = 0
+    requeued: int = 0
+    waiting_checks: int = 0
+    events: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Ticks every active campaign; see the module docstring."""
+
+    def __init__(
+        self,
+        store: CampaignStore,
+        ledger: Ledger,
+        *,
+        enqueue: Enqueue,
+        rate_of: RateOf,
+        phone_checks: PhoneChecks | None = None,
+        window_s: float = 5.0,
+        auto_timeout_s: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.enqueue = enqueue
+        self.rate_of = rate_of
+        self.phone_checks = phone_checks
+        self.window_s = window_s
+        self.auto_timeout_s = auto_timeout_s
+        self.clock = clock
+
+    @property
+    def redis(self) -> redis.Redis:
+        return self.store.redis
+
+    def run(self) -> list[Tick]:
+        """One tick of every active campaign this run can lock."""
+        ticks = []
+        for campaign_id in self.store.active():
+            token = secrets.token_hex(8)
+            lock = self.store.keys.campaign_lock(campaign_id)
+            if not self.redis.set(lock, token, nx=True, px=LOCK_TTL_MS):
+                continue  # another dispatcher is on it
+            try:
+                tick = self.tick(campaign_id)
+            except Exception:  # one campaign's trouble must not stop the others
+                log.exception("campaign %s: tick failed", campaign_id)
+                continue
+            finally:
+                if self.redis.get(lock) in (token, token.encode()):
+                    self.redis.delete(lock)
+            if tick is not None:
+                ticks.append(tick)
+        return ticks
+
+    def tick(self, campaign_id: str) -> Tick | None:
+        """One tick of one campaign (the caller holds its lock)."""
+        info = self.store.load(campaign_id)
+        if info is None:
+            self.redis.srem(self.store.keys.campaign_active, campaign_id)
+            return None
+        now = self.clock()
+        tick = Tick(campaign_id, info.state.value)
+        state = self._schedule(info, now, tick)
+        if state is not CampaignState.RUNNING:
+            tick.state = state.value
+            return tick
+        queued = self._refresh_window(campaign_id)
+        self._refill(info, queued, now, tick)
+        self._finish_if_done(campaign_id, tick)
+        return tick
+
+    # -- 1. schedule ---------------------------------------------------------------------
+
+    def _schedule(self, info: CampaignInfo, now: float, tick: Tick) -> CampaignState:
+        spec, state = info.spec, info.state
+        if state is CampaignState.SCHEDULED:
+            if spec.start_at is not None and now < spec.start_at:
+                return state
+            if self._move(info, CampaignState.RUNNING, [state], RUN, "started", tick):
+                state = CampaignState.RUNNING
+        window = spec.sending_window()
+        if window is None or state not in (CampaignState.RUNNING, CampaignState.WAITING):
+            return state
+        is_open = window.is_open(now)
+        if state is CampaignState.RUNNING and not is_open:
+            self._move(info, CampaignState.WAITING, [state], PAUSE, "window_closed", tick)
+            return CampaignState.WAITING
+        if (
+            state is CampaignState.WAITING
+            and is_open
+            and self._move(info, CampaignState.RUNNING, [state], RUN, "window_opened", tick)
+        ):
+            tick.requeued = requeue_window(self.store, self.ledger, info.id, self.enqueue)
+            return CampaignState.RUNNING
+        return state
+
+    def _move(
+        self,
+        info: CampaignInfo,
+        to: CampaignState,
+        allowed: list[CampaignState],
+        control: str,
+        event: str,
+        tick: Tick,
+    ) -> bool:
+        moved = self.store.move(info.id, to, allowed_from=allowed, control=control)
+        if moved:
+            tick.events.append(event)
+            announce(self.store, info.id, event, to)
+        return moved
+
+    # -- 2. window -----------------------------------------------------------------------
+
+    def _refresh_window(self, campaign_id: str) -> int:
+        """Drop the claimed ids from the window; how many are still queued."""
+        ids = self.store.window(campaign_id)
+        if not ids:
+            return 0
+        states = self.ledger.states(ids)
+        gone = [i for i, s in zip(ids, states, strict=True) if s != MessageState.ACCEPTED]
+        self.store.drop_from_window(campaign_id, gone)
+        return len(ids) - len(gone)
+
+    # -- 3. refill -----------------------------------------------------------------------
+
+    def _refill(self, info: CampaignInfo, queued: int, now: float, tick: Tick) -> None:
+        spec = info.spec
+        rate = spec.rate_share * min(self.rate_of(c) for c in _channels(spec.channel))
+        capacity = max(MIN_TOKENS, rate * self.window_s)
+        raw = self.store.raw(info.id)
+        last = float(raw[TICK_AT]) if raw.get(TICK_AT) else now
+        tokens = min(capacity, float(raw.get(TOKENS) or capacity) + rate * max(0.0, now - last))
+        room = math.ceil(rate * self.window_s) - queued
+        wanted = min(int(tokens), room, info.pending)
+        if wanted > 0:
+            rows = self.store.rows(info.id, info.cursor, wanted)
+            channels = self._channels(info, rows, now, tick)
+            rows = rows[: len(channels)]
+            if rows:
+                self._hand_out(info, rows, channels)
+                if self.store.advance(info.id, info.cursor, len(rows)):
+                    tick.dispatched = len(rows)
+                    tokens -= len(rows)
+        self.store.save_tokens(info.id, tokens, now)
+
+    def _channels(
+        self, info: CampaignInfo, rows: list[PendingRow], now: float, tick: Tick
+    ) -> list[str]:
+        """The channel of each row, in order, as far as it is known (``auto``: the rows up to
+        the first whose phone check has not answered yet)."""
+        spec = info.spec
+        if spec.channel != "auto":
+            return [spec.channel] * len(rows)
+        if self.phone_checks is None:
+            return ["sms"] * len(rows)  # nobody to ask: SMS reaches every phone
+        ahead = self.store.rows(
+            info.id, info.cursor, max(len(rows), len(rows) * AUTO_LOOKAHEAD_WINDOWS)
+        )
+        answers = self.phone_checks.request(r.destination for r in ahead)
+        channels: list[str] = []
+        for row in rows:
+            answer = answers.get(row.destination)
+            if answer is None:
+                if self._checks_overdue(info.id, now):
+                    channels.append("sms")
+                    continue
+                tick.waiting_checks = len(rows) - len(channels)
+                break
+            channels.append("wa" if answer else "sms")
+        if len(channels) == len(rows):
+            self.redis.hdel(self.store.keys.campaign(info.id), "checks_since")
+        return channels
+
+    def _checks_overdue(self, campaign_id: str, now: float) -> bool:
+        """Whether the head row has waited for its phone check longer than the bound (then it
+        goes as an SMS rather than holding the campaign for ever)."""
+        key = self.store.keys.campaign(campaign_id)
+        self.redis.hsetnx(key, "checks_since", repr(now))
+        since = self.redis.hget(key, "checks_since")
+        return since is not None and now - float(since) > self.auto_timeout_s
+
+    def _hand_out(self, info: CampaignInfo, rows: list[PendingRow], channels: list[str]) -> None:
+        spec = info.spec
+        for row, channel in zip(rows, channels, strict=True):
+            record = MessageRecord(
+                id=row_id(info.id, row.row),
+                channel=channel,
+                destination=row.destination,
+                priority=spec.priority,
+                payload=payload(channel, row.destination, row.text, spec),
+                validity_s=spec.validity_s,
+                campaign=info.id,
+            )
+            message_id, created = self.ledger.create(record)
+            if not created and self.ledger.states([message_id])[0] != MessageState.ACCEPTED:
+                continue  # an earlier, interrupted tick handed it out and it was claimed
+            self.store.add_to_window(info.id, [message_id])
+            self.enqueue(message_id, channel, spec.priority)
+
+    # -- 5. end --------------------------------------------------------------------------
+
+    def _finish_if_done(self, campaign_id: str, tick: Tick) -> None:
+        info = self.store.load(campaign_id)
+        if info is None or info.pending or info.queued:
+            return
+        busy = info.messages.get(MessageState.ACCEPTED, 0) + info.messages.get(
+            MessageState.SENDING, 0
+        )
+        if busy == 0 and self.store.move(
+            campaign_id, CampaignState.FINISHED, allowed_from=[CampaignState.RUNNING]
+        ):
+            tick.events.append("finished")
+            tick.state = CampaignState.FINISHED.value
+            announce(self.store, campaign_id, "finished", CampaignState.FINISHED)
+
+
+def _channels(channel: str) -> tuple[str, ...]:
+    return ("wa", "sms") if channel == "auto" else (channel,)
+
+
+def requeue_window(store: CampaignStore, ledger: Ledger, campaign_id: str, enqueue: Enqueue) -> int:
+    """Enqueue again every id of the window still ``accepted`` (after a pause); the ones whose
+    task is still queued get a second task, which finds the record claimed and does nothing."""
+    ids = store.window(campaign_id)
+    records = ledger.get_many(ids)
+    count = 0
+    for record in records:
+        if record.state is MessageState.ACCEPTED:
+            enqueue(record.id, record.channel, record.priority)
+            count += 1
+    return count
+
+
+def abort_window(store: CampaignStore, ledger: Ledger, campaign_id: str, reason: str) -> int:
+    """Abort every id of the window still ``accepted`` (after a cancel); how many moved."""
+    ids = store.window(campaign_id)
+    aborted = [i for i in ids if ledger.abort(i, reason)]
+    store.drop_from_window(campaign_id, ids)
+    return len(aborted)
+
+
+def announce(
+    store: CampaignStore,
+    campaign_id: str,
+    event: str,
+    state: CampaignState,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Append a ``campaign`` event to the events stream, for the hooks. The entry has the
+    form of every non-state event (``type``, JSON ``data``, ``at``) that
+    :mod:`nusaworker.tracking.events` hands on."""
+    info = store.load(campaign_id)
+    data: dict[str, Any] = {
+        "campaign_id": campaign_id,
+        "event": event,
+        "state": state.value,
+        "name": info.spec.name if info else None,
+        "counts": info.messages if info else {},
+        **(extra or {}),
+    }
+    fields: dict[Any, Any] = {
+        "type": "campaign",
+        "data": json.dumps(data, separators=(",", ":")),
+        "at": repr(store.clock()),
+    }
+    store.redis.xadd(store.keys.events, fields, maxlen=EVENTS_MAXLEN, approximate=True)
+
+
+__all__ = ["CANCEL", "Dispatcher", "Tick", "abort_window", "announce", "requeue_window"]
