@@ -217,3 +217,24 @@ def test_a_short_balance_refuses_the_campaign_unless_forced(settings: Settings) 
     campaigns.cancel(forced.id)
     assert isinstance(next(iter(campaigns.report(forced.id))), ReportRow)
     campaigns.store.redis.close()
+
+
+def test_auto_sends_whatsapp_where_registered_and_sms_elsewhere(
+    campaigns: Campaigns, box: Sandbox
+) -> None:
+    # The sandbox's rule: a number ending in 0 is not on WhatsApp.
+    rows = [{"destination": f"62815{73000000 + i}"} for i in range(150)]
+    numbers = {r["destination"] for r in rows}
+    checks_before = sum(1 for h in box.hits() if str(h["path"]).endswith("/wa_phone_check"))
+    info = campaigns.create(CampaignSpec(name="auto", channel="auto", template="Hi there"), rows)
+
+    assert wait_for(lambda: campaigns.status(info.id).state is CampaignState.FINISHED, 60)
+    report = {r.destination: r for r in campaigns.report(info.id)}
+    assert set(report) == numbers
+    for number, row in report.items():
+        assert row.channel == ("sms" if number.endswith("0") else "wa"), row
+    by_channel = Counter(m["channel"] for m in box.messages() if m["destination"] in numbers)
+    assert by_channel == {"wa": 135, "sms": 15}
+    # The campaign's 150 numbers were checked in full 100-number hits: two.
+    checks = sum(1 for h in box.hits() if str(h["path"]).endswith("/wa_phone_check"))
+    assert checks - checks_before == 2
