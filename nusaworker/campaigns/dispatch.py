@@ -43,8 +43,6 @@ from nusaworker.campaigns.store import (
     CANCEL,
     PAUSE,
     RUN,
-    TICK_AT,
-    TOKENS,
     CampaignInfo,
     CampaignStore,
     PendingRow,
@@ -217,9 +215,8 @@ class Dispatcher:
         spec = info.spec
         rate = spec.rate_share * min(self.rate_of(c) for c in _channels(spec.channel))
         capacity = max(MIN_TOKENS, rate * self.window_s)
-        raw = self.store.raw(info.id)
-        last = float(raw[TICK_AT]) if raw.get(TICK_AT) else now
-        tokens = min(capacity, float(raw.get(TOKENS) or capacity) + rate * max(0.0, now - last))
+        earned = rate * max(0.0, now - (info.tick_at or now))
+        tokens = min(capacity, (capacity if info.tokens is None else info.tokens) + earned)
         room = math.ceil(rate * self.window_s) - queued
         wanted = min(int(tokens), room, info.pending)
         if wanted > 0:
@@ -271,6 +268,7 @@ class Dispatcher:
 
     def _hand_out(self, info: CampaignInfo, rows: list[PendingRow], channels: list[str]) -> None:
         spec = info.spec
+        tasks: list[tuple[str, str]] = []
         for row, channel in zip(rows, channels, strict=True):
             record = MessageRecord(
                 id=row_id(info.id, row.row),
@@ -284,7 +282,10 @@ class Dispatcher:
             message_id, created = self.ledger.create(record)
             if not created and self.ledger.states([message_id])[0] != MessageState.ACCEPTED:
                 continue  # an earlier, interrupted tick handed it out and it was claimed
-            self.store.add_to_window(info.id, [message_id])
+            tasks.append((message_id, channel))
+        # Into the window before the broker: a task claimed at once leaves it at the next tick.
+        self.store.add_to_window(info.id, [message_id for message_id, _ in tasks])
+        for message_id, channel in tasks:
             self.enqueue(message_id, channel, spec.priority)
 
     # -- 5. end --------------------------------------------------------------------------

@@ -113,6 +113,9 @@ class CampaignInfo:
     queued: int
     cost: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
+    #: The dispatcher's rate tokens and when it last counted them (None before its first tick).
+    tokens: float | None = None
+    tick_at: float | None = None
 
     @property
     def pending(self) -> int:
@@ -277,10 +280,6 @@ class CampaignStore:
     def exists(self, campaign_id: str) -> bool:
         return bool(self.redis.exists(self.keys.campaign(campaign_id)))
 
-    def raw(self, campaign_id: str) -> dict[str, str]:
-        data = self.redis.hgetall(self.keys.campaign(campaign_id))
-        return {as_text(k): as_text(v) for k, v in data.items()}
-
     def load(self, campaign_id: str) -> CampaignInfo | None:
         """The campaign as it is now, or ``None`` if there is none (or it expired)."""
         pipe = self.redis.pipeline(transaction=False)
@@ -353,6 +352,8 @@ def _info(campaign_id: str, raw: Mapping[str, str], queued: int) -> CampaignInfo
         queued=queued,
         cost=json.loads(raw[COST]) if raw.get(COST) else {},
         reason=raw.get(REASON) or None,
+        tokens=_float(raw, TOKENS),
+        tick_at=_float(raw, TICK_AT),
     )
 
 
