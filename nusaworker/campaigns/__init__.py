@@ -31,6 +31,7 @@ from nusaworker.campaigns.rows import (
 from nusaworker.campaigns.spec import CampaignSpec, CampaignState
 from nusaworker.campaigns.store import CampaignInfo
 from nusaworker.campaigns.templating import Template
+from nusaworker.campaigns.window import SendingWindow
 
 __all__ = [
     "DESTINATION_COLUMNS",
@@ -51,6 +52,7 @@ __all__ = [
     "RowProblem",
     "RowReader",
     "RowResult",
+    "SendingWindow",
     "Template",
     "UnknownCampaign",
 ]
