@@ -19,6 +19,12 @@ from nusaworker.campaigns.errors import (
     UnknownCampaign,
 )
 from nusaworker.campaigns.phones import InvalidPhone, PhoneNormaliser, PhoneProblem
+from nusaworker.campaigns.recurring import (
+    RecurringBook,
+    RecurringCampaign,
+    RecurringNameTaken,
+    RunStarted,
+)
 from nusaworker.campaigns.rows import (
     DESTINATION_COLUMNS,
     AcceptedRow,
@@ -46,12 +52,16 @@ __all__ = [
     "InvalidPhone",
     "PhoneNormaliser",
     "PhoneProblem",
+    "RecurringBook",
+    "RecurringCampaign",
+    "RecurringNameTaken",
     "ReportRow",
     "RowCounts",
     "RowError",
     "RowProblem",
     "RowReader",
     "RowResult",
+    "RunStarted",
     "SendingWindow",
     "Template",
     "UnknownCampaign",
