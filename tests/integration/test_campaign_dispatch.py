@@ -3,13 +3,17 @@ start time, the rate share, the bounded window, a tick interrupted half-way, and
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
+from pydantic import ValidationError
 
 from nusaworker.campaigns import Campaigns, CampaignSpec, CampaignState
 from nusaworker.campaigns.dispatch import Dispatcher
+from nusaworker.campaigns.recurring import RecurringCampaign
 from nusaworker.campaigns.store import CampaignStore, row_id
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger, MessageState
@@ -209,3 +213,65 @@ def test_pause_and_cancel_hold_what_is_queued(
     assert all(ledger.get(m).state is MessageState.ABORTED for m, _, _ in queued)
     with pytest.raises(Exception, match="cancelled: it cannot be resumed"):
         campaigns.resume(info.id)
+
+
+def test_a_recurring_campaign_is_checked_when_scheduled_and_named_after_its_run(
+    campaigns: Campaigns, dispatcher: Dispatcher, sent: list
+) -> None:
+    bad = RecurringCampaign(
+        name="bad",
+        cron="0 9 * * *",
+        tz="UTC",
+        recipients="nusaworker.testing.recipients:five",
+        campaign={"channel": "fax", "template": "Hi"},
+    )
+    with pytest.raises(ValidationError, match="channel"):
+        campaigns.schedule(bad)
+    assert campaigns.recurring.get("bad") is None
+
+    good = RecurringCampaign(
+        name="morning",
+        cron="0 9 * * *",
+        tz="Asia/Jakarta",
+        recipients="nusaworker.testing.recipients:five",
+        campaign={"channel": "wa", "template": "Good morning {name}"},
+    )
+    campaigns.schedule(good)
+    fire_at = 1_800_003_600.0  # 2027-01-15 16:00 in Jakarta (any instant will do here)
+    campaign_id = campaigns.start_recurring(good, fire_at)
+    info = campaigns.status(campaign_id)
+    assert info.spec.name == "morning 2027-01-15 16:00"  # the run's time on its zone's clock
+    assert info.rows == 5 and info.state is CampaignState.RUNNING
+    dispatcher.run()
+    assert len(sent) == 5
+
+
+def test_a_sending_window_closes_and_reopens_by_itself(
+    campaigns: Campaigns, dispatcher: Dispatcher, clock: Clock, sent: list
+) -> None:
+    jakarta = ZoneInfo("Asia/Jakarta")
+    clock.now = dt.datetime(2027, 1, 15, 19, 59, 50, tzinfo=jakarta).timestamp()
+    spec = CampaignSpec(
+        name="window", channel="wa", template="Hi", window="08:00-20:00 Asia/Jakarta"
+    )
+    info = campaigns.create(spec, rows(500))
+    dispatcher.run()
+    queued = [message_id for message_id, _, _ in sent]
+    assert len(queued) == 100
+    sent.clear()
+
+    clock.now += 10  # 20:00:00: closed
+    assert dispatcher.run()[0].events == ["window_closed"]
+    assert campaigns.status(info.id).state is CampaignState.WAITING
+    # What is queued is not claimed outside the window; nothing more is handed out.
+    assert {campaigns.ledger.claim(m).outcome.value for m in queued[:20]} == {"paused"}
+    for _ in range(3):
+        clock.now += 3600
+        dispatcher.run()
+    assert sent == [] and campaigns.status(info.id).cursor == 100
+
+    clock.now = dt.datetime(2027, 1, 16, 8, 0, 0, tzinfo=jakarta).timestamp()
+    tick = dispatcher.run()[0]
+    assert tick.events == ["window_opened"] and tick.requeued == 100
+    assert campaigns.status(info.id).state is CampaignState.RUNNING
+    assert set(queued) <= {message_id for message_id, _, _ in sent}
