@@ -35,9 +35,11 @@ key under ``nwbench:cmp:<hex>:`` and deleted after; three parts:
    campaign alone can reach at most 19.5/s = 0.975 of the rule, at the goal's very edge (its
    own rate is reported beside: ``campaign_hits_per_s``).
 
-``--big-rows 0`` or ``--drain-rows 0`` leaves a part out. Prints the figures and a table of
-the goals, writes ``bench-results/campaign-<UTC time>.json``; the exit status is 0 whenever
-the run completed, met or not.
+``--rows 0``, ``--big-rows 0`` or ``--drain-rows 0`` leaves a part out. ``--layout split``
+drains through the deployment the Makefile's ``worker-otp``, ``worker`` and ``worker-tracking``
+targets start (OTPs on a worker of their own) instead of the one plain worker. Prints the
+figures and a table of the goals, writes ``bench-results/campaign-<UTC time>.json``; the exit
+status is 0 whenever the run completed, met or not.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def run(
     drain_s: float = 180.0,
     full: bool = False,
     otp_every_s: float = 2.0,
+    layout: str = "plain",
     redis_url: str = DEFAULT_REDIS_URL,
 ) -> dict[str, Any]:
     """Every part of the bench; the results document (module docstring)."""
@@ -86,12 +89,13 @@ def run(
     results: dict[str, Any] = {}
     with redis_url_or_private(redis_url) as url:
         try:
-            path = workdir / "acceptance.csv"
-            campaign_accept.write_rows(path, rows)
-            results["acceptance"] = campaign_accept.acceptance(
-                url, run_prefix, path, loop_rows=min(loop_rows, rows)
-            )
-            path.unlink()
+            if rows:
+                path = workdir / "acceptance.csv"
+                campaign_accept.write_rows(path, rows)
+                results["acceptance"] = campaign_accept.acceptance(
+                    url, run_prefix, path, loop_rows=min(loop_rows, rows)
+                )
+                path.unlink()
             if big_rows:
                 results["million"] = campaign_accept.million(
                     url, run_prefix, workdir, rows=big_rows
@@ -105,6 +109,7 @@ def run(
                     drain_s=drain_s,
                     full=full,
                     otp_every_s=otp_every_s,
+                    layout=layout,
                 )
         finally:
             delete_prefix(url, run_prefix)
@@ -127,6 +132,7 @@ def run(
             "drain_seconds": None if full else drain_s,
             "full_drain": full,
             "otp_every_s": otp_every_s,
+            "layout": layout,
             "template": campaign_accept.TEMPLATE,
             # Every key the run wrote was under it, and is deleted.
             "key_prefix": run_prefix,
@@ -246,8 +252,9 @@ def figure_lines(results: Mapping[str, Any]) -> list[str]:
         lat, window = drain.get("otp_latency") or {}, drain.get("window") or {}
         kind = "whole campaign" if drain.get("full") else "bounded span, then cancelled"
         lines.append(
-            f"drain ({kind}): {drain.get('span_s')} s, campaign {drain.get('campaign_hits_per_s')}"
-            f" hits/s, account {drain.get('account_hits_per_s')} hits/s, OTP p50/p99 "
+            f"drain ({drain.get('layout')} fleet, {kind}): {drain.get('span_s')} s, "
+            f"campaign {drain.get('campaign_hits_per_s')} hits/s, "
+            f"account {drain.get('account_hits_per_s')} hits/s, OTP p50/p99 "
             f"{lat.get('p50_ms')}/{lat.get('p99_ms')} ms ({lat.get('arrived')} of "
             f"{lat.get('count')}), violations {drain.get('violations')}, broker queue max "
             f"{window.get('broker_queue_max')} (aimed {window.get('aimed')})"
@@ -278,6 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--drain-seconds", type=float, default=180.0)
     parser.add_argument("--full", action="store_true", help="drain the whole campaign")
     parser.add_argument("--otp-every", type=float, default=2.0, help="seconds between OTPs")
+    parser.add_argument(
+        "--layout",
+        choices=sorted(campaign_drain.LAYOUTS),
+        default="plain",
+        help="the drain's fleet: one plain worker, or the Makefile's otp/bulk/tracking workers",
+    )
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args(argv)
@@ -289,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         drain_s=args.drain_seconds,
         full=args.full,
         otp_every_s=args.otp_every,
+        layout=args.layout,
         redis_url=args.redis_url,
     )
     print(json.dumps(report, indent=2))

@@ -4,8 +4,9 @@ The fleet a user starts with default settings: one plain ``celery -A nusaworker 
 plain@%h -l info`` (every queue, the configured pool and concurrency: threads, 8), one
 ``celery beat`` (it runs the campaign dispatcher every second), and ``nusaworker callbacks``
 (the receiver, a process of its own) that the sandbox pushes delivery reports to, so that
-delivered messages need no status polls. The sandbox enforces the 50 ms rule (429) and
-answers 150 ± 50 ms late, like the other benches.
+delivered messages need no status polls. ``layout="split"`` replaces the plain worker with the
+three the Makefile starts (``worker-otp``, ``worker``, ``worker-tracking``). The sandbox
+enforces the 50 ms rule (429) and answers 150 ± 50 ms late, like the other benches.
 
 A ``rows``-recipient WhatsApp campaign (``Hi {name}``, every default: rate share 1, bulk
 priority) is created; once its first hit has reached the sandbox and ``WARMUP_S`` more have
@@ -59,9 +60,24 @@ WARMUP_S = 5.0
 FIRST_HIT_TIMEOUT_S = 60.0
 OTP_TIMEOUT_S = 30.0
 SAMPLE_EVERY_S = 0.2
-# The plain worker: what `celery -A nusaworker worker` runs with no flags but a node name
-# (several benches may share a host) and the log level (the "ready." line is read).
-PLAIN_WORKER = ["worker", "-n", "plain@%h", "-l", "info"]
+# The fleets, as ``celery -A nusaworker`` arguments per worker. ``plain``: one worker with no
+# flags but a node name (several benches may share a host) and the log level (the "ready." line
+# is read): every queue, the configured pool and concurrency. ``split``: the deployment the
+# Makefile's worker-otp, worker and worker-tracking targets start (OTPs on a worker of their own).
+LAYOUTS: dict[str, list[list[str]]] = {
+    "plain": [["worker", "-n", "plain@%h", "-l", "info"]],
+    "split": [
+        ["worker", "-Q", "otp", "--pool", "threads", "-c", "4", "-n", "otp@%h", "-l", "info"],
+        [
+            *("worker", "-Q", "wa,wa_official,sms,check", "--pool", "threads", "-c", "8"),
+            *("-n", "bulk@%h", "-l", "info"),
+        ],
+        [
+            *("worker", "-Q", "status,housekeeping", "--pool", "threads", "-c", "4"),
+            *("-n", "tracking@%h", "-l", "info"),
+        ],
+    ],
+}
 
 
 @dataclass
@@ -112,7 +128,7 @@ def _broker_lists(prefix: str, queue: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _fleet(redis_url: str, prefix: str, logdir: Path, seed: int) -> Iterator[Any]:
+def _fleet(redis_url: str, prefix: str, logdir: Path, seed: int, layout: str) -> Iterator[Any]:
     """Sandbox, receiver, plain worker and beat; on the way out the processes stop first,
     then the prefix's keys go."""
     with contextlib.ExitStack() as stack:
@@ -128,9 +144,11 @@ def _fleet(redis_url: str, prefix: str, logdir: Path, seed: int) -> Iterator[Any
         box.set_callback_url(f"{receiver_url}/{TOKEN}")
         stack.callback(box.set_callback_url, None)  # no pushes into a stopped receiver
         fleet = stack.enter_context(Fleet(env, logdir=logdir))
-        worker = WorkerProcess.spawn("plain", PLAIN_WORKER, env, logdir, cwd=REPO_ROOT)
-        fleet.workers.append(worker)  # the fleet stops it, whatever happens next
-        worker.wait_ready(READY_TIMEOUT_S)
+        for args in LAYOUTS[layout]:
+            name = args[args.index("-n") + 1].split("@")[0]
+            worker = WorkerProcess.spawn(name, args, env, logdir, cwd=REPO_ROOT)
+            fleet.workers.append(worker)  # the fleet stops it, whatever happens next
+            worker.wait_ready(READY_TIMEOUT_S)
         beat = BeatProcess.start(env, logdir)
         stack.callback(beat.stop)
         if not beat.wait_active(30):
@@ -146,17 +164,18 @@ def run(
     drain_s: float = 180.0,
     full: bool = False,
     otp_every_s: float = 2.0,
+    layout: str = "plain",
     seed: int = 11,
 ) -> dict[str, Any]:
     """Drain (part of) a campaign beside OTPs; the figures (module docstring)."""
     prefix = f"{run_prefix}drain:"
     logdir = Path(tempfile.mkdtemp(prefix="nusaworker-cmpbench-"))
-    with _fleet(redis_url, prefix, logdir, seed) as (box, settings):
+    with _fleet(redis_url, prefix, logdir, seed, layout) as (box, settings):
         campaigns = Campaigns.from_settings(settings)
         producer = Producer.from_settings(settings)
         client = redis.Redis.from_url(redis_url)
         try:
-            return _drain(
+            figures = _drain(
                 box,
                 campaigns,
                 producer,
@@ -169,6 +188,7 @@ def run(
                 full=full,
                 otp_every_s=otp_every_s,
             )
+            return {"layout": layout, "workers": [" ".join(a) for a in LAYOUTS[layout]], **figures}
         finally:
             client.close()
             producer.app.close()
