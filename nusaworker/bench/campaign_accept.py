@@ -236,7 +236,7 @@ def dispatched_record(redis_url: str, run_prefix: str) -> dict[str, Any]:
             campaigns.ledger,
             enqueue=campaigns.enqueue,
             rate_of=rate_of(settings),
-            window_s=settings.campaign_window_s,
+            in_flight=settings.campaign_in_flight,
         )
         tick = dispatcher.tick(info.id)
         handed = tick.dispatched if tick is not None else 0

@@ -29,8 +29,8 @@ key under ``nwbench:cmp:<hex>:`` and deleted after; three parts:
    steady rate is measured over a bounded span (``--drain-seconds``, 180) after a short warm-up
    and the campaign is then cancelled; ``--full`` drains it all (the JSON says which). Goals:
    the account's hits/s while the campaign drains ≥ 0.97 of 20/s, OTP p99 enqueue → provider
-   ≤ 100 ms, 0 rule violations, and a broker queue that holds the dispatcher's window (rate
-   times ``NUSAWORKER_CAMPAIGN_WINDOW_S`` = 100), not the campaign. The hits/s goal counts
+   ≤ 100 ms, 0 rule violations, and a broker queue that holds the campaign's few messages in
+   flight (``NUSAWORKER_CAMPAIGN_IN_FLIGHT``, 6), not the campaign. The hits/s goal counts
    the OTPs' hits with the campaign's: they share the account, and at one OTP every 2 s the
    campaign alone can reach at most 19.5/s = 0.975 of the rule, at the goal's very edge (its
    own rate is reported beside: ``campaign_hits_per_s``).

@@ -26,7 +26,6 @@ seen against the window the dispatcher aims at (``rate x NUSAWORKER_CAMPAIGN_WIN
 from __future__ import annotations
 
 import contextlib
-import math
 import tempfile
 import threading
 import time
@@ -245,8 +244,8 @@ def _drain(
     in_span = [h for h in hits if start <= h["t"] <= end]
     sent_in_span = sum(1 for t in campaign_hits if start <= t <= end)
     gaps = [h["gap_ms"] for h in in_span if h.get("gap_ms") is not None]
-    # The dispatcher keeps rate share x account rate x window seconds queued (share 1 here).
-    aimed = math.ceil(spec.rate_share * RULE_PER_S * settings.campaign_window_s)
+    # The dispatcher keeps at most NUSAWORKER_CAMPAIGN_IN_FLIGHT of the campaign unsent.
+    aimed = settings.campaign_in_flight
     campaign_rate = sent_in_span / span if span > 0 else None
     return {
         "rows": rows,
@@ -276,7 +275,7 @@ def _drain(
         "window": {
             **window,
             "aimed": aimed,
-            "window_s": settings.campaign_window_s,
+            "in_flight": settings.campaign_in_flight,
         },
         "campaign_after": {
             "state": status.state.value,

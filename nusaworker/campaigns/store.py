@@ -59,6 +59,13 @@ def row_id(campaign_id: str, row: int) -> str:
     return f"{campaign_id}.{row}"
 
 
+def campaign_of(message_id: str) -> str | None:
+    """The campaign a message id belongs to (:func:`row_id`), or None (a producer's id is
+    hex digits only)."""
+    campaign_id, dot, _ = message_id.rpartition(".")
+    return campaign_id if dot else None
+
+
 @dataclass(frozen=True, slots=True)
 class PendingRow:
     """An accepted row as stored: its source row number, destination and text."""
@@ -126,6 +133,13 @@ class CampaignInfo:
     def unclaimed(self) -> int:
         """Messages recorded and not claimed yet (queued, or waiting for a retry)."""
         return self.messages.get(MessageState.ACCEPTED, 0)
+
+    @property
+    def unsent(self) -> int:
+        """Messages handed out and not sent yet: queued, claimed, or waiting for a retry."""
+        return self.messages.get(MessageState.ACCEPTED, 0) + self.messages.get(
+            MessageState.SENDING, 0
+        )
 
     @property
     def done(self) -> int:

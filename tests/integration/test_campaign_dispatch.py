@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 
 T0 = 1_800_000_000.0
 RATE = 20.0  # the account's hits/s
+IN_FLIGHT = 6  # the default: unsent messages a campaign may have at once
 
 
 class Clock:
@@ -67,7 +68,7 @@ def dispatcher(campaigns: Campaigns, clock: Clock, sent: list) -> Dispatcher:
         campaigns.ledger,
         enqueue=lambda *task: sent.append(task),
         rate_of=lambda channel: RATE,
-        window_s=5.0,
+        in_flight=IN_FLIGHT,
         clock=clock,
     )
 
@@ -98,7 +99,7 @@ def test_a_campaign_waits_for_its_start_time(
     assert sent == [] and campaigns.status(info.id).state is CampaignState.SCHEDULED
     clock.now = T0 + 61
     dispatcher.run()
-    assert len(sent) == 10 and campaigns.status(info.id).state is CampaignState.RUNNING
+    assert len(sent) == IN_FLIGHT and campaigns.status(info.id).state is CampaignState.RUNNING
     assert campaigns.status(info.id).started_at == T0 + 61
 
 
@@ -111,34 +112,53 @@ def test_the_rate_share_bounds_what_is_handed_out_per_second(
         rows(2_000),
     )
     first = dispatcher.run()[0].dispatched
-    assert first == int(share * RATE * 5)  # a window's worth to begin with
-    claim_all(campaigns.ledger, sent)
-    handed = 0
-    for _ in range(20):
-        clock.now += 1.0
-        handed += dispatcher.run()[0].dispatched
-        claim_all(campaigns.ledger, sent)
-    assert handed == pytest.approx(20 * share * RATE, abs=1)
-    assert campaigns.status(info.id).cursor == first + handed
+    assert first == min(IN_FLIGHT, int(share * RATE))  # a second's tokens, as room allows
+
+    def second() -> int:
+        """One simulated second: a worker sends what is queued, each send tops the campaign
+        up, and beat ticks once."""
+        handed = 0
+        for _ in range(10):
+            clock.now += 0.1
+            queued = list(sent)
+            sent.clear()
+            for task in queued:
+                claim_all(campaigns.ledger, [task])
+                handed += dispatcher.top_up(info.id)
+        return handed + dispatcher.run()[0].dispatched
+
+    warm = sum(second() for _ in range(2))  # the tokens saved up at the start are spent
+    handed = sum(second() for _ in range(20))
+    assert handed == pytest.approx(20 * share * RATE, abs=2)
+    assert campaigns.status(info.id).cursor == first + warm + handed
 
 
-def test_the_window_stays_bounded_when_nothing_is_claimed(
+def test_few_are_in_flight_when_nothing_is_claimed(
     campaigns: Campaigns, dispatcher: Dispatcher, clock: Clock, sent: list
 ) -> None:
     info = campaigns.create(CampaignSpec(name="w", channel="wa", template="Hi"), rows(1_000))
     for _ in range(30):
         dispatcher.run()
+        dispatcher.top_up(info.id)
         clock.now += 1.0
     status = campaigns.status(info.id)
-    # Nobody claims: the broker holds one window (rate x 5 s), not the campaign.
-    assert status.queued == len(sent) == RATE * 5 == status.cursor
-    assert status.messages == {"accepted": 100}
+    # Nobody claims: the broker holds the few in flight, not the campaign.
+    assert status.queued == len(sent) == IN_FLIGHT == status.cursor
+    assert status.messages == {"accepted": IN_FLIGHT}
 
 
 def test_an_interrupted_tick_makes_no_row_twice(
-    campaigns: Campaigns, dispatcher: Dispatcher, clock: Clock, sent: list
+    campaigns: Campaigns, clock: Clock, sent: list
 ) -> None:
-    info = campaigns.create(CampaignSpec(name="i", channel="wa", template="Hi"), rows(30))
+    dispatcher = Dispatcher(
+        campaigns.store,
+        campaigns.ledger,
+        enqueue=lambda *task: sent.append(task),
+        rate_of=lambda channel: RATE,
+        in_flight=100,
+        clock=clock,
+    )
+    info = campaigns.create(CampaignSpec(name="i", channel="wa", template="Hi"), rows(20))
     # A tick that made the records and enqueued them, then died before moving the cursor.
     loaded = campaigns.status(info.id)
     head = campaigns.store.rows(info.id, 0, 10)
@@ -157,9 +177,9 @@ def test_an_interrupted_tick_makes_no_row_twice(
     # accepted are enqueued again (their first task would find them claimed), the rest are new.
     again = [message_id for message_id, _, _ in sent]
     assert row_id(info.id, 1) not in again and row_id(info.id, 5) in again
-    assert len(again) == 30 - claimed
-    assert campaigns.status(info.id).cursor == 30
-    assert campaigns.status(info.id).messages == {"accepted": 26, "sent": 4}
+    assert len(again) == 20 - claimed
+    assert campaigns.status(info.id).cursor == 20
+    assert campaigns.status(info.id).messages == {"accepted": 16, "sent": 4}
 
 
 def test_a_campaign_finishes_when_every_row_is_claimed_and_says_so(
@@ -173,7 +193,10 @@ def test_a_campaign_finishes_when_every_row_is_claimed_and_says_so(
     info = campaigns.create(CampaignSpec(name="end", channel="wa", template="Hi"), rows(12))
     dispatcher.run()
     assert campaigns.status(info.id).state is CampaignState.RUNNING
-    assert claim_all(campaigns.ledger, sent) == 12
+    assert claim_all(campaigns.ledger, sent) == IN_FLIGHT
+    assert dispatcher.top_up(info.id) == IN_FLIGHT  # one out for each one done
+    assert claim_all(campaigns.ledger, sent) == 12 - IN_FLIGHT
+    assert dispatcher.top_up(info.id) == 0
     clock.now += 1
     ticks = dispatcher.run()
     assert ticks[0].events == ["finished"]
@@ -209,7 +232,7 @@ def test_pause_and_cancel_hold_what_is_queued(
     campaigns.cancel(info.id)
     status = campaigns.status(info.id)
     assert status.state is CampaignState.CANCELLED and status.queued == 0
-    assert status.messages == {"aborted": 100}
+    assert status.messages == {"aborted": IN_FLIGHT}
     assert all(ledger.get(m).state is MessageState.ABORTED for m, _, _ in queued)
     with pytest.raises(Exception, match="cancelled: it cannot be resumed"):
         campaigns.resume(info.id)
@@ -257,7 +280,7 @@ def test_a_sending_window_closes_and_reopens_by_itself(
     info = campaigns.create(spec, rows(500))
     dispatcher.run()
     queued = [message_id for message_id, _, _ in sent]
-    assert len(queued) == 100
+    assert len(queued) == IN_FLIGHT
     sent.clear()
 
     clock.now += 10  # 20:00:00: closed
@@ -268,10 +291,10 @@ def test_a_sending_window_closes_and_reopens_by_itself(
     for _ in range(3):
         clock.now += 3600
         dispatcher.run()
-    assert sent == [] and campaigns.status(info.id).cursor == 100
+    assert sent == [] and campaigns.status(info.id).cursor == IN_FLIGHT
 
     clock.now = dt.datetime(2027, 1, 16, 8, 0, 0, tzinfo=jakarta).timestamp()
     tick = dispatcher.run()[0]
-    assert tick.events == ["window_opened"] and tick.requeued == 100
+    assert tick.events == ["window_opened"] and tick.requeued == IN_FLIGHT
     assert campaigns.status(info.id).state is CampaignState.RUNNING
     assert set(queued) <= {message_id for message_id, _, _ in sent}
