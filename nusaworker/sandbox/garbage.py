@@ -10,6 +10,8 @@ kind               the answer
 ================== ==========================================================================
 ``wrong_types``    the real JSON with values of the wrong type: text for numbers, numbers for
                    text, ``NaN``, 10^40, lone surrogates, lists and objects for scalars …
+``odd_values``     the real JSON with values of the right type but odd: empty or 10,000-
+                   character text, control characters, lone surrogates, 0, -1, 10^40, NaN …
 ``nulls``          the real JSON with values (or the whole body) ``null``
 ``wrong_shapes``   objects turned into lists or text, lists into objects or scalars
 ``truncated``      the real body cut short, with an honest ``Content-Length``
@@ -152,6 +154,30 @@ def _retype(node: Any, rng: random.Random, p: float) -> Any:
     return _wrong_value(node, rng) if rng.random() < p else node
 
 
+_ODD_TEXT = ("", " ", "x" * 10_000, "\u0000", "\u0007bell", "\ud800", "\u202eevil", "null",
+             "undefined", "\n\r", "../../etc/passwd", "' OR 1=1 --")  # fmt: skip
+_ODD_NUMBERS = (0, -1, 2**63, 10**40, -(10**40), 1e308, float("nan"), float("inf"))
+
+
+def _odd_value(value: Any, rng: random.Random) -> Any:
+    """A value of the same type as ``value``, but one no parser expects."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, str):
+        return rng.choice(_ODD_TEXT)
+    if isinstance(value, int | float):
+        return rng.choice(_ODD_NUMBERS)
+    return value
+
+
+def _oddify(node: Any, rng: random.Random, p: float) -> Any:
+    if isinstance(node, dict):
+        return {k: _oddify(v, rng, p) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_oddify(v, rng, p) for v in node]
+    return _odd_value(node, rng) if rng.random() < p else node
+
+
 def _nullify(node: Any, rng: random.Random) -> Any:
     if isinstance(node, dict):
         return {k: None if rng.random() < 0.5 else _nullify(v, rng) for k, v in node.items()}
@@ -191,6 +217,11 @@ def _replace(resp: Response, body: bytes, **changes: Any) -> Response:
 
 def wrong_types(resp: Response, rng: random.Random) -> Response:
     return _replace(resp, _dump(_retype(_document(resp, rng), rng, 0.5)),
+                    content_type="application/json")  # fmt: skip
+
+
+def odd_values(resp: Response, rng: random.Random) -> Response:
+    return _replace(resp, _dump(_oddify(_document(resp, rng), rng, 0.5)),
                     content_type="application/json")  # fmt: skip
 
 
@@ -317,18 +348,19 @@ def deep_nesting(resp: Response, rng: random.Random) -> Response:
     return _replace(resp, body, status=200)
 
 
+# Broken framing around a body that says nothing either ('{"'): the framing is the garbage.
 _NOT_HTTP = (
     b"",
     b"SSH-2.0-OpenSSH_9.6\r\n",
     b"\x00\x01\x02\x03\xff garbage",
     b"HTTP/1.1 2OO OK\r\n\r\n",
-    b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{}",
-    b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n{}",
-    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 9\r\n\r\n{}",
-    b"HTTP/1.1 200 OK\r\nthis is not a header\r\nContent-Length: 2\r\n\r\n{}",
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
-    b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 100_000 + b"\r\nContent-Length: 2\r\n\r\n{}",
-    b"HTTP/1.1 200 OK\r\n" + b"X-H: 1\r\n" * 200 + b"Content-Length: 2\r\n\r\n{}",
+    b'HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{"',
+    b'HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n{"',
+    b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 9\r\n\r\n{"',
+    b'HTTP/1.1 200 OK\r\nthis is not a header\r\nContent-Length: 2\r\n\r\n{"',
+    b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{"\r\n0\r\n\r\n',
+    b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 100_000 + b'\r\nContent-Length: 2\r\n\r\n{"',
+    b"HTTP/1.1 200 OK\r\n" + b"X-H: 1\r\n" * 200 + b'Content-Length: 2\r\n\r\n{"',
 )
 
 
@@ -378,6 +410,7 @@ def drip(resp: Response, rng: random.Random) -> Response:
 
 KINDS: dict[str, Callable[[Response, random.Random], Response]] = {
     "wrong_types": wrong_types,
+    "odd_values": odd_values,
     "nulls": nulls,
     "wrong_shapes": wrong_shapes,
     "truncated": truncated,
