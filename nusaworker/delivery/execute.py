@@ -21,6 +21,7 @@ from nusaworker.delivery import decide
 from nusaworker.delivery.decide import Action, Failure
 from nusaworker.delivery.guard import ChannelGuard, Routes
 from nusaworker.delivery.poison import end_poisoned, poison_reason
+from nusaworker.errors import NusaWorkerError
 from nusaworker.fencing import fenced
 from nusaworker.ledger import (
     Fenced,
@@ -86,10 +87,12 @@ def deliver(
     and credit errors are retried later like transient ones). ``routes`` chooses the account
     (its client and guard) from the channel's route instead (:mod:`nusaworker.failover`).
 
-    Raises :class:`~nusaworker.ledger.RecordNotFound` (nothing to deliver) and the Redis
+    Raises :class:`~nusaworker.ledger.RecordNotFound` (nothing to deliver), the Redis
     errors of a ledger out of reach (:func:`~nusaworker.delivery.decide.ledger_out_of_reach`:
-    the task hands itself back); anything else that goes wrong ends the record
-    (:mod:`nusaworker.delivery.poison`) and the task returns.
+    the task hands itself back) and our own *retryable* errors met outside the send (the gate
+    out of reach before the claim: the record stays ``accepted`` for the replay sweep);
+    anything else that goes wrong ends the record (:mod:`nusaworker.delivery.poison`) and the
+    task returns.
     """
     claim = _Held()
     try:
@@ -111,6 +114,8 @@ def deliver(
             raise
         ended = end_poisoned(ledger, message_id, exc, token=claim.token)
     except Exception as exc:
+        if isinstance(exc, NusaWorkerError) and exc.retryable:
+            raise  # not poison: a later try may pass (see the docstring)
         ended = end_poisoned(ledger, message_id, exc, token=claim.token)
     return Outcome(state=ended.state, error=ended.error)
 

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from nusaworker.delivery import deliver
+from nusaworker.errors import GateUnavailable
 from nusaworker.fencing import FencedGate
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger, MessageRecord, MessageState
@@ -181,6 +182,21 @@ def test_poison_leaves_a_record_another_worker_is_sending(
 
     assert outcome.state is MessageState.SENDING  # not ours to end
     assert ledger.fields(mid, "state", "token") == {"state": "sending", "token": claim.token}
+
+
+class DownRoutes:
+    """Routes whose health lookup finds the pacing gate out of reach (before any claim)."""
+
+    def via(self, channel: str, priority: str, pinned: str | None = None) -> Any:
+        raise GateUnavailable("redis down")
+
+
+def test_poison_a_retryable_error_before_the_claim_is_not_poison(ledger: Ledger) -> None:
+    # A later try may pass: the task fails as before, the record stays accepted for the replay.
+    mid = accept(ledger)
+    with pytest.raises(GateUnavailable):
+        deliver(mid, ledger=ledger, client=None, routes=DownRoutes())  # type: ignore[arg-type]
+    assert ledger.fields(mid, "state", "error") == {"state": "accepted", "error": None}
 
 
 def test_poison_a_key_of_the_wrong_type_ends_the_task_and_touches_nothing(
