@@ -70,13 +70,18 @@ callbacks: $(STAMP)
 # -c 8 worker, each quiet and beside two busy loops; OTP latency under a 5,000 backlog; the cost
 # of a send (CPU, RSS, Redis script calls); each through both gates (causal, slots), beside the
 # naive baselines; then status tracking (10,000 messages in `sent`: the polls' share of the
-# hits, status lag polling-only vs callbacks). About 20 min on 2 cores.
+# hits, status lag polling-only vs callbacks), the carrier's many destinations per hit, phone
+# checks (20,000 numbers through a fleet) and campaigns (acceptance beside the producer loop, a
+# 1,000,000-row CSV's RSS and Redis bytes, a campaign draining beside OTPs for 180 s). About
+# 30 min on 2 cores.
 # `make bench BENCH_ARGS=--quick` is a fast pass; `BENCH_ARGS="--only hogs otp"` picks scenarios.
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(VENV)/bin/nusaworker bench $(BENCH_ARGS)
 	$(PY) -m nusaworker.bench.tracking_bench
 	$(PY) -m nusaworker.bench.smartswitch_multi
+	$(PY) -m nusaworker.bench.phone_checks
+	$(PY) -m nusaworker.bench.campaign_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench-results

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from celery import Celery
 
 from nusaworker.campaigns.dispatch import SCHEDULE as CAMPAIGN_SCHEDULE
+from nusaworker.campaigns.recurring import SCHEDULE as RECURRING_SCHEDULE
 from nusaworker.connections import SecretURL
 from nusaworker.credit.schedule import SCHEDULE as CREDIT_SCHEDULE
 from nusaworker.factories import broker_app
@@ -49,6 +50,7 @@ def make_app(settings: Settings) -> Celery:
         **FAILOVER_SCHEDULE,
         **PHONECHECK_SCHEDULE,
         **CAMPAIGN_SCHEDULE,
+        **RECURRING_SCHEDULE,
     }
     # celery-redbeat (beat_scheduler in celeryconfig): the schedule and the beat lock live in
     # the fleet's Redis under its key prefix, so fleets sharing a Redis never share a beat.

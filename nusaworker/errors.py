@@ -39,6 +39,7 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     ├── CampaignError             nusaworker.campaigns.errors      a campaign operation refused
     │   ├── CampaignInputError    nusaworker.campaigns.errors      a campaign's input refused
     │   ├── CampaignRefused       nusaworker.campaigns.errors      the pre-flight: balance short
+    │   ├── RecurringNameTaken    nusaworker.campaigns.recurring   a recurring name already taken
     │   └── UnknownCampaign       nusaworker.campaigns.errors      no such campaign
     └── _Retryable              R nusaworker.credit.sinks.webhook  an alert webhook try failed
 

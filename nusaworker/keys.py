@@ -105,6 +105,17 @@ PHONE_CHECK_INFLIGHT_S = 300
 # are cached by default: the id is useless once the answers are gone.
 PHONE_CHECK_REQUEST_TTL_S = 7 * 24 * 3600
 
+# -- recurring campaigns (nusaworker.campaigns.recurring) ---------------------------------------
+
+# The definitions and the last run of each have no TTL: a definition stands until it is removed
+# (its last-run entry goes with it). A run's claim (one per definition and fire time, SET NX) is
+# what makes a run happen once fleet-wide, so it must outlive the time during which that fire
+# time can still be due: at most one period of the cron, and never more than the lateness bound
+# (recurring.MAX_LATENESS_S, one hour). It lives three periods — slack for beats whose clocks
+# disagree — capped here, at twice the lateness bound, so a daily schedule does not keep a key a
+# week; a weekly one keeps none longer than two hours.
+RECURRING_RUN_TTL_CAP_S = 2 * 3600
+
 
 # -- campaigns (nusaworker.campaigns) -----------------------------------------------------------
 
@@ -329,6 +340,23 @@ class Keys:
         """Sorted set: numbers taken for a check and not answered yet, scored by when taken;
         no TTL (entries leave when answered or :data:`PHONE_CHECK_INFLIGHT_S` overdue)."""
         return f"{self.prefix}pc:inflight"
+
+    @property
+    def recurring_campaigns(self) -> str:
+        """Hash: recurring campaign name → its definition (JSON); no TTL."""
+        return f"{self.prefix}recurring"
+
+    @property
+    def recurring_last_runs(self) -> str:
+        """Hash: recurring campaign name → its latest run (JSON: fire time, outcome, campaign
+        id or error); no TTL, removed with the definition."""
+        return f"{self.prefix}recurring:last"
+
+    def recurring_run(self, name: str, fire_at: float) -> str:
+        """String: the claim of the run of ``name`` due at ``fire_at`` (whole epoch seconds;
+        cron fires on whole minutes); TTL three periods, at most
+        :data:`RECURRING_RUN_TTL_CAP_S`."""
+        return f"{self.prefix}recurring:run:{name}:{int(fire_at)}"
 
     def phone_check_request(self, check_id: str) -> str:
         """String: the numbers of one check id (JSON list); TTL

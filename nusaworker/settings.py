@@ -286,10 +286,11 @@ class Settings(BaseSettings):
     # The region (ISO 3166 alpha-2) in which a campaign destination written without a country
     # code is read: "0812…" is +62 812… with "ID".
     default_region: str = Field(default="ID", pattern=r"^[A-Z]{2}$")
-    # Seconds of sending the dispatcher keeps queued per campaign (its window on the broker):
-    # enough to ride out a late beat tick, small enough that a pause or a cancel leaves
-    # little queued (and the claim refuses even that).
-    campaign_window_s: float = Field(default=5.0, gt=0, le=300)
+    # How many of a campaign's messages may be unsent (queued or being sent) at once: the
+    # dispatcher tops it up as each one ends (nusaworker.campaigns.dispatch says why so few).
+    # Enough for 20 hits/s from a provider answering within ~200 ms; raise it to about
+    # rate x answer time + 2 for a slower one.
+    campaign_in_flight: int = Field(default=6, ge=1, le=1000)
     # An `auto` campaign row waits this long for its phone check, then goes as an SMS (SMS
     # reaches every phone; a lost check must not hold the campaign for ever).
     campaign_auto_timeout_s: float = Field(default=120.0, gt=0)

@@ -8,8 +8,9 @@ is streamed too) and the counts by outcome. One process, one core; no Redis, no 
 
     python -m nusaworker.bench.campaign_input [--rows 1000000] [--seed 7]
 
-Not part of ``make bench``: the campaign benchmark proper (acceptance into the ledger, side by
-side with the producer loop) is built on top of this layer.
+Not part of ``make bench``: the campaign benchmark proper (:mod:`.campaign_bench`: acceptance
+into Redis side by side with the producer loop, run by ``make bench``) measures this layer
+together with the rest of the acceptance.
 """
 
 from __future__ import annotations

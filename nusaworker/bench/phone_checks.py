@@ -12,7 +12,7 @@ cache.
 Figures: the hit-side rate (numbers sent between the first and the last check hit, over that
 span: the account's steady rate; the limit is 100 x 20 = 2,000/s, the goal ≥ 1,950/s), the
 end-to-end rate (every number answered in the cache, from the ask), hits, the minimum gap
-between hits and the sandbox's rule violations. Not part of ``make bench``; run it with
+between hits and the sandbox's rule violations. Run by ``make bench``, or alone with
 ``python -m nusaworker.bench.phone_checks``. ``main()`` prints JSON and writes
 ``bench-results/phone-checks-<UTC time>.json``.
 """
@@ -23,9 +23,6 @@ import argparse
 import contextlib
 import itertools
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -34,15 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import requests
 
+from nusaworker.bench.callbacks import callback_receiver
 from nusaworker.keys import Keys
 from nusaworker.phonecheck import BATCH_SIZE, PhoneChecks
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
-from nusaworker.testing.redis_server import delete_prefix, free_port, redis_url_or_private
-from nusaworker.testing.waiting import wait_for
+from nusaworker.testing.redis_server import delete_prefix, redis_url_or_private
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 MIN_INTERVAL_MS = 50.0
@@ -67,36 +63,10 @@ def _stack(redis_url: str, logdir: Path, seed: int) -> Iterator[Any]:
             redis_url=url, key_prefix=prefix, nusasms_base_url=box.url, callback_token=TOKEN
         )
         env = fleet_env(redis_url=url, key_prefix=prefix, base_url=box.url)
-        receiver_url = stack.enter_context(_receiver(env, logdir))
+        receiver_url = stack.enter_context(callback_receiver(env, logdir, TOKEN))
         box.set_callback_url(f"{receiver_url}/{TOKEN}")
         fleet = stack.enter_context(Fleet(env, logdir=logdir))
         yield url, prefix, box, env, fleet, settings
-
-
-@contextlib.contextmanager
-def _receiver(env: dict[str, str], logdir: Path) -> Iterator[str]:
-    """``nusaworker callbacks`` on a free port, in a process of its own; yields its URL."""
-    port = free_port()
-    code = "import sys; from nusaworker.cli import main; sys.exit(main(sys.argv[1:]))"
-    args = [sys.executable, "-c", code, "callbacks", "--host", "127.0.0.1", "--port", str(port)]
-    full_env = {**os.environ, **env, "NUSAWORKER_CALLBACK_TOKEN": TOKEN}
-    with (logdir / "callbacks.log").open("wb") as log:
-        proc = subprocess.Popen(args, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_for(lambda: _healthy(url), timeout=30):
-            raise RuntimeError(f"callback receiver did not start; see {logdir / 'callbacks.log'}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=1).ok
-    except requests.RequestException:
-        return False
 
 
 def run(

@@ -19,6 +19,12 @@ from nusaworker.campaigns.errors import (
     UnknownCampaign,
 )
 from nusaworker.campaigns.phones import InvalidPhone, PhoneNormaliser, PhoneProblem
+from nusaworker.campaigns.recurring import (
+    RecurringBook,
+    RecurringCampaign,
+    RecurringNameTaken,
+    RunStarted,
+)
 from nusaworker.campaigns.rows import (
     DESTINATION_COLUMNS,
     AcceptedRow,
@@ -31,6 +37,7 @@ from nusaworker.campaigns.rows import (
 from nusaworker.campaigns.spec import CampaignSpec, CampaignState
 from nusaworker.campaigns.store import CampaignInfo
 from nusaworker.campaigns.templating import Template
+from nusaworker.campaigns.window import SendingWindow
 
 __all__ = [
     "DESTINATION_COLUMNS",
@@ -45,12 +52,17 @@ __all__ = [
     "InvalidPhone",
     "PhoneNormaliser",
     "PhoneProblem",
+    "RecurringBook",
+    "RecurringCampaign",
+    "RecurringNameTaken",
     "ReportRow",
     "RowCounts",
     "RowError",
     "RowProblem",
     "RowReader",
     "RowResult",
+    "RunStarted",
+    "SendingWindow",
     "Template",
     "UnknownCampaign",
 ]

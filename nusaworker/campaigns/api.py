@@ -15,12 +15,14 @@ others, checks the cost against the balance (the pre-flight: refused when short,
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from celery import Celery
@@ -29,6 +31,7 @@ from nusaworker.accounts import AccountTable
 from nusaworker.campaigns.accept import Acceptor
 from nusaworker.campaigns.dispatch import Enqueue, abort_window, announce, requeue_window
 from nusaworker.campaigns.errors import CampaignError, CampaignRefused, UnknownCampaign
+from nusaworker.campaigns.recurring import RecurringBook, RecurringCampaign
 from nusaworker.campaigns.rows import RowReader
 from nusaworker.campaigns.spec import CampaignSpec, CampaignState
 from nusaworker.campaigns.store import (
@@ -97,6 +100,7 @@ class Campaigns:
         self.enqueue = enqueue
         self.suppression = suppression or SuppressionList(ledger.redis, keys=store.keys)
         self.balances = balances
+        self.recurring = RecurringBook(store.redis, keys=store.keys, clock=store.clock)
 
     @classmethod
     def from_settings(
@@ -186,6 +190,28 @@ class Campaigns:
                 shown = "unknown" if balance is None else f"{balance:g}"
                 missing.append(f"{wallet} needs {need}, has {shown}")
         return "; ".join(missing)
+
+    # -- recurring campaigns ------------------------------------------------------------------
+
+    def schedule(self, recurring: RecurringCampaign, *, replace: bool = False) -> None:
+        """Add a recurring campaign: beat starts it at each fire time of its cron (once,
+        fleet-wide). Its ``campaign`` options are checked now (a :class:`CampaignSpec` without
+        the name; ``force`` allowed), so a bad one is refused here, not at 9 a.m."""
+        recurring_spec(recurring, recurring.created_at)
+        self.recurring.add(recurring, replace=replace)
+
+    def unschedule(self, name: str) -> bool:
+        """Remove a recurring campaign; whether it existed. Runs already started go on."""
+        return self.recurring.remove(name)
+
+    def start_recurring(self, recurring: RecurringCampaign, fire_at: float) -> str:
+        """One run of a recurring campaign (what beat calls at a fire time): the recipients
+        callable of the user's backend is called with no arguments and its rows (an iterable
+        of mappings) become a campaign named ``<name> <fire time>``; returns its id."""
+        recipients = recurring.load_recipients()
+        spec = recurring_spec(recurring, fire_at)
+        force = bool(recurring.campaign.get("force", False))
+        return self.create(spec, recipients(), force=force).id
 
     # -- control ---------------------------------------------------------------------------
 
@@ -309,6 +335,14 @@ def _handed_out(campaign_id: str, row: int, destination: str, values: list[Any])
         channel,
         ref_no,
     )
+
+
+def recurring_spec(recurring: RecurringCampaign, fire_at: float) -> CampaignSpec:
+    """The spec of one run: the definition's ``campaign`` options (``force`` aside), named
+    after the definition and the run's fire time on its zone's clock."""
+    options = {k: v for k, v in recurring.campaign.items() if k != "force"}
+    when = dt.datetime.fromtimestamp(fire_at, ZoneInfo(recurring.tz)).strftime("%Y-%m-%d %H:%M")
+    return CampaignSpec(**{**options, "name": f"{recurring.name} {when}"})
 
 
 def store_of(client: redis.Redis, settings: Settings) -> CampaignStore:

@@ -1,34 +1,43 @@
-"""The dispatcher: keeps a bounded window of each running campaign on the broker.
+"""The dispatcher: keeps a small, bounded number of each running campaign's messages in flight.
 
-Beat runs :meth:`Dispatcher.run` every second (``nusaworker.housekeeping.campaigns``). For each
-active campaign, under a per-campaign lock, one *tick*:
+Two things drive it. Beat runs :meth:`Dispatcher.run` every second
+(``nusaworker.housekeeping.campaigns``): for each active campaign, under a per-campaign lock,
+one *tick* — schedule, window, refill, end (below). And every campaign message that ends its
+send task tops its campaign up at once (:meth:`Dispatcher.top_up`, from the send task): the
+campaign is self-clocked, one message out for each one done, so a small number in flight keeps
+the account's pacing gate busy without a second's worth of tasks filling every worker thread.
 
 1. **Schedule.** A campaign whose ``start_at`` has come starts; one outside its sending window
    waits (its control word becomes ``pause``, so what is already queued is not claimed) and
    starts again by itself when the window opens.
-2. **Window.** The ids handed to the broker and still ``accepted`` are the window; those
-   claimed since the last tick leave it.
-3. **Refill.** The campaign earns ``rate_share * account rate`` tokens per second (at most a
-   window's worth). It hands out ``min(tokens, window room)`` rows: each becomes a ledger
-   record (id ``<campaign>.<row>``, at the campaign's priority) and one send task. An ``auto``
-   row first needs its phone check: the rows ahead are asked for (coalesced with every other
-   asker), and a row is handed out once its answer is known (WhatsApp if registered, else SMS).
+2. **Window.** The ids handed to the broker and still ``accepted``; those claimed since the
+   last tick leave it (it is what a resume enqueues again).
+3. **Refill.** At most ``NUSAWORKER_CAMPAIGN_IN_FLIGHT`` (6) of the campaign's messages are
+   unsent (``accepted`` or ``sending``, counted by the ledger's scripts) at any time, and the
+   campaign earns ``rate_share * account rate`` tokens a second (at most a second's worth): it
+   hands out ``min(tokens, room)`` rows. Each becomes a ledger record (id ``<campaign>.<row>``,
+   at the campaign's priority) and one send task. An ``auto`` row first needs its phone check:
+   the rows ahead are asked for (coalesced with every other asker), and a row is handed out
+   once its answer is known (WhatsApp if registered, else SMS).
 4. **Cursor.** Only then does the cursor move, by compare-and-set: a dispatcher that dies in
-   between leaves the cursor where it was, and the next tick makes the same records again
+   between leaves the cursor where it was, and the next refill makes the same records again
    (a no-op: the ids are derived) and enqueues those still ``accepted`` (a second task for a
    record is harmless: the claim decides).
 5. **End.** Every row handed out and nothing left ``accepted`` or ``sending``: ``finished``.
 
-The window is a few seconds of sending (``NUSAWORKER_CAMPAIGN_WINDOW_S``), so a pause or a
-cancel leaves at most that much queued — and the claim script refuses it anyway — and Redis
-holds a window of Celery messages, not a million of them.
+Why so few in flight: a worker thread that takes a campaign task holds it until the hit is
+answered — through its wait at the pacing gate. With a second's worth of campaign tasks on the
+broker every thread of a plain worker would hold one, and an OTP would wait for a thread to
+free (up to a hit's answer) before it could even queue at the gate. Six in flight cover the
+answer time of a provider answering within ~200 ms at 20 hits/s (``rate x answer time`` plus a
+couple waiting at the gate); the rest of the threads stay free for OTPs and other traffic.
+A pause or a cancel also leaves at most that many queued — and the claim refuses even those.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import secrets
 import time
 from collections.abc import Callable
@@ -43,8 +52,6 @@ from nusaworker.campaigns.store import (
     CANCEL,
     PAUSE,
     RUN,
-    TICK_AT,
-    TOKENS,
     CampaignInfo,
     CampaignStore,
     PendingRow,
@@ -52,7 +59,7 @@ from nusaworker.campaigns.store import (
 )
 from nusaworker.keys import EVENTS_MAXLEN
 from nusaworker.ledger import Ledger, MessageRecord, MessageState
-from nusaworker.phonecheck import PhoneChecks
+from nusaworker.phonecheck import BATCH_SIZE, PhoneChecks
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +81,19 @@ SCHEDULE: dict[str, dict[str, Any]] = {
 
 # A campaign's lock outlives a slow tick; a dead dispatcher's lock lapses within seconds.
 LOCK_TTL_MS = 10_000
-# How many rows ahead an ``auto`` campaign asks phone checks for, in windows: checks are
-# coalesced into 100-number hits that take a tick or two to come back.
-AUTO_LOOKAHEAD_WINDOWS = 4
-# The least a campaign hands out per tick once it has room: a share so small that it earns
-# under one token a tick still sends (one row per tick at worst).
+# How far ahead (seconds of its sending) an ``auto`` campaign asks phone checks for, once a
+# tick: checks are coalesced into 100-number hits that take a tick or two to come back, so the
+# answers are in the cache well before the rows are handed out.
+AUTO_LOOKAHEAD_S = 10.0
+# The least a campaign may hold in tokens: a share so small that it earns under one token a
+# tick still sends (one row per tick at worst).
 MIN_TOKENS = 1.0
+# Tokens saved up while the campaign had no room: at most a second's worth, so that a campaign
+# that waited does not burst past its share.
+TOKENS_CAP_S = 1.0
+# A send task's top-up gives up at once if another holds the campaign's lock (the holder or the
+# next top-up does the work); a held lock lapses this fast if its holder died.
+TOP_UP_LOCK_MS = 2_000
 
 
 @dataclass
@@ -105,7 +119,7 @@ class Dispatcher:
         enqueue: Enqueue,
         rate_of: RateOf,
         phone_checks: PhoneChecks | None = None,
-        window_s: float = 5.0,
+        in_flight: int = 6,
         auto_timeout_s: float = 120.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -114,7 +128,7 @@ class Dispatcher:
         self.enqueue = enqueue
         self.rate_of = rate_of
         self.phone_checks = phone_checks
-        self.window_s = window_s
+        self.in_flight = in_flight
         self.auto_timeout_s = auto_timeout_s
         self.clock = clock
 
@@ -154,10 +168,29 @@ class Dispatcher:
         if state is not CampaignState.RUNNING:
             tick.state = state.value
             return tick
-        queued = self._refresh_window(campaign_id)
-        self._refill(info, queued, now, tick)
+        self._refresh_window(campaign_id)
+        self._ask_ahead(info)
+        self._refill(info, now, tick)
         self._finish_if_done(campaign_id, tick)
         return tick
+
+    def top_up(self, campaign_id: str) -> int:
+        """Hand out what a running campaign has room for now (a message of it just ended);
+        how many. Skipped when another dispatcher holds the campaign."""
+        token = secrets.token_hex(8)
+        lock = self.store.keys.campaign_lock(campaign_id)
+        if not self.redis.set(lock, token, nx=True, px=TOP_UP_LOCK_MS):
+            return 0
+        try:
+            info = self.store.load(campaign_id)
+            if info is None or info.state is not CampaignState.RUNNING:
+                return 0
+            tick = Tick(campaign_id, info.state.value)
+            self._refill(info, self.clock(), tick)
+            return tick.dispatched
+        finally:
+            if self.redis.get(lock) in (token, token.encode()):
+                self.redis.delete(lock)
 
     # -- 1. schedule ---------------------------------------------------------------------
 
@@ -201,26 +234,22 @@ class Dispatcher:
 
     # -- 2. window -----------------------------------------------------------------------
 
-    def _refresh_window(self, campaign_id: str) -> int:
-        """Drop the claimed ids from the window; how many are still queued."""
+    def _refresh_window(self, campaign_id: str) -> None:
+        """Drop the claimed ids from the window."""
         ids = self.store.window(campaign_id)
-        if not ids:
-            return 0
-        states = self.ledger.states(ids)
-        gone = [i for i, s in zip(ids, states, strict=True) if s != MessageState.ACCEPTED]
-        self.store.drop_from_window(campaign_id, gone)
-        return len(ids) - len(gone)
+        if ids:
+            states = self.ledger.states(ids)
+            gone = [i for i, s in zip(ids, states, strict=True) if s != MessageState.ACCEPTED]
+            self.store.drop_from_window(campaign_id, gone)
 
     # -- 3. refill -----------------------------------------------------------------------
 
-    def _refill(self, info: CampaignInfo, queued: int, now: float, tick: Tick) -> None:
-        spec = info.spec
-        rate = spec.rate_share * min(self.rate_of(c) for c in _channels(spec.channel))
-        capacity = max(MIN_TOKENS, rate * self.window_s)
-        raw = self.store.raw(info.id)
-        last = float(raw[TICK_AT]) if raw.get(TICK_AT) else now
-        tokens = min(capacity, float(raw.get(TOKENS) or capacity) + rate * max(0.0, now - last))
-        room = math.ceil(rate * self.window_s) - queued
+    def _refill(self, info: CampaignInfo, now: float, tick: Tick) -> None:
+        rate = self._rate(info)
+        capacity = max(MIN_TOKENS, rate * TOKENS_CAP_S)
+        earned = rate * max(0.0, now - (info.tick_at or now))
+        tokens = min(capacity, (capacity if info.tokens is None else info.tokens) + earned)
+        room = self.in_flight - info.unsent
         wanted = min(int(tokens), room, info.pending)
         if wanted > 0:
             rows = self.store.rows(info.id, info.cursor, wanted)
@@ -243,10 +272,7 @@ class Dispatcher:
             return [spec.channel] * len(rows)
         if self.phone_checks is None:
             return ["sms"] * len(rows)  # nobody to ask: SMS reaches every phone
-        ahead = self.store.rows(
-            info.id, info.cursor, max(len(rows), len(rows) * AUTO_LOOKAHEAD_WINDOWS)
-        )
-        answers = self.phone_checks.request(r.destination for r in ahead)
+        answers = self.phone_checks.lookup(r.destination for r in rows)
         channels: list[str] = []
         for row in rows:
             answer = answers.get(row.destination)
@@ -261,6 +287,20 @@ class Dispatcher:
             self.redis.hdel(self.store.keys.campaign(info.id), "checks_since")
         return channels
 
+    def _ask_ahead(self, info: CampaignInfo) -> None:
+        """An ``auto`` campaign: ask phone checks for the rows of its next seconds (cached
+        answers cost nothing; numbers already asked for are not asked twice)."""
+        if info.spec.channel != "auto" or self.phone_checks is None or not info.pending:
+            return
+        rate = self._rate(info)
+        ahead = self.store.rows(info.id, info.cursor, max(BATCH_SIZE, int(rate * AUTO_LOOKAHEAD_S)))
+        self.phone_checks.request(r.destination for r in ahead)
+
+    def _rate(self, info: CampaignInfo) -> float:
+        """The campaign's rate: its share of its route's account rate (``auto``: the slower)."""
+        spec = info.spec
+        return spec.rate_share * min(self.rate_of(c) for c in _channels(spec.channel))
+
     def _checks_overdue(self, campaign_id: str, now: float) -> bool:
         """Whether the head row has waited for its phone check longer than the bound (then it
         goes as an SMS rather than holding the campaign for ever)."""
@@ -271,6 +311,7 @@ class Dispatcher:
 
     def _hand_out(self, info: CampaignInfo, rows: list[PendingRow], channels: list[str]) -> None:
         spec = info.spec
+        tasks: list[tuple[str, str]] = []
         for row, channel in zip(rows, channels, strict=True):
             record = MessageRecord(
                 id=row_id(info.id, row.row),
@@ -284,19 +325,19 @@ class Dispatcher:
             message_id, created = self.ledger.create(record)
             if not created and self.ledger.states([message_id])[0] != MessageState.ACCEPTED:
                 continue  # an earlier, interrupted tick handed it out and it was claimed
-            self.store.add_to_window(info.id, [message_id])
+            tasks.append((message_id, channel))
+        # Into the window before the broker: a task claimed at once leaves it at the next tick.
+        self.store.add_to_window(info.id, [message_id for message_id, _ in tasks])
+        for message_id, channel in tasks:
             self.enqueue(message_id, channel, spec.priority)
 
     # -- 5. end --------------------------------------------------------------------------
 
     def _finish_if_done(self, campaign_id: str, tick: Tick) -> None:
         info = self.store.load(campaign_id)
-        if info is None or info.pending or info.queued:
+        if info is None or info.pending or info.queued or info.unsent:
             return
-        busy = info.messages.get(MessageState.ACCEPTED, 0) + info.messages.get(
-            MessageState.SENDING, 0
-        )
-        if busy == 0 and self.store.move(
+        if self.store.move(
             campaign_id, CampaignState.FINISHED, allowed_from=[CampaignState.RUNNING]
         ):
             tick.events.append("finished")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nusaworker.campaigns.templating import Template
+from nusaworker.campaigns.window import SendingWindow
 
 #: ``auto``: WhatsApp where the number is registered on it, SMS otherwise (a phone check).
 CampaignChannel = Literal["wa", "sms", "auto"]
@@ -90,18 +91,12 @@ class CampaignSpec(BaseModel):
     @classmethod
     def _window_parses(cls, value: str | None) -> str | None:
         if value is not None:
-            from nusaworker.campaigns.window import SendingWindow
-
             SendingWindow.parse(value)
         return value
 
-    def sending_window(self) -> Any:
+    def sending_window(self) -> SendingWindow | None:
         """The parsed :class:`~nusaworker.campaigns.window.SendingWindow`, or None."""
-        if self.window is None:
-            return None
-        from nusaworker.campaigns.window import SendingWindow
-
-        return SendingWindow.parse(self.window)
+        return None if self.window is None else SendingWindow.parse(self.window)
 
     def to_json(self) -> str:
         return self.model_dump_json(exclude_none=True)

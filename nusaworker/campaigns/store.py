@@ -59,6 +59,13 @@ def row_id(campaign_id: str, row: int) -> str:
     return f"{campaign_id}.{row}"
 
 
+def campaign_of(message_id: str) -> str | None:
+    """The campaign a message id belongs to (:func:`row_id`), or None (a producer's id is
+    hex digits only)."""
+    campaign_id, dot, _ = message_id.rpartition(".")
+    return campaign_id if dot else None
+
+
 @dataclass(frozen=True, slots=True)
 class PendingRow:
     """An accepted row as stored: its source row number, destination and text."""
@@ -113,6 +120,9 @@ class CampaignInfo:
     queued: int
     cost: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
+    #: The dispatcher's rate tokens and when it last counted them (None before its first tick).
+    tokens: float | None = None
+    tick_at: float | None = None
 
     @property
     def pending(self) -> int:
@@ -123,6 +133,13 @@ class CampaignInfo:
     def unclaimed(self) -> int:
         """Messages recorded and not claimed yet (queued, or waiting for a retry)."""
         return self.messages.get(MessageState.ACCEPTED, 0)
+
+    @property
+    def unsent(self) -> int:
+        """Messages handed out and not sent yet: queued, claimed, or waiting for a retry."""
+        return self.messages.get(MessageState.ACCEPTED, 0) + self.messages.get(
+            MessageState.SENDING, 0
+        )
 
     @property
     def done(self) -> int:
@@ -277,10 +294,6 @@ class CampaignStore:
     def exists(self, campaign_id: str) -> bool:
         return bool(self.redis.exists(self.keys.campaign(campaign_id)))
 
-    def raw(self, campaign_id: str) -> dict[str, str]:
-        data = self.redis.hgetall(self.keys.campaign(campaign_id))
-        return {as_text(k): as_text(v) for k, v in data.items()}
-
     def load(self, campaign_id: str) -> CampaignInfo | None:
         """The campaign as it is now, or ``None`` if there is none (or it expired)."""
         pipe = self.redis.pipeline(transaction=False)
@@ -353,6 +366,8 @@ def _info(campaign_id: str, raw: Mapping[str, str], queued: int) -> CampaignInfo
         queued=queued,
         cost=json.loads(raw[COST]) if raw.get(COST) else {},
         reason=raw.get(REASON) or None,
+        tokens=_float(raw, TOKENS),
+        tick_at=_float(raw, TICK_AT),
     )
 
 

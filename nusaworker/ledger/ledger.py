@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 # States a status update (poll, callback, beat) may move a record into; the others belong to
 # the claim protocol (claim, release) and are reached through it only.
 _STATUS_TARGETS = frozenset(MessageState) - {MessageState.ACCEPTED, MessageState.SENDING}
+# What a final record no longer needs: the claim's bookkeeping (a final record is never claimed
+# again, and its late status updates are not fenced). Dropped at the final move: a record then
+# costs ~25 % less Redis memory for the month it is kept.
+CLAIM_BOOKKEEPING = ("token", "holder", "claimed_at")
 # A status update may expire a sent record (its tracking horizon); a record not sent yet is
 # expired by its validity only, through the claim protocol (claim, retry decision, beat).
 _UNSENT = frozenset({MessageState.ACCEPTED, MessageState.SENDING})
@@ -459,8 +463,10 @@ class Ledger(FollowUp, Schedule):
         allowed_from: Iterable[MessageState] | None = None,
     ) -> bool:
         """A forward move along the graph: ``False`` if not allowed, :class:`Fenced` if stale."""
+        delete: tuple[str, ...] = ()
         if target.is_final:
             fields["final_at"] = self.clock() if at is None else at
+            delete = CLAIM_BOOKKEEPING
         verdict, _ = self._run_transition(
             message_id,
             target,
@@ -469,6 +475,7 @@ class Ledger(FollowUp, Schedule):
             fields=fields,
             score=score,
             ref_no=ref_no,
+            delete=delete,
         )
         if verdict == "fenced":
             raise Fenced(message_id, operation)
@@ -498,6 +505,7 @@ class Ledger(FollowUp, Schedule):
         if ref_no is not None:
             script_keys.append(self.keys.ref(ref_no))
         ttl = self.retention_s if target in EXPIRING_STATES else 0
+        final = target.is_final
         args: list[Any] = [
             message_id,
             target.value,
@@ -508,6 +516,7 @@ class Ledger(FollowUp, Schedule):
             max(REF_TTL_S, self.retention_s),  # a late callback finds a record still kept
             self.events_maxlen,
             keys.campaign_prefix,
+            "1" if final else "0",
             len(delete),
             *delete,
         ]

@@ -18,6 +18,7 @@ from nusaworker import container, liveness
 from nusaworker.celery import app
 from nusaworker.delivery import deliver
 from nusaworker.routing import SEND_TASK
+from nusaworker.tasks.campaigns import top_up
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def send(self: Any, message_id: str) -> str:
         # broker — the same Redis — is down too), and the claim decides what is left to do.
         log.error("message %s: ledger unreachable (%s); task handed back", message_id, exc)
         raise Reject(f"ledger unreachable: {type(exc).__name__}", requeue=True) from exc
+    top_up(message_id)  # a campaign's message: the next one goes out
     return outcome.state.value
 
 

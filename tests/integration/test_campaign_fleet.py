@@ -18,11 +18,13 @@ import pytest
 
 from nusaworker.campaigns import Campaigns, CampaignSpec, CampaignState
 from nusaworker.campaigns.api import CANCELLED_REASON, ReportRow
+from nusaworker.campaigns.recurring import RecurringCampaign
 from nusaworker.ledger import MessageState
 from nusaworker.sandbox import Sandbox
 from nusaworker.settings import Settings
 from nusaworker.suppression import SuppressionList
 from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
+from nusaworker.testing.recipients import FIVE
 from nusaworker.testing.redis_server import delete_prefix
 from nusaworker.tracking.receiver import CallbackServer
 from nusaworker.tracking.wsgi import create_app
@@ -217,3 +219,69 @@ def test_a_short_balance_refuses_the_campaign_unless_forced(settings: Settings) 
     campaigns.cancel(forced.id)
     assert isinstance(next(iter(campaigns.report(forced.id))), ReportRow)
     campaigns.store.redis.close()
+
+
+def test_auto_sends_whatsapp_where_registered_and_sms_elsewhere(
+    campaigns: Campaigns, box: Sandbox
+) -> None:
+    # The sandbox's rule: a number ending in 0 is not on WhatsApp.
+    rows = [{"destination": f"62815{73000000 + i}"} for i in range(150)]
+    numbers = {r["destination"] for r in rows}
+    checks_before = sum(1 for h in box.hits() if str(h["path"]).endswith("/wa_phone_check"))
+    info = campaigns.create(CampaignSpec(name="auto", channel="auto", template="Hi there"), rows)
+
+    assert wait_for(lambda: campaigns.status(info.id).state is CampaignState.FINISHED, 60)
+    report = {r.destination: r for r in campaigns.report(info.id)}
+    assert set(report) == numbers
+    for number, row in report.items():
+        assert row.channel == ("sms" if number.endswith("0") else "wa"), row
+    by_channel = Counter(m["channel"] for m in box.messages() if m["destination"] in numbers)
+    assert by_channel == {"wa": 135, "sms": 15}
+    # The campaign's 150 numbers were checked in full 100-number hits: two.
+    checks = sum(1 for h in box.hits() if str(h["path"]).endswith("/wa_phone_check"))
+    assert checks - checks_before == 2
+
+
+def test_a_recurring_campaign_runs_once_per_period_with_two_beats(
+    campaigns: Campaigns, box: Sandbox, fleet: Fleet, workdir: Path
+) -> None:
+    # A second beat beside the fleet's: both run the schedule's jobs if they can.
+    second = BeatProcess.start(fleet.env, workdir, name="cmpbeat2")
+    try:
+        # Created two minutes ago: this minute's fire time is due at once, the next one at the
+        # next minute — two runs in at most a minute.
+        campaigns.schedule(
+            RecurringCampaign(
+                name="every-minute",
+                cron="* * * * *",
+                tz="Asia/Jakarta",
+                recipients="nusaworker.testing.recipients:five",
+                # force: the run is due before the balance watch's first reading, and a run
+                # started by beat checks the cost against that reading (unknown refuses).
+                campaign={"channel": "wa", "template": "Good morning {name}", "force": True},
+                created_at=time.time() - 120,
+            )
+        )
+        runs = campaigns.recurring
+
+        def started() -> list[str]:
+            return [i.id for i in campaigns.list() if i.spec.name.startswith("every-minute ")]
+
+        assert wait_for(lambda: len(started()) >= 2, 75, step=1.0), runs.last_runs()
+        campaigns.unschedule("every-minute")
+        time.sleep(6)  # a late duplicate would show up within a beat tick or two
+        ids = started()
+        assert len(ids) == 2, [campaigns.status(i).spec.name for i in ids]
+        names = {campaigns.status(i).spec.name for i in ids}
+        assert len(names) == 2  # two fire times, one campaign each
+        for campaign_id in ids:
+            assert wait_for(
+                lambda cid=campaign_id: campaigns.status(cid).state is CampaignState.FINISHED,
+                30,
+            )
+        per_number = Counter(
+            str(m["destination"]) for m in box.messages() if str(m["destination"]) in FIVE
+        )
+        assert per_number == {number: 2 for number in FIVE}
+    finally:
+        second.stop()
