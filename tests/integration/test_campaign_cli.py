@@ -28,6 +28,7 @@ from nusaworker.sandbox import Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
 from nusaworker.testing.redis_server import delete_prefix
+from nusaworker.testing.waiting import wait_for
 from nusaworker.tracking.receiver import CallbackServer
 from nusaworker.tracking.wsgi import create_app
 
@@ -383,3 +384,32 @@ def test_cli_campaign_preflight_says_when_a_balance_cannot_be_read(
     assert "wa needs 5, has unknown" in refused.stderr
     assert "could not be read, live or from the balance watch" in refused.stderr
     assert "a-key-the-provider-refuses" not in refused.stdout + refused.stderr
+
+
+def test_cli_campaign_outside_its_window_waits_and_says_so(
+    env: dict[str, str], fleet: Fleet, workdir: Path
+) -> None:
+    path = write_csv(workdir / "window.csv", people(5, 77000000))
+    # A one-hour window that opened two hours ago (UTC): closed now, whatever the time.
+    hour = (time.gmtime().tm_hour - 2) % 24
+    window = f"{hour:02d}:00-{(hour + 1) % 24:02d}:00 UTC"
+    started = cli(env, "run", str(path), "--template", "Hi {name}", "--window", window)
+    assert started.returncode == 0, started.stderr
+    cid = campaign_id(started.stdout)
+
+    def status() -> dict[str, object]:
+        return dict(json.loads(cli(env, "status", cid, "--json").stdout))
+
+    assert wait_for(lambda: status()["state"] == "waiting", 20), status()
+    assert status()["dispatched"] == 0
+    shown = cli(env, "status", cid)
+    assert f"on wa: waiting for its window ({window})" in shown.stdout.splitlines()[0]
+    assert cli(env, "cancel", cid).returncode == 0
+
+
+def test_cli_campaign_bad_window_names_the_option(env: dict[str, str], workdir: Path) -> None:
+    path = write_csv(workdir / "badwindow.csv", people(3, 78000000))
+    done = cli(env, "run", str(path), "--template", "Hi", "--window", "8-20 Mars/Olympus")
+    assert done.returncode == 2
+    assert done.stderr.startswith("nusaworker: invalid campaign: --window: ")
+    assert len(done.stderr.strip().splitlines()) == 1
