@@ -1,4 +1,5 @@
-"""``nusaworker campaign run|status|list|pause|resume|cancel|report``: the arguments, the spec
+"""``nusaworker campaign run|status|list|pause|resume|cancel|report|schedule|unschedule|
+schedules``: the arguments, the spec
 they make, the pre-flight's balances, and the exit statuses (the commands themselves are
 :mod:`nusaworker.campaigns.commands`).
 
@@ -74,10 +75,10 @@ def _campaign_spec(args: argparse.Namespace, default_region: str) -> Any:
     else:
         template = args.template
     fields: dict[str, Any] = {
-        "name": args.name or Path(args.file).stem,
+        "name": args.name or Path(args.file).stem,  # schedule: its name is required
         "channel": args.channel,
         "template": template,
-        "start_at": args.start_at,
+        "start_at": getattr(args, "start_at", None),
         "window": args.window,
         "rate_share": args.share,
         "validity_s": args.validity,
@@ -143,6 +144,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if getattr(args, "limit", 1) < 1:
         raise CampaignUsageError("--limit starts at 1")
     settings = load_settings()
+    if args.action in ("schedule", "unschedule", "schedules"):
+        return _recurring(args, settings)
     spec = None
     balances = None
     if args.action == "run":
@@ -188,6 +191,111 @@ def _dispatch(args: argparse.Namespace) -> int:
         made.store.redis.close()
 
 
+def _recurring(args: argparse.Namespace, settings: Any) -> int:
+    """``schedule`` / ``unschedule`` / ``schedules``: recurring campaigns run by beat."""
+    import json
+
+    from nusaworker.campaigns import Campaigns, RecurringCampaign
+
+    made = Campaigns.from_settings(settings)
+    out = sys.stdout
+    try:
+        if args.action == "schedule":
+            options = _campaign_spec(args, settings.default_region).model_dump(
+                exclude={"name", "start_at"}, exclude_none=True
+            )
+            if args.force:
+                options["force"] = True
+            recurring = RecurringCampaign(
+                name=args.name,
+                cron=args.cron,
+                tz=args.tz,
+                recipients=args.recipients,
+                campaign=options,
+            )
+            made.schedule(recurring, replace=args.replace)
+            nxt = datetime.datetime.fromtimestamp(
+                recurring.next_fire(made.store.clock()), datetime.UTC
+            )
+            print(f"scheduled {recurring.name}: {recurring.cron} ({recurring.tz}); "
+                  f"next run {nxt:%Y-%m-%d %H:%M} UTC", file=out)  # fmt: skip
+            return 0
+        if args.action == "unschedule":
+            if not made.unschedule(args.name):
+                print(f"nusaworker: no recurring campaign {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"unscheduled {args.name}", file=out)
+            return 0
+        now = made.store.clock()
+        last = made.recurring.last_runs()
+        rows: list[dict[str, Any]] = []
+        for recurring in made.recurring.all():
+            run = last.get(recurring.name)
+            rows.append(
+                {
+                    "name": recurring.name,
+                    "cron": recurring.cron,
+                    "tz": recurring.tz,
+                    "recipients": recurring.recipients,
+                    "enabled": recurring.enabled,
+                    "next_run": recurring.next_fire(now),
+                    "last_run": None if run is None else json.loads(run.to_json()),
+                }
+            )
+        if args.json:
+            print(json.dumps(rows, indent=2), file=out)
+            return 0
+        for row in rows:
+            nxt = datetime.datetime.fromtimestamp(row["next_run"], datetime.UTC)
+            last_run = row["last_run"] or {}
+            print(f"{row['name']}: {row['cron']} ({row['tz']}) from {row['recipients']}; "
+                  f"next {nxt:%Y-%m-%d %H:%M} UTC; last: {last_run.get('outcome', 'none')} "
+                  f"{last_run.get('campaign_id') or last_run.get('error') or ''}".rstrip(),
+                  file=out)  # fmt: skip
+        if not rows:
+            print("no recurring campaigns", file=out)
+        return 0
+    finally:
+        made.store.redis.close()
+
+
+def _add_spec_options(command: Any) -> None:
+    """The options that make a campaign's spec (``run`` and ``schedule``)."""
+    command.add_argument(
+        "--channel", choices=["wa", "sms", "auto"], default="wa",
+        help="auto: WhatsApp where the number has it, SMS otherwise (default: wa)",
+    )  # fmt: skip
+    text = command.add_mutually_exclusive_group(required=True)
+    text.add_argument("--template", help="the text, {column} taken from each row")
+    text.add_argument("--template-file", metavar="FILE", help="the template, read from FILE")
+    command.add_argument(
+        "--window", metavar="'HH:MM-HH:MM ZONE'",
+        help="daily sending window, e.g. '08:00-20:00 Asia/Jakarta'; outside it, it waits",
+    )  # fmt: skip
+    command.add_argument(
+        "--share", type=float, default=1.0, metavar="0..1",
+        help="share of the account's rate it may take (default 1)",
+    )  # fmt: skip
+    command.add_argument(
+        "--validity", type=float, metavar="SECONDS",
+        help="a message not sent this long after it is handed out ends expired",
+    )  # fmt: skip
+    command.add_argument(
+        "--region", help="region of numbers without a country code (default: "
+        "NUSAWORKER_DEFAULT_REGION, ID)",
+    )  # fmt: skip
+    command.add_argument("--destination-column", metavar="COLUMN", help="default: the first of "
+                         "destination, phone, number, msisdn")  # fmt: skip
+    command.add_argument(
+        "--include-unsubscribe", action="store_true",
+        help="WhatsApp: ask the provider to add its unsubscribe link",
+    )  # fmt: skip
+    command.add_argument(
+        "--force", action="store_true",
+        help="start even when the balance does not cover the cost (or cannot be read)",
+    )  # fmt: skip
+
+
 def add_parser(sub: Any) -> None:
     """Add ``campaign`` and its actions to the ``nusaworker`` subcommands ``sub``."""
     campaign = sub.add_parser(
@@ -202,44 +310,12 @@ def add_parser(sub: Any) -> None:
         "run", help="accept a file's rows as a campaign and start it; prints its id and counts"
     )
     run.add_argument("file", help="CSV (.csv, .tsv) or JSON Lines (.jsonl, .ndjson) rows")
-    run.add_argument(
-        "--channel", choices=["wa", "sms", "auto"], default="wa",
-        help="auto: WhatsApp where the number has it, SMS otherwise (default: wa)",
-    )  # fmt: skip
-    text = run.add_mutually_exclusive_group(required=True)
-    text.add_argument("--template", help="the text, {column} taken from each row")
-    text.add_argument("--template-file", metavar="FILE", help="the template, read from FILE")
     run.add_argument("--name", help="default: the file's name without its suffix")
     run.add_argument(
         "--start-at", type=_start_at, metavar="WHEN",
         help="ISO 8601 (2025-01-31T09:00+07:00; no offset: this machine's time) or epoch s",
     )  # fmt: skip
-    run.add_argument(
-        "--window", metavar="'HH:MM-HH:MM ZONE'",
-        help="daily sending window, e.g. '08:00-20:00 Asia/Jakarta'; outside it, it waits",
-    )  # fmt: skip
-    run.add_argument(
-        "--share", type=float, default=1.0, metavar="0..1",
-        help="share of the account's rate it may take (default 1)",
-    )  # fmt: skip
-    run.add_argument(
-        "--validity", type=float, metavar="SECONDS",
-        help="a message not sent this long after it is handed out ends expired",
-    )  # fmt: skip
-    run.add_argument(
-        "--region", help="region of numbers without a country code (default: "
-        "NUSAWORKER_DEFAULT_REGION, ID)",
-    )  # fmt: skip
-    run.add_argument("--destination-column", metavar="COLUMN", help="default: the first of "
-                     "destination, phone, number, msisdn")  # fmt: skip
-    run.add_argument(
-        "--include-unsubscribe", action="store_true",
-        help="WhatsApp: ask the provider to add its unsubscribe link",
-    )  # fmt: skip
-    run.add_argument(
-        "--force", action="store_true",
-        help="start even when the balance does not cover the cost (or cannot be read)",
-    )  # fmt: skip
+    _add_spec_options(run)
     for command in (run, status := actions.add_parser("status", help="a campaign now")):
         command.add_argument(
             "--follow", action="store_true",
@@ -273,4 +349,22 @@ def add_parser(sub: Any) -> None:
         help="csv (with a header line) or json: JSON Lines, one object a row, so it streams",
     )  # fmt: skip
     report.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    schedule = actions.add_parser(
+        "schedule",
+        help="a recurring campaign: beat runs it at each fire time of a cron, once fleet-wide, "
+        "with the rows a callable of your backend returns then",
+    )
+    schedule.add_argument("name", help="1-64 of a-z 0-9 _ -; each run is '<name> <time>'")
+    schedule.add_argument("--cron", required=True, help="5 fields, e.g. '0 9 * * mon-fri'")
+    schedule.add_argument("--tz", default="UTC", help="the zone the cron is read in")
+    schedule.add_argument(
+        "--recipients", required=True, metavar="MODULE:CALLABLE",
+        help="called with no arguments in the worker at each run; returns the rows "
+        "(an iterable of mappings, like a file's)",
+    )  # fmt: skip
+    schedule.add_argument("--replace", action="store_true", help="replace one of that name")
+    _add_spec_options(schedule)
+    actions.add_parser("unschedule", help="remove a recurring campaign").add_argument("name")
+    schedules = actions.add_parser("schedules", help="the recurring campaigns, next and last runs")
+    schedules.add_argument("--json", action="store_true", help="print JSON")
     campaign.set_defaults(func=run_command)

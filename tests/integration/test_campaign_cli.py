@@ -413,3 +413,35 @@ def test_cli_campaign_bad_window_names_the_option(env: dict[str, str], workdir: 
     assert done.returncode == 2
     assert done.stderr.startswith("nusaworker: invalid campaign: --window: ")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_cli_campaign_schedule_lists_and_unschedules_a_recurring_campaign(
+    env: dict[str, str],
+) -> None:
+    made = cli(
+        env, "schedule", "weekday-promo", "--cron", "0 9 * * mon-fri",
+        "--tz", "Asia/Jakarta", "--recipients", "nusaworker.testing.recipients:five",
+        "--channel", "auto", "--template", "Hi {name}", "--window", "08:00-20:00 Asia/Jakarta",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("scheduled weekday-promo: 0 9 * * mon-fri (Asia/Jakarta)")
+    again = cli(
+        env, "schedule", "weekday-promo", "--cron", "0 9 * * *",
+        "--recipients", "nusaworker.testing.recipients:five", "--template", "Hi",
+    )  # fmt: skip
+    assert again.returncode == 1 and "exists" in again.stderr
+    bad = cli(
+        env, "schedule", "x", "--cron", "0 99 * * *",
+        "--recipients", "a.b:c", "--template", "Hi",
+    )  # fmt: skip
+    assert bad.returncode == 2 and "cron" in bad.stderr and "Traceback" not in bad.stderr
+
+    listed = cli(env, "schedules", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [entry] = json.loads(listed.stdout)
+    assert entry["name"] == "weekday-promo" and entry["last_run"] is None
+    assert entry["next_run"] > time.time()
+
+    assert cli(env, "unschedule", "weekday-promo").returncode == 0
+    assert cli(env, "unschedule", "weekday-promo").returncode == 1
+    assert json.loads(cli(env, "schedules", "--json").stdout) == []
