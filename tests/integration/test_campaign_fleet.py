@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import shutil
 import tempfile
 import time
@@ -293,7 +294,7 @@ def test_a_recurring_campaign_runs_once_per_period_with_two_beats(
     minutes = [
         dt.datetime.strptime(n.removeprefix(RECURRING + " "), "%Y-%m-%d %H:%M") for n in names
     ]
-    assert all(b - a == dt.timedelta(minutes=1) for a, b in zip(minutes, minutes[1:])), names
+    assert all(b - a == dt.timedelta(minutes=1) for a, b in itertools.pairwise(minutes)), names
     for _, campaign_id in done:
         assert wait_for(
             lambda cid=campaign_id: campaigns.status(cid).state is CampaignState.FINISHED, 30
