@@ -1,5 +1,5 @@
 """The ``nusaworker`` command: sandbox, send, status, dead-letters, balance, pause, resume,
-suppress, callbacks, demo, bench.
+suppress, campaign, callbacks, demo, bench.
 
 Settings are read here, once, and handed down. Bad input is answered with a one-line error
 and exit status 2 before anything is enqueued or any provider is called.
@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from nusaworker import cli_campaign as campaign_cli
 from nusaworker.channels import CHANNELS, UnknownChannel
 from nusaworker.errors import NusaWorkerError
 
@@ -310,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     suppress.add_argument("--page", type=int, default=1, help="list: which page (from 1)")
     suppress.add_argument("--page-size", type=int, default=50, help="list: entries per page")
     suppress.set_defaults(func=_cmd_suppress)
+    campaign_cli.add_parser(sub)
     callbacks = sub.add_parser(
         "callbacks", help="serve the callback receiver (provider pushes → ledger, inbox, hooks)"
     )

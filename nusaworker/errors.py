@@ -13,6 +13,7 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     ├── FallbackError             nusaworker.producer              a fallback the message can't have
     ├── UnknownChannel            nusaworker.channels              not a row of the channel table
     ├── UsageError                nusaworker.cli                   a command's arguments clash
+    ├── CampaignUsageError        nusaworker.cli_campaign          … of a campaign command
     ├── InvalidNumber             nusaworker.suppression           not a number the list can keep
     ├── PhoneCheckError           nusaworker.phonecheck            a phone-check request refused
     │   ├── InvalidCheckNumber    nusaworker.phonecheck            not 8-14 digits

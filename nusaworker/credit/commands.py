@@ -1,4 +1,5 @@
-"""The ``nusaworker pause``, ``resume`` and ``balance`` commands (wired in :mod:`nusaworker.cli`).
+"""The ``nusaworker pause``, ``resume`` and ``balance`` commands (wired in :mod:`nusaworker.cli`),
+and the wallets a campaign's pre-flight reads (:class:`RouteWallets`).
 
 Each builds what it needs from settings: a Redis client, the ledger, the provider client's
 account fingerprint (no hit is made to learn it), and for ``balance`` a client that takes its
@@ -12,7 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from nusaworker.accounts import AccountTable
@@ -21,6 +22,7 @@ from nusaworker.credit.breakers import CHANNELS, parse_channels
 from nusaworker.credit.circuit import celery_enqueue
 from nusaworker.credit.clock import provider_today
 from nusaworker.credit.parts import Credit
+from nusaworker.credit.wallets import WACHAT_QUOTA
 from nusaworker.errors import ConfigurationError, NusaWorkerError
 from nusaworker.factories import (
     account_client,
@@ -30,7 +32,7 @@ from nusaworker.factories import (
     provider_client,
 )
 from nusaworker.keys import Keys
-from nusaworker.settings import Settings
+from nusaworker.settings import DEFAULT_ACCOUNT, Settings
 
 
 def _fingerprint(settings: Settings, name: str | None) -> str:
@@ -87,14 +89,27 @@ def resume(
     return 0
 
 
-def _live_snapshot(settings: Settings, account: str) -> tuple[BalanceSnapshot | None, list[str]]:
-    """Read balance and CREDITS now, through the fleet's pacing gate."""
+def _live_snapshot(
+    settings: Settings, account: str, *, name: str | None = None
+) -> tuple[BalanceSnapshot | None, list[str]]:
+    """Read balance and CREDITS now, through the fleet's pacing gate, from account ``name``
+    (default: the default account's client). An account whose provider has no such calls
+    (not NusaSMS) is not read: ``None``, with a note."""
     errors: list[str] = []
-    gate = pacing_gate(settings, Keys(prefix=settings.key_prefix))
+    declared = None if name is None else AccountTable.from_settings(settings).account(name)
+    if declared is not None and declared.provider != "nusasms":
+        return None, [f"{name}: {declared.provider} accounts have no balance call to read"]
+    interval = None if declared is None else declared.min_interval_ms
+    gate = pacing_gate(settings, Keys(prefix=settings.key_prefix), min_interval_ms=interval)
     try:
-        with provider_client(settings, gate=gate) as client:
+        client = (
+            provider_client(settings, gate=gate)
+            if declared is None
+            else account_client(settings, declared, gate=gate)
+        )
+        with client:
             answers: list[Any] = []
-            for name, call in (
+            for what, call in (
                 ("balance", client.get_balance),
                 ("credits", client.get_sms_credits),
             ):
@@ -104,12 +119,64 @@ def _live_snapshot(settings: Settings, account: str) -> tuple[BalanceSnapshot | 
                     answers.append(None)  # those credentials are not configured
                 except NusaWorkerError as exc:
                     answers.append(None)
-                    errors.append(f"{name}: {type(exc).__name__}: {exc}")
+                    errors.append(f"{what}: {type(exc).__name__}: {exc}")
     finally:
         gate.close()
     if answers[0] is None and answers[1] is None:
         return None, errors
     return snapshot_from(account, time.time(), answers[0], answers[1]), errors
+
+
+def campaign_wallets(snapshot: BalanceSnapshot | None) -> dict[str, float | None]:
+    """The two wallets a campaign spends, from a snapshot: ``wa`` (a WAChat account's quota
+    stands for it) and ``sms`` — SMS v3 ``CREDITS``, the credit the SMS credentials actually
+    spend, else the JSON API's SMS balance. ``None``: not known."""
+    have = snapshot.balances if snapshot is not None else {}
+    return {
+        "wa": have.get("wa", have.get(WACHAT_QUOTA)),
+        "sms": have.get("sms_credits", have.get("sms")),
+    }
+
+
+def wallet_balances(settings: Settings, account: str | None = None) -> dict[str, float | None]:
+    """The campaign wallets of ``account`` (default: the default account) for a pre-flight:
+    read live through the pacing gate (at most two hits), else the last balance watch's
+    snapshot; a wallet neither knows is ``None``."""
+    with _credit(settings, account_name=account) as credit:
+        snapshot, _ = _live_snapshot(settings, credit.board.account, name=account)
+        if snapshot is None:
+            snapshot = credit.watch.last_snapshot()
+    return campaign_wallets(snapshot)
+
+
+class RouteWallets(Mapping[str, float | None]):
+    """wallet (``wa``, ``sms``) → the balance of the first account of that channel's route at
+    ``priority``, read on first asking (a campaign asks only for the wallets it spends) and
+    once per account. What :class:`nusaworker.campaigns.Campaigns` takes as ``balances``."""
+
+    WALLETS = ("wa", "sms")
+
+    def __init__(self, settings: Settings, *, priority: str = "bulk") -> None:
+        self.settings = settings
+        table = AccountTable.from_settings(settings)
+        self.accounts = {w: table.route(w, priority)[0] for w in self.WALLETS}
+        self._read: dict[str, dict[str, float | None]] = {}
+
+    def __getitem__(self, wallet: str) -> float | None:
+        account = self.accounts[wallet]  # KeyError for a wallet no campaign spends
+        if account not in self._read:
+            name = None if account == DEFAULT_ACCOUNT else account
+            try:
+                self._read[account] = wallet_balances(self.settings, name)
+            except NusaWorkerError:  # Redis or the gate down: not known, so not covered
+                self._read[account] = dict.fromkeys(self.WALLETS)
+        return self._read[account][wallet]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.WALLETS)
+
+    def __len__(self) -> int:
+        return len(self.WALLETS)
 
 
 def balance(settings: Settings, out: TextIO, *, as_json: bool = False) -> int:

@@ -12,8 +12,8 @@
 --          counted in, and controlled by, the hash ARGV[6] .. campaign
 --
 -- Returns {outcome, state, attempts[, token]} with outcome one of claimed, taken_over,
--- in_doubt, not_claimable, expired, paused, cancelled; or {'missing'}. A token is returned only when one was
--- handed out.
+-- in_doubt, not_claimable, expired, paused, cancelled; or {'missing'}. A token is returned
+-- only when one was handed out.
 
 local v = redis.call('HMGET', KEYS[1], 'state', 'hit_started', 'ref_no', 'attempts',
     'expires_at', 'campaign')
