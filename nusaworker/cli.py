@@ -1,5 +1,5 @@
-"""The ``nusaworker`` command: sandbox, send, status, balance, pause, resume, suppress,
-campaign, callbacks, demo, bench.
+"""The ``nusaworker`` command: sandbox, send, status, dead-letters, balance, pause, resume,
+suppress, campaign, callbacks, demo, bench.
 
 Settings are read here, once, and handed down. Bad input is answered with a one-line error
 and exit status 2 before anything is enqueued or any provider is called.
@@ -87,6 +87,30 @@ def _cmd_status(args: argparse.Namespace, rest: list[str]) -> int:
 
     record = producer.get_message(args.message_id)
     print(json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True))
+    return 0
+
+
+def _cmd_dead_letters(args: argparse.Namespace, rest: list[str]) -> int:
+    import time
+
+    from nusaworker.ledger.dead import DeadLetters
+    from nusaworker.producer import default_producer
+    from nusaworker.tracking import deadletters
+
+    if args.limit < 1:
+        raise UsageError("--limit starts at 1")
+    try:
+        since = None if args.since is None else deadletters.parse_since(args.since, time.time())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    producer = default_producer()
+    letters = DeadLetters(producer.ledger.redis, keys=producer.ledger.keys)
+    if args.requeue:
+        new_id = deadletters.requeue(letters, producer.ledger, args.requeue, producer.submit)
+        print(new_id)
+        return 0
+    found = letters.newest(since=since, limit=args.limit)
+    deadletters.render(found, sys.stdout, as_json=args.json, total=letters.count())
     return 0
 
 
@@ -234,6 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="print a message's ledger record")
     status.add_argument("message_id")
     status.set_defaults(func=_cmd_status)
+
+    dead = sub.add_parser(
+        "dead-letters",
+        help="messages that ended rejected, failed or unknown without being sent; newest first",
+    )
+    dead.add_argument("--since", help="only those ended since: an age (30m, 2h, 7d) or a date")
+    dead.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    dead.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    dead.add_argument(
+        "--requeue",
+        metavar="ID",
+        help="send this one again as a new message (only if nothing of it reached a provider)",
+    )
+    dead.set_defaults(func=_cmd_dead_letters)
 
     balance = sub.add_parser(
         "balance", help="print balances, expiry dates and the channels' breaker states"

@@ -27,11 +27,13 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     │   └── AmbiguousOutcome      nusaworker.providers.errors      sent? the answer was lost
     ├── LedgerError               nusaworker.ledger.errors         the ledger refuses
     │   ├── RecordNotFound        nusaworker.ledger.errors         no record under that id
+    │   ├── CorruptRecord         nusaworker.ledger.errors         a record that cannot be read
     │   ├── IllegalTransition     nusaworker.ledger.errors         a move the states forbid
     │   └── Fenced                nusaworker.ledger.errors         stale claim token
     ├── TrackingError             nusaworker.tracking.errors       delivery tracking failed
     │   ├── PollBudgetTimeout   R nusaworker.tracking.errors       no poll budget in time
     │   ├── PushRejected          nusaworker.tracking.errors       a bad callback request (4xx)
+    │   ├── RequeueRefused        nusaworker.tracking.errors       a dead letter kept from a resend
     │   ├── _MethodNotAllowed     nusaworker.tracking.callbacks    a callback's method (405)
     │   └── WebhookFailed       R nusaworker.tracking.errors       the webhook did not take it
     │       └── WebhookRefused    nusaworker.tracking.errors       … and never will (4xx)

@@ -60,6 +60,13 @@ ACCOUNT_SENT_TTL_S = 24 * 3600
 # A failed webhook delivery is kept (capped list, newest first) for an operator to inspect.
 WEBHOOK_DEAD_MAXLEN = 10_000
 
+# The dead letters (messages that ended rejected, failed or unknown without being sent, or in
+# doubt) are a stream an operator reads with `nusaworker dead-letters`. Capped twice: by length
+# (~10,000 entries, ~300 bytes each: about 3 MB at most), so that a flood of refusals cannot
+# grow it without bound, and by age, trimmed to the record retention on every append: a dead
+# letter outliving its record could no longer be looked into or sent again.
+DEAD_LETTERS_MAXLEN = 10_000
+
 # -- balances, credit and breakers (nusaworker.credit) ------------------------------------------
 
 # A breaker key (one per account and channel) and the set of message ids held while it is open
@@ -254,6 +261,12 @@ class Keys:
     def replayed(self, message_id: str) -> str:
         """String: set when a stuck ``accepted`` record was re-enqueued; lives one replay period."""
         return f"{self.prefix}replayed:{message_id}"
+
+    @property
+    def dead_letters(self) -> str:
+        """Stream: messages that ended rejected, failed or unknown from accepted or sending
+        (written by the move itself); read by ``nusaworker dead-letters``."""
+        return f"{self.prefix}deadletters"
 
     @property
     def webhook_dead(self) -> str:

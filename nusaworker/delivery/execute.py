@@ -2,7 +2,8 @@
 
 Every branch of :func:`deliver` is an :class:`~nusaworker.delivery.decide.Action` chosen by
 the pure functions of :mod:`nusaworker.delivery.decide`; this module only does them: claims,
-the provider hit, the ledger moves, holding, the breaker and its alert.
+the provider hit, the ledger moves, holding, the breaker and its alert. Whatever else escapes
+(a record that cannot be read, a bug) ends the record in :mod:`nusaworker.delivery.poison`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from pydantic import ValidationError
 
 from nusaworker.channels import channel as channel_row
 from nusaworker.delivery import decide
 from nusaworker.delivery.decide import Action, Failure
 from nusaworker.delivery.guard import ChannelGuard, Routes
+from nusaworker.delivery.poison import end_poisoned, poison_reason
 from nusaworker.errors import NusaWorkerError
 from nusaworker.fencing import fenced
 from nusaworker.ledger import (
@@ -26,10 +29,12 @@ from nusaworker.ledger import (
     Ledger,
     MessageRecord,
     MessageState,
+    RecordNotFound,
     describe_error,
 )
 from nusaworker.ledger.claim import CAMPAIGN_CANCELLED
 from nusaworker.ledger.leases import IN_DOUBT_ERROR, LATE_IN_DOUBT_ERROR, resend_in_doubt
+from nusaworker.ledger.record import unreadable
 from nusaworker.ledger.schedule import expiry_reason
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.transport import before_retry
@@ -52,9 +57,11 @@ class Outcome:
 
     ``retry_at``: the message waits in the ledger for a retry due then (beat releases it).
     ``held``: the channel is paused and the message waits in the ledger for its resume.
+    ``state`` is ``None`` only for a poisoned record whose stored state this version does not
+    know (it is left as it is).
     """
 
-    state: MessageState
+    state: MessageState | None
     retry_at: float | None = None
     error: str | None = None
     held: bool = False
@@ -79,7 +86,59 @@ def deliver(
     account is at fault (:class:`~nusaworker.delivery.guard.ChannelGuard`; without one, auth
     and credit errors are retried later like transient ones). ``routes`` chooses the account
     (its client and guard) from the channel's route instead (:mod:`nusaworker.failover`).
+
+    Raises :class:`~nusaworker.ledger.RecordNotFound` (nothing to deliver), the Redis
+    errors of a ledger out of reach (:func:`~nusaworker.delivery.decide.ledger_out_of_reach`:
+    the task hands itself back) and our own *retryable* errors met outside the send (the gate
+    out of reach before the claim: the record stays ``accepted`` for the replay sweep);
+    anything else that goes wrong ends the record (:mod:`nusaworker.delivery.poison`) and the
+    task returns.
     """
+    claim = _Held()
+    try:
+        return _deliver(
+            message_id,
+            claim,
+            ledger=ledger,
+            client=client,
+            rules=rules,
+            otp_resend_in_doubt=otp_resend_in_doubt,
+            circuit=circuit,
+            holder=holder,
+            routes=routes,
+        )
+    except RecordNotFound:
+        raise
+    except redis.RedisError as exc:
+        if decide.ledger_out_of_reach(exc):
+            raise
+        ended = end_poisoned(ledger, message_id, exc, token=claim.token)
+    except Exception as exc:
+        if isinstance(exc, NusaWorkerError) and exc.retryable:
+            raise  # not poison: a later try may pass (see the docstring)
+        ended = end_poisoned(ledger, message_id, exc, token=claim.token)
+    return Outcome(state=ended.state, error=ended.error)
+
+
+@dataclass
+class _Held:
+    """The claim token this delivery holds, once it holds one (for the poison path)."""
+
+    token: str | None = None
+
+
+def _deliver(
+    message_id: str,
+    held_claim: _Held,
+    *,
+    ledger: Ledger,
+    client: NusaSMSClient,
+    rules: RetryRules | None,
+    otp_resend_in_doubt: bool,
+    circuit: ChannelGuard[Any] | None,
+    holder: str | None,
+    routes: Routes | None,
+) -> Outcome:
     record = ledger.get(message_id)
     account: str | None = None
     if routes is not None:
@@ -105,6 +164,7 @@ def deliver(
     paused = action is Action.CLAIM_PAUSED
     resend = resend_in_doubt(record.priority, otp_resend_in_doubt)
     claim = ledger.claim(message_id, holder=holder)
+    held_claim.token = claim.token
     action = decide.on_claim(
         claim.outcome,
         token=claim.token is not None,
@@ -114,6 +174,7 @@ def deliver(
     )
     if action is Action.RETAKE_IN_DOUBT:
         claim = ledger.claim(message_id, take_in_doubt=True, holder=holder)
+        held_claim.token = claim.token
         if routes is not None:
             run.pin(routes, ledger.get(message_id))
         action = decide.on_claim(
@@ -138,6 +199,18 @@ def deliver(
         # A redelivered task took the record over while its channel is paused: no hit.
         return run.release_and_hold(token, run.paused_reason)
     return run.send(run.client or client, token, claim.attempts)
+
+
+def _payload_problem(record: MessageRecord) -> str | None:
+    """What is wrong with the record's payload for its channel's request model (fields and
+    messages, never their values: the payload is the user's data); ``None`` if it validates."""
+    try:
+        channel_row(record.channel).validate(record.payload)
+    except ValidationError as exc:
+        return unreadable(exc)
+    except (ValueError, TypeError) as exc:
+        return type(exc).__name__
+    return None
 
 
 def _pinned(record: MessageRecord) -> str | None:
@@ -204,12 +277,24 @@ class _Run:
                 row = channel_row(record.channel)
                 send = row.senders[self.provider or row.provider]
                 ref_no = send(client, record.payload, record.priority, message_id=record.id)
-        except (NusaWorkerError, ValidationError) as exc:
+        except redis.RedisError:
+            raise  # the ledger's business, not the message's (see decide.ledger_out_of_reach)
+        except Exception as exc:
             failure = decide.classify(exc)
             if failure is Failure.NOT_PROCESSED:
                 self.error()
-            action = decide.after_send(failure, guarded=self.circuit is not None)
-            return self.failed(action, failure, exc, token, attempts)
+            hit_started, problem = False, None
+            if failure in (Failure.INVALID_PAYLOAD, Failure.UNEXPECTED):
+                hit_started = ledger.fields(record.id, "hit_started")["hit_started"] == "1"
+                if failure is Failure.UNEXPECTED and not hit_started:
+                    problem = _payload_problem(record)
+            action = decide.after_send(
+                failure,
+                guarded=self.circuit is not None,
+                hit_started=hit_started,
+                payload_valid=problem is None,
+            )
+            return self.failed(action, failure, exc, token, attempts, problem)
         return self.record_sent(token, ref_no)
 
     def error(self) -> None:
@@ -217,11 +302,24 @@ class _Run:
             self.routes.error(self.account, self.record.channel)
 
     def failed(
-        self, action: Action, failure: Failure, exc: BaseException, token: str, attempts: int
+        self,
+        action: Action,
+        failure: Failure,
+        exc: BaseException,
+        token: str,
+        attempts: int,
+        problem: str | None = None,
     ) -> Outcome:
-        """Perform what the table chose for a send that ended in ``exc``."""
+        """Perform what the table chose for a send that ended in ``exc``; ``problem``: what is
+        wrong with the payload, when that is why it ended."""
         record, ledger = self.record, self.ledger
         error = describe_error(exc)
+        if problem is not None:
+            error = describe_error(f"InvalidPayload: {problem}")
+            log.warning("message %s: %s (%s)", record.id, error, type(exc).__name__)
+        elif failure is Failure.UNEXPECTED:
+            error = poison_reason(exc)
+            log.error("message %s: %s (%s)", record.id, error, action.value, exc_info=exc)
         if action is Action.EXPIRE_IF_LATE:
             if self.expire_if_late(token):
                 return Outcome(state=MessageState.EXPIRED, error=expiry_reason(record.validity_s))
@@ -233,6 +331,9 @@ class _Run:
         if action is Action.MARK_REJECTED:
             ledger.mark_rejected(record.id, error, token=token)
             return Outcome(state=MessageState.REJECTED, error=error)
+        if action is Action.MARK_FAILED:
+            ledger.mark_failed(record.id, error, token=token)
+            return Outcome(state=MessageState.FAILED, error=error)
         if action is Action.PAUSE_AND_HOLD:
             return self.pause_and_hold(token, exc)
         assert action is Action.RETRY_OR_END, action

@@ -43,7 +43,13 @@ beat (:mod:`nusaworker.ledger.schedule` — the retry and expiry indexes —,
 """
 
 from nusaworker.ledger.claim import Claim, ClaimOutcome
-from nusaworker.ledger.errors import Fenced, IllegalTransition, LedgerError, RecordNotFound
+from nusaworker.ledger.errors import (
+    CorruptRecord,
+    Fenced,
+    IllegalTransition,
+    LedgerError,
+    RecordNotFound,
+)
 from nusaworker.ledger.ids import new_message_id
 from nusaworker.ledger.ledger import Ledger
 from nusaworker.ledger.parked import ParkedUpdates, StatusUpdate
@@ -64,6 +70,7 @@ __all__ = [
     "TRANSITIONS",
     "Claim",
     "ClaimOutcome",
+    "CorruptRecord",
     "Fenced",
     "IllegalTransition",
     "Ledger",

@@ -3,6 +3,7 @@
     NusaWorkerError
     └── LedgerError             anything the message ledger refuses
         ├── RecordNotFound      no record under that id (never created, or expired)
+        ├── CorruptRecord       a record whose stored fields cannot be read
         ├── IllegalTransition   a move the state machine never allows from where the record is
         └── Fenced              the caller's claim token is no longer the record's token
 
@@ -30,6 +31,18 @@ class RecordNotFound(LedgerError):
     def __init__(self, message_id: str) -> None:
         super().__init__(f"no message record {message_id!r}")
         self.message_id = message_id
+
+
+class CorruptRecord(LedgerError):
+    """Raised when a stored record cannot be read (a field that does not parse or validate)."""
+
+    # Read again, the same bytes fail the same way: only a new write can mend the record.
+    retryable = False
+
+    def __init__(self, message_id: str, reason: str) -> None:
+        super().__init__(f"message record {message_id!r} cannot be read: {reason}")
+        self.message_id = message_id
+        self.reason = reason
 
 
 class IllegalTransition(LedgerError):

@@ -16,12 +16,31 @@ from typing import Any
 
 import redis
 
-from nusaworker.keys import EVENTS_MAXLEN, IDEMPOTENCY_TTL_S, RECORD_FINAL_TTL_S, REF_TTL_S, Keys
+from nusaworker.keys import (
+    DEAD_LETTERS_MAXLEN,
+    EVENTS_MAXLEN,
+    IDEMPOTENCY_TTL_S,
+    RECORD_FINAL_TTL_S,
+    REF_TTL_S,
+    Keys,
+)
 from nusaworker.ledger.claim import Claim, ClaimOutcome
-from nusaworker.ledger.errors import Fenced, IllegalTransition, LedgerError, RecordNotFound
+from nusaworker.ledger.errors import (
+    CorruptRecord,
+    Fenced,
+    IllegalTransition,
+    LedgerError,
+    RecordNotFound,
+)
 from nusaworker.ledger.followup import FollowUp
 from nusaworker.ledger.parked import ParkedUpdates
-from nusaworker.ledger.record import MessageRecord, describe_error, from_redis_hash, to_redis_hash
+from nusaworker.ledger.record import (
+    MessageRecord,
+    describe_error,
+    from_redis_hash,
+    to_redis_hash,
+    unreadable,
+)
 from nusaworker.ledger.schedule import Schedule
 from nusaworker.ledger.states import EXPIRING_STATES, MessageState, predecessors
 from nusaworker.redis_scripts import as_text, lua
@@ -42,6 +61,12 @@ CLAIM_BOOKKEEPING = ("token", "holder", "claimed_at")
 _UNSENT = frozenset({MessageState.ACCEPTED, MessageState.SENDING})
 
 
+def _lenient_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 class Ledger(FollowUp, Schedule):
     """Message records in Redis, and the atomic moves between their states.
 
@@ -59,14 +84,17 @@ class Ledger(FollowUp, Schedule):
         clock: Callable[[], float] = time.time,
         events_maxlen: int = EVENTS_MAXLEN,
         retention_s: float = RECORD_FINAL_TTL_S,
+        dead_letters_maxlen: int = DEAD_LETTERS_MAXLEN,
     ) -> None:
         """``retention_s``: how long a record (and its ``ref_no`` link) stays readable once
         it is final (``NUSAWORKER_RECORD_RETENTION_DAYS``); its events were handed on long
-        before."""
+        before, its dead letter (if any; at most ``dead_letters_maxlen`` are kept, 0: none)
+        goes with it."""
         self.redis = redis_client
         self.keys = keys
         self.clock = clock
         self.events_maxlen = events_maxlen
+        self.dead_letters_maxlen = dead_letters_maxlen
         self.retention_s = max(1, int(retention_s))
         self.parked = ParkedUpdates(redis_client, keys=keys, clock=clock)
         self._note = redis_client.register_script(lua("nusaworker.ledger", "note"))
@@ -129,18 +157,39 @@ class Ledger(FollowUp, Schedule):
         return as_text(message_id), bool(int(written))
 
     def get(self, message_id: str) -> MessageRecord:
-        """The record ``message_id``; raises :class:`RecordNotFound`."""
+        """The record ``message_id``; raises :class:`RecordNotFound`, and :class:`CorruptRecord`
+        for one whose fields cannot be read."""
         data = self.redis.hgetall(self.keys.message(message_id))
         if not data:
             raise RecordNotFound(message_id)
-        return from_redis_hash(data)
+        try:
+            return from_redis_hash(data)
+        except ValueError as exc:
+            raise CorruptRecord(message_id, unreadable(exc)) from None
 
     def get_many(self, message_ids: Iterable[str]) -> list[MessageRecord]:
-        """The records that exist, in the order asked (missing ones left out); one round trip."""
+        """The records that exist, in the order asked, one round trip; missing ones are left
+        out, and so are records that cannot be read (logged): one corrupt record must not stop
+        a sweep over all the others (the send task ends it, :mod:`nusaworker.delivery`)."""
+        ids = list(message_ids)
         pipe = self.redis.pipeline(transaction=False)
-        for message_id in message_ids:
+        for message_id in ids:
             pipe.hgetall(self.keys.message(message_id))
-        return [from_redis_hash(data) for data in pipe.execute() if data]
+        records = []
+        for message_id, data in zip(ids, pipe.execute(), strict=True):
+            if not data:
+                continue
+            try:
+                records.append(from_redis_hash(data))
+            except ValueError as exc:
+                log.warning("message %s: record cannot be read (%s)", message_id, unreadable(exc))
+        return records
+
+    def fields(self, message_id: str, *names: str) -> dict[str, str | None]:
+        """Some fields of a record as stored (text, ``None`` when absent), without reading it
+        as a record: what a corrupt record still tells (its state, whether a hit started)."""
+        values = self.redis.hmget(self.keys.message(message_id), list(names))
+        return {name: _lenient_text(v) for name, v in zip(names, values, strict=True)}
 
     def states(self, message_ids: Iterable[str]) -> list[str | None]:
         """The state of each record asked for (``None``: no such record); one round trip."""
@@ -277,14 +326,22 @@ class Ledger(FollowUp, Schedule):
         return moved
 
     def mark_rejected(
-        self, message_id: str, error: BaseException | str, *, token: str | None = None
+        self,
+        message_id: str,
+        error: BaseException | str,
+        *,
+        token: str | None = None,
+        only_from: MessageState | None = None,
     ) -> bool:
         """``accepted``/``sending`` → ``rejected``: refused for good (validation, provider 4xx).
 
-        With ``token`` the move is fenced (raises :class:`Fenced` on a stale token). Returns
-        ``False`` when the move is not allowed from the current state (nothing changes).
+        With ``token`` the move is fenced (raises :class:`Fenced` on a stale token);
+        ``only_from`` narrows where it may come from (``accepted``: a record nobody claimed).
+        Returns ``False`` when the move is not allowed from the current state (nothing changes).
         """
-        return self._finish(message_id, MessageState.REJECTED, error, token, "mark_rejected")
+        return self._finish(
+            message_id, MessageState.REJECTED, error, token, "mark_rejected", only_from
+        )
 
     def abort(self, message_id: str, reason: str) -> bool:
         """``accepted`` → ``aborted``: a message that will not be sent because its sender
@@ -444,10 +501,14 @@ class Ledger(FollowUp, Schedule):
         error: BaseException | str,
         token: str | None,
         operation: str,
+        only_from: MessageState | None = None,
     ) -> bool:
         now = self.clock()
         fields = {"error": describe_error(error), "updated_at": now}
-        return self._move(message_id, target, operation, token=token, fields=fields, at=now)
+        allowed = None if only_from is None else [only_from]
+        return self._move(
+            message_id, target, operation, token=token, fields=fields, at=now, allowed_from=allowed
+        )
 
     def _move(
         self,
@@ -501,6 +562,7 @@ class Ledger(FollowUp, Schedule):
             keys.sent_otp_index,
             keys.events,
             keys.lease_index,
+            keys.dead_letters,
         ]
         if ref_no is not None:
             script_keys.append(self.keys.ref(ref_no))
@@ -517,6 +579,8 @@ class Ledger(FollowUp, Schedule):
             self.events_maxlen,
             keys.campaign_prefix,
             "1" if final else "0",
+            self.dead_letters_maxlen,
+            self.retention_s * 1000,
             len(delete),
             *delete,
         ]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nusaworker.ledger.ids import new_message_id
 from nusaworker.ledger.states import MessageState
@@ -83,6 +83,9 @@ class MessageRecord(BaseModel):
     # The campaign the message belongs to (:mod:`nusaworker.campaigns`), if any: its claim obeys
     # the campaign's pause and cancel, and every move is counted in the campaign's hash.
     campaign: str | None = None
+    # A dead letter an operator sent again (``nusaworker dead-letters --requeue``): the id of
+    # the new message (this one stays as it ended).
+    requeued_as: str | None = None
 
     @field_validator("payload")
     @classmethod
@@ -124,9 +127,29 @@ def _text(value: str | bytes) -> str:
 
 
 def from_redis_hash(data: Mapping[Any, Any]) -> MessageRecord:
-    """Rebuild a record from ``HGETALL`` output (``str`` or ``bytes``, either works)."""
-    fields: dict[str, Any] = {_text(k): _text(v) for k, v in data.items()}
+    """Rebuild a record from ``HGETALL`` output (``str`` or ``bytes``, either works).
+
+    Raises :class:`ValueError` for a hash that is not a record (:func:`unreadable` says why).
+    """
+    try:
+        fields: dict[str, Any] = {_text(k): _text(v) for k, v in data.items()}
+    except UnicodeDecodeError:
+        raise ValueError("a field is not UTF-8") from None
     for name in _JSON_FIELDS:
         if name in fields:
-            fields[name] = json.loads(fields[name])
+            try:
+                fields[name] = json.loads(fields[name])
+            except (ValueError, RecursionError):
+                raise ValueError(f"{name}: not JSON") from None
     return MessageRecord.model_validate(fields)
+
+
+def unreadable(exc: ValueError) -> str:
+    """Why a hash is not a record, naming its fields — never their values (a payload is the
+    user's data, and the reason ends up in logs and in the record's ``error``)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+    return str(exc)

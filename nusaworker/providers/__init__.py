@@ -5,9 +5,11 @@ HTTP, pydantic and tenacity, and calls a :class:`Gate` before every hit; it know
 Celery, Redis or the ledger.
 
 Shared by every provider: ``errors`` (the taxonomy), ``classify`` (HTTP answers and ``requests``
-exceptions → taxonomy), ``transport`` (one paced, retried ``hit()``), ``retry`` (the backoff and
-retry decisions), ``gate`` (the pacing protocol), ``paced_http`` (the adapter that takes the
-turn right before a request is written), ``family`` (what a provider family is) and
+exceptions → taxonomy; the strict JSON reader), ``transport`` (one paced, retried ``hit()``),
+``bounded`` (an answer's body read within 4 MiB and the read timeout), ``fields`` (the shape
+of the ids and status words the fleet keeps), ``retry`` (the backoff and retry decisions),
+``gate`` (the pacing protocol), ``paced_http`` (the adapter that takes the turn right before a
+request is written), ``family`` (what a provider family is) and
 ``registry`` (the families by name: :data:`PROVIDERS`, :func:`build_client`).
 One subpackage per provider: ``nusasms/`` (client, models, SMS status codes, segments),
 ``smsgateway24/`` (Android phone gateway: client, token cache, models, status codes).

@@ -39,6 +39,7 @@ __all__ = [
     "Redact",
     "error_for_exception",
     "error_for_response",
+    "load_json",
     "lost_answer",
     "shorten",
     "summarize_body",
@@ -47,6 +48,10 @@ __all__ = [
 
 Redact = Callable[[str], str]
 MAX_DETAIL = 300
+# An error's summary needs the start of its body only; reading all of a few MB through the
+# regular expressions below would cost seconds for nothing.
+SUMMARY_BYTES = 64 * 1024
+_SECRET_MARGIN = 4096  # longer than any credential: a secret cut at the end is cut away whole
 
 
 def unredacted(text: str) -> str:
@@ -104,14 +109,20 @@ def _after_write(exc: BaseException) -> bool:
     return False
 
 
-def error_for_exception(exc: requests.RequestException, *, is_send: bool) -> ProviderError:
+def error_for_exception(
+    exc: requests.RequestException, *, is_send: bool, sent: bool = False
+) -> ProviderError:
     """Map a ``requests`` exception to the taxonomy (the caller raises it ``from exc``).
 
     Not sent — connect timeout, refused, name resolution, TLS handshake — is transient for any
     hit. Sent but unanswered — read timeout, connection dropped or answer cut off — is
-    ambiguous for a send and transient for a read. A malformed URL or header is permanent.
+    ambiguous for a send and transient for a read. A malformed URL or header of our request
+    is permanent; ``sent`` says the request was being made, so an invalid header can only be
+    the answer's (``Content-Length: 2`` and ``Content-Length: 9``): an answer lost.
     """
     name = type(exc).__name__
+    if sent and isinstance(exc, requests.exceptions.InvalidHeader):
+        return lost_answer(f"answer with a broken header ({name})", is_send=is_send)
     if isinstance(
         exc,
         requests.exceptions.InvalidURL
@@ -136,7 +147,8 @@ def error_for_exception(exc: requests.RequestException, *, is_send: bool) -> Pro
     return lost_answer(f"request failed ({name})", is_send=is_send)
 
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# Bounded repetitions: "<title" repeated with no ">" must not make the search quadratic.
+_TITLE = re.compile(r"<title[^>]{0,200}>(.{0,1000}?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -145,6 +157,25 @@ def shorten(text: str) -> str:
     """``text`` on one line, cut to ``MAX_DETAIL`` characters (an error's detail stays short)."""
     text = _SPACE.sub(" ", text).strip()
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_json(body: bytes | str) -> Any:
+    """``body`` parsed as strict JSON, or :class:`ValueError` saying why it is not.
+
+    Refused alike: bytes that are not UTF-8, broken or cut JSON, ``NaN``/``Infinity`` (not JSON:
+    a balance of NaN must not read as a number), integers of thousands of digits, and nesting
+    deeper than the parser can follow (Python's ``RecursionError``). Every provider answer that
+    is JSON is read through here.
+    """
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _validation_detail(detail: Any) -> str | None:
@@ -165,14 +196,16 @@ def _validation_detail(detail: Any) -> str | None:
 def summarize_body(body: bytes, redact: Redact = unredacted) -> str:
     """A short, human summary of an error body: validation details, a message, a page title.
 
-    Secrets are redacted from the whole text *before* it is cut short, so that no prefix of a
-    secret can survive the cut.
+    Only the first :data:`SUMMARY_BYTES` are looked at. Secrets are redacted *before* the text
+    is cut short (a little more than that is redacted, then cut), so that no prefix of a secret
+    can survive a cut.
     """
-    text = redact(body.decode("utf-8", errors="replace")).strip()
+    head = body[: SUMMARY_BYTES + _SECRET_MARGIN].decode("utf-8", errors="replace")
+    text = redact(head)[:SUMMARY_BYTES].strip()
     if not text:
         return "empty body"
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except ValueError:
         data = None
     if isinstance(data, dict):

@@ -3,9 +3,15 @@
 Each attempt takes a slot from the pacing gate (a retry takes a fresh slot, so retries count
 against the provider's rate like any hit) once its connection is open and right before the
 request is written (:mod:`.paced_http`), and makes exactly one HTTP request: urllib3
-never retries behind our back (``max_retries=0``) and redirects are not followed. A 429 pushes
-the whole fleet back through ``gate.penalize`` before anything else happens. Tenacity decides
-from the error class whether to go again, within a budget of attempts and seconds.
+never retries behind our back (``max_retries=0``) and redirects are not followed. The answer's
+body is read within bounds (:mod:`.bounded`: 4 MiB, the read timeout). A 429 pushes the whole
+fleet back through ``gate.penalize`` (at most :data:`MAX_PENALTY_S`) before anything else
+happens. Tenacity decides from the error class whether to go again, within a budget of
+attempts and seconds.
+
+Whatever the provider answers, a hit ends in a result or an error of the taxonomy: a parser
+that trips over an answer nobody foresaw (any exception but the taxonomy's) is logged as a bug
+and the answer read as unreadable, like a body that is not JSON.
 """
 
 from __future__ import annotations
@@ -30,13 +36,22 @@ from tenacity import (
     stop_before_delay,
 )
 
+from .bounded import MAX_ANSWER_BYTES, read_body
 from .classify import error_for_exception, error_for_response, lost_answer
 from .errors import SUCCESS_STATUSES, ProviderError, RateLimited
 from .gate import Gate, Priority
 from .paced_http import PacedAdapter, before_write
 from .retry import DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, should_retry, wait_seconds
 
-__all__ = ["Kind", "ReadError", "RetryPolicy", "Transport", "before_retry"]
+__all__ = [
+    "MAX_ANSWER_BYTES",
+    "MAX_PENALTY_S",
+    "Kind",
+    "ReadError",
+    "RetryPolicy",
+    "Transport",
+    "before_retry",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +59,12 @@ T = TypeVar("T")
 Kind = Literal["send", "read"]
 # Reads a provider's own error codes out of a non-2xx answer (None: let the HTTP status decide).
 ReadError = Callable[[requests.Response], ProviderError | None]
+
+# How far one 429 may push the whole fleet's gate back, whatever its Retry-After says: a
+# provider (or a proxy) asking for a day, or for 1e308 seconds, must not stop every worker of
+# the account for that long on one answer. A longer wait is honoured by asking again each
+# minute: one hit, one more 429, one more minute.
+MAX_PENALTY_S = 60.0
 
 
 _before_retry: ContextVar[Callable[[], None] | None] = ContextVar(
@@ -110,7 +131,7 @@ class _Redactor:
         return text
 
 
-def _reason(exc: ValueError, redact: Callable[[str], str]) -> str:
+def _reason(exc: BaseException, redact: Callable[[str], str]) -> str:
     """A one-line reason; for a model mismatch the fields and messages, never the input."""
     if isinstance(exc, ValidationError):
         parts = [
@@ -139,8 +160,10 @@ class Transport:
         secrets: Sequence[SecretStr] = (),
         pool_size: int = 16,
         sleep: Callable[[float], None] = time.sleep,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_answer_bytes = max_answer_bytes
         self.account = account
         self.policy = policy
         self._gate = gate
@@ -228,6 +251,8 @@ class Transport:
         try:
             # The slot is taken inside the connection, after it is open (see paced_http).
             with before_write(lambda: self._gate.acquire(self.account, priority=priority)):
+                # Streamed: the body is read below, within bounds (.bounded).
+                settings["stream"] = True
                 response = self._session.send(
                     prepared, timeout=self._timeout, allow_redirects=False, **settings
                 )
@@ -237,15 +262,24 @@ class Transport:
                 "hit %s %s status=- error=%s elapsed_ms=%.1f attempt=%d",
                 method, path, type(exc).__name__, elapsed_ms, attempt,
             )  # fmt: skip
-            raise error_for_exception(exc, is_send=is_send) from exc
+            raise error_for_exception(exc, is_send=is_send, sent=True) from exc
+        body = read_body(response, limit=self.max_answer_bytes, timeout=self._timeout[1])
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug(
-            "hit %s %s status=%d elapsed_ms=%.1f attempt=%d",
-            method, path, response.status_code, elapsed_ms, attempt,
+            "hit %s %s status=%d elapsed_ms=%.1f attempt=%d bytes=%d",
+            method, path, response.status_code, elapsed_ms, attempt, len(body.data),
         )  # fmt: skip
+        success = response.status_code in SUCCESS_STATUSES
+        if body.problem is not None and success:
+            raise lost_answer(
+                f"HTTP {response.status_code} answer {body.problem}",
+                is_send=is_send,
+                status_code=response.status_code,
+            )
+        # An error status says what it says, however much of its body arrived.
         error = None
-        if read_error is not None and response.status_code not in SUCCESS_STATUSES:
-            error = read_error(response)
+        if read_error is not None and not success:
+            error = self._read_error(read_error, response)
         error = error or error_for_response(
             response.status_code,
             response.headers,
@@ -254,10 +288,9 @@ class Transport:
             redact=self.redact,
         )
         if isinstance(error, RateLimited):
-            penalty = error.retry_after
-            self._gate.penalize(
-                self.account, self.policy.rate_limit_penalty if penalty is None else penalty
-            )
+            asked = error.retry_after
+            penalty = self.policy.rate_limit_penalty if asked is None else asked
+            self._gate.penalize(self.account, min(penalty, MAX_PENALTY_S))
         if error is not None:
             raise error
         return response
@@ -280,6 +313,34 @@ class Transport:
                 is_send=is_send,
                 status_code=response.status_code,
             ) from None
+        except Exception as exc:
+            # Not the taxonomy, not "unreadable": the answer broke an assumption of a parser.
+            # The caller gets the same as for an unreadable answer; the bug is logged.
+            reason = _reason(exc, self.redact)
+            log.error(
+                "parser bug: a %d answer of %s raised %s (%s); read as unreadable",
+                response.status_code, urlsplit(response.url or "").path, type(exc).__name__,
+                reason,
+            )  # fmt: skip
+            raise lost_answer(
+                f"HTTP {response.status_code} answer unreadable ({type(exc).__name__})",
+                is_send=is_send,
+                status_code=response.status_code,
+            ) from None
+
+    def _read_error(
+        self, read_error: ReadError, response: requests.Response
+    ) -> ProviderError | None:
+        """A provider's own reading of an error answer; one that trips over the body (a
+        parser bug, logged) leaves the HTTP status to decide."""
+        try:
+            return read_error(response)
+        except Exception as exc:
+            log.error(
+                "parser bug: reading a %d error answer raised %s (%s); judged by its status",
+                response.status_code, type(exc).__name__, _reason(exc, self.redact),
+            )  # fmt: skip
+            return None
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

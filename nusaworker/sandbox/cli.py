@@ -10,6 +10,7 @@ from types import FrameType
 
 from .box import Sandbox
 from .faults import FaultProfile
+from .garbage import KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,13 +32,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-enforce", action="store_true", help="count rate-rule violations but answer them"
     )
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--p-garbage",
+        type=float,
+        default=0.0,
+        help="chance a provider hit is answered with garbage (processed first; default 0)",
+    )
+    parser.add_argument(
+        "--garbage-kinds",
+        default="",
+        help=f"comma-separated kinds to draw from (default: all but slow ones): {', '.join(KINDS)}",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a sandbox in the foreground until SIGINT/SIGTERM; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    faults = FaultProfile(latency_ms=args.latency_ms, latency_jitter_ms=args.latency_jitter_ms)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        faults = FaultProfile(
+            latency_ms=args.latency_ms,
+            latency_jitter_ms=args.latency_jitter_ms,
+            p_garbage=args.p_garbage,
+            garbage_kinds=tuple(k.strip() for k in args.garbage_kinds.split(",") if k.strip()),
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     box = Sandbox(
         args.host,
         args.port,

@@ -1,4 +1,4 @@
-"""Fault profile of the sandbox: latency, injected 429/5xx, dropped and malformed answers.
+"""Fault profile of the sandbox: latency, injected 429/5xx, dropped, malformed and garbage answers.
 
 A :class:`FaultProfile` is plain data (settable at construction, by :meth:`Sandbox.set_faults`
 or ``POST /_sandbox/faults``). :func:`draw` turns it into the decision for one hit, using the
@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .garbage import DEFAULT_KINDS, KINDS
+
 PROBABILITIES = (
     "p_429",
     "p_429_retry_after",
@@ -21,6 +23,7 @@ PROBABILITIES = (
     "p_drop_after_accept",
     "p_malformed",
     "p_timeout_after_accept",
+    "p_garbage",
 )
 FIVE_XX = (500, 502, 503)
 
@@ -46,6 +49,15 @@ class FaultProfile:
         timeout_sleep_s: How long the "timeout after accept" fault holds the connection.
         down_paths: Path prefixes answered 503 on every hit, never processed: an endpoint (a
             channel) that is down for good while the others work.
+        p_garbage: Chance a provider hit is processed, then answered with garbage instead of
+            its answer (wrong types, truncated, HTML, huge, not HTTP …: :mod:`.garbage`).
+        garbage_kinds: The kinds drawn from (uniformly); empty: every kind but the slow ones
+            (``drip``, which must be named).
+        garbage_seed: The seed every garbage answer is made with (``None``: a fresh one per hit,
+            from the sandbox's RNG). The hit log names each garbage answer ``garbage:kind:seed``;
+            this replays one.
+        garbage_paths: Path prefixes answered garbage on every hit (processed first): an
+            endpoint that has gone bad while the others work.
     """
 
     latency_ms: float = 0.0
@@ -60,6 +72,10 @@ class FaultProfile:
     p_timeout_after_accept: float = 0.0
     timeout_sleep_s: float = 30.0
     down_paths: tuple[str, ...] = ()
+    p_garbage: float = 0.0
+    garbage_kinds: tuple[str, ...] = ()
+    garbage_seed: int | None = None
+    garbage_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in PROBABILITIES:
@@ -69,6 +85,16 @@ class FaultProfile:
         for name in ("latency_ms", "latency_jitter_ms", "retry_after_s", "timeout_sleep_s"):
             if float(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must not be negative")
+        unknown = sorted(set(self.garbage_kinds) - set(KINDS))
+        if unknown:
+            raise ValueError(
+                f"unknown garbage kind(s): {', '.join(unknown)} (one of: {', '.join(KINDS)})"
+            )
+
+    @property
+    def garbage_pool(self) -> tuple[str, ...]:
+        """The garbage kinds a hit draws from."""
+        return self.garbage_kinds or DEFAULT_KINDS
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> FaultProfile:
@@ -81,9 +107,14 @@ class FaultProfile:
         for name, value in data.items():
             if name == "retry_after_date":
                 values[name] = bool(value)
-            elif name == "down_paths":
+            elif name == "garbage_seed":
+                try:
+                    values[name] = None if value is None else int(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"garbage_seed must be an integer, got {value!r}") from None
+            elif name in ("down_paths", "garbage_kinds", "garbage_paths"):
                 if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-                    raise ValueError(f"down_paths must be a list of path prefixes, got {value!r}")
+                    raise ValueError(f"{name} must be a list of names, got {value!r}")
                 values[name] = tuple(value)
             else:
                 try:
@@ -96,6 +127,8 @@ class FaultProfile:
         """The profile as JSON-ready data (the shape ``from_mapping`` accepts)."""
         data = dataclasses.asdict(self)
         data["down_paths"] = list(self.down_paths)
+        data["garbage_kinds"] = list(self.garbage_kinds)
+        data["garbage_paths"] = list(self.garbage_paths)
         return data
 
 
@@ -107,16 +140,22 @@ class FaultDecision:
     reject: str | None = None  # "429" or "5xx": answered without processing
     status_5xx: int = 500
     retry_after: bool = False
-    after: str | None = None  # "drop", "timeout" or "malformed": applied after processing
+    after: str | None = None  # "drop", "timeout", "malformed" or "garbage": after processing
     malformed_empty: bool = False
     hold_s: float = 0.0  # how long "timeout" holds the connection before closing it
+    garbage_kind: str | None = None  # with after == "garbage": which kind (see .garbage)
+    garbage_seed: int = 0  # and the seed its answer is made with
+
+
+def _on(path: str, prefixes: tuple[str, ...]) -> bool:
+    return bool(path) and any(path.startswith(prefix) for prefix in prefixes)
 
 
 def draw(
     profile: FaultProfile, rng: random.Random, *, is_send: bool, path: str = ""
 ) -> FaultDecision:
     """Decide the faults of one hit; draws only for the knobs that are switched on."""
-    if path and any(path.startswith(prefix) for prefix in profile.down_paths):
+    if _on(path, profile.down_paths):
         return FaultDecision(
             delay_s=max(0.0, profile.latency_ms) / 1000.0, reject="5xx", status_5xx=503
         )
@@ -141,6 +180,15 @@ def draw(
         after = "timeout"
     elif chance(profile.p_malformed):
         after = "malformed"
+    elif _on(path, profile.garbage_paths) or chance(profile.p_garbage):
+        return FaultDecision(
+            delay_s=delay_s,
+            after="garbage",
+            garbage_kind=rng.choice(profile.garbage_pool),
+            garbage_seed=(
+                rng.getrandbits(32) if profile.garbage_seed is None else profile.garbage_seed
+            ),
+        )
     empty = after == "malformed" and rng.random() < 0.5
     return FaultDecision(
         delay_s=delay_s, after=after, malformed_empty=empty, hold_s=profile.timeout_sleep_s

@@ -7,7 +7,8 @@ Order of events for a provider hit (anything not under ``/_sandbox/``):
 2. body read, account resolved (APIKey header, else SMS user/password; else account ``"?"``);
 3. hit registered and judged by the gap rule, faults drawn (one lock, one seeded RNG);
 4. fault latency; then a rate-rule 429, an injected 429/5xx, or the endpoint itself;
-5. after-processing faults (drop / hold until timeout / malformed body) and the answer.
+5. after-processing faults (drop / hold until timeout / malformed body / garbage) and the
+   answer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from . import nusasms, smartswitch, smsgateway24, wachat
+from . import garbage, nusasms, smartswitch, smsgateway24, wachat
 from .arrival import StampedReader, enable_timestamps
 from .control import handle_control
 from .router import Ctx, Route, Router
@@ -196,6 +197,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _write(self, resp: Response) -> None:
+        if resp.framing != "length":
+            self._write_garbage(resp)
+            return
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(resp.body)))
@@ -206,6 +210,34 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(resp.body)
         self.wfile.flush()
+
+    def _write_garbage(self, resp: Response) -> None:
+        """Write a garbage answer in its framing (see :mod:`.garbage`); the connection closes."""
+        self.close_connection = True
+        if resp.framing == "raw":
+            self.wfile.write(resp.body)
+            self.wfile.flush()
+            return
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        if resp.framing == "overstated":
+            self.send_header("Content-Length", str(resp.declared_length or len(resp.body) + 1))
+        elif resp.framing == "drip":
+            self.send_header("Content-Length", str(len(resp.body)))
+        for name, value in resp.headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if resp.framing != "drip":
+            self.wfile.write(resp.body)
+            self.wfile.flush()
+            return
+        self.wfile.flush()
+        for at in range(len(resp.body)):
+            if self.box.stopping.wait(garbage.DRIP_INTERVAL_S):
+                return
+            self.wfile.write(resp.body[at : at + 1])  # a client that gave up: OSError, ends it
+            self.wfile.flush()
 
     def _serve(self, arrival: float) -> None:
         split = urlsplit(self.path)
@@ -277,6 +309,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if decision.after == "malformed" and resp.status < 300:
             body = b"" if decision.malformed_empty else resp.body[: max(1, len(resp.body) // 2)]
             return dataclasses.replace(resp, body=body), "malformed"
+        if decision.after == "garbage" and decision.garbage_kind is not None:
+            made = garbage.make(decision.garbage_kind, resp, decision.garbage_seed)
+            return made, f"garbage:{decision.garbage_kind}:{decision.garbage_seed}"
         return resp, None
 
 

@@ -136,6 +136,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     accepted: bool = False  # a send whose side effects happened
     ref_no: str | None = None  # what an accepted send created: ref_no (or SMS group campaign)
+    # How the answer goes on the wire (garbage answers only, see .garbage): "length" (a
+    # Content-Length), "overstated" (``declared_length`` promised, less sent, then closed),
+    # "unframed" (no length: the body ends when the connection closes), "raw" (``body`` is the
+    # whole answer, status line included) or "drip" (the body a byte at a time, slowly).
+    framing: str = "length"
+    declared_length: int | None = None
 
 
 def json_response(

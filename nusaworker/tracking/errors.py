@@ -4,6 +4,7 @@ NusaWorkerError
 └── TrackingError               (this module)
     ├── PollBudgetTimeout       no poll budget came free in time; the poll waits for later
     ├── PushRejected            a callback request is malformed or unauthenticated (4xx)
+    ├── RequeueRefused          a dead letter that may not be sent again
     └── WebhookFailed           the user's webhook did not take an event
         └── WebhookRefused      … and said it never will (a 4xx other than 408/429)
 """
@@ -34,6 +35,12 @@ class PushRejected(TrackingError):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+class RequeueRefused(TrackingError):
+    """Raised when a dead letter may not be sent again (it may have gone, or moved on)."""
+
+    retryable = False
 
 
 class WebhookFailed(TrackingError):

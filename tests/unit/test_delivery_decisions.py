@@ -5,12 +5,28 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import redis
 from pydantic import BaseModel, ValidationError
 
 from nusaworker.delivery import Action, Failure
-from nusaworker.delivery.decide import after_send, classify, on_arrival, on_claim, on_hold
+from nusaworker.delivery.decide import (
+    after_send,
+    classify,
+    ledger_out_of_reach,
+    on_arrival,
+    on_claim,
+    on_hold,
+    on_poison,
+)
 from nusaworker.errors import ConfigurationError, GateUnavailable, NusaWorkerError
-from nusaworker.ledger import ClaimOutcome, Fenced, IllegalTransition, RecordNotFound
+from nusaworker.ledger import (
+    ClaimOutcome,
+    CorruptRecord,
+    Fenced,
+    IllegalTransition,
+    MessageState,
+    RecordNotFound,
+)
 from nusaworker.ledger.held import HoldOutcome
 from nusaworker.providers.errors import (
     AmbiguousOutcome,
@@ -161,12 +177,17 @@ def _validation_error() -> ValidationError:
         (NusaWorkerError("anything"), Failure.INVALID_PAYLOAD),
         (IllegalTransition("m1", "sent", "sending"), Failure.INVALID_PAYLOAD),
         (RecordNotFound("m1"), Failure.INVALID_PAYLOAD),
+        (CorruptRecord("m1", "payload: not JSON"), Failure.INVALID_PAYLOAD),
         (_validation_error(), Failure.INVALID_PAYLOAD),
+        # What nobody foresaw: a bug, a payload that lost a field, a parser's slip.
+        (KeyError("destination"), Failure.UNEXPECTED),
+        (TypeError("missing 1 required positional argument"), Failure.UNEXPECTED),
+        (RecursionError("maximum recursion depth exceeded"), Failure.UNEXPECTED),
+        (ValueError("not a number"), Failure.UNEXPECTED),
+        (AttributeError("'NoneType' object has no attribute 'ref_no'"), Failure.UNEXPECTED),
     ],
 )
-def test_classify_maps_each_error_class(
-    exc: NusaWorkerError | ValidationError, expected: Failure
-) -> None:
+def test_classify_maps_each_error_class(exc: BaseException, expected: Failure) -> None:
     assert classify(exc) is expected
 
 
@@ -203,15 +224,59 @@ def test_classify_subclass_of_a_provider_error_keeps_its_parent_row() -> None:
         (Failure.GATE_UNAVAILABLE, False, Action.RETRY_OR_END),
         (Failure.INVALID_PAYLOAD, True, Action.MARK_REJECTED),
         (Failure.INVALID_PAYLOAD, False, Action.MARK_REJECTED),
+        (Failure.UNEXPECTED, True, Action.MARK_FAILED),
+        (Failure.UNEXPECTED, False, Action.MARK_FAILED),
     ],
 )
 def test_after_send_row(failure: Failure, guarded: bool, expected: Action) -> None:
     assert after_send(failure, guarded=guarded) is expected
 
 
+@pytest.mark.parametrize(
+    ("failure", "hit_started", "payload_valid", "expected"),
+    [
+        (Failure.UNEXPECTED, False, True, Action.MARK_FAILED),
+        (Failure.UNEXPECTED, False, False, Action.MARK_REJECTED),
+        (Failure.UNEXPECTED, True, True, Action.MARK_UNKNOWN),
+        (Failure.UNEXPECTED, True, False, Action.MARK_UNKNOWN),
+        (Failure.INVALID_PAYLOAD, False, False, Action.MARK_REJECTED),
+        (Failure.INVALID_PAYLOAD, True, False, Action.MARK_UNKNOWN),
+    ],
+)
+def test_after_send_unforeseen_failures_row(
+    failure: Failure, hit_started: bool, payload_valid: bool, expected: Action
+) -> None:
+    for guarded in (False, True):
+        decided = after_send(
+            failure, guarded=guarded, hit_started=hit_started, payload_valid=payload_valid
+        )
+        assert decided is expected
+
+
 def test_after_send_rows_cover_every_failure() -> None:
-    for failure, guarded in itertools.product(Failure, (False, True)):
-        assert isinstance(after_send(failure, guarded=guarded), Action)
+    for failure, guarded, hit, valid in itertools.product(Failure, *[(False, True)] * 3):
+        assert isinstance(
+            after_send(failure, guarded=guarded, hit_started=hit, payload_valid=valid), Action
+        )
+
+
+def test_after_send_what_no_retry_can_fix_never_goes_back_to_a_queue() -> None:
+    for failure, guarded, hit, valid in itertools.product(
+        (Failure.INVALID_PAYLOAD, Failure.UNEXPECTED, Failure.PERMANENT, Failure.AMBIGUOUS),
+        *[(False, True)] * 3,
+    ):
+        action = after_send(failure, guarded=guarded, hit_started=hit, payload_valid=valid)
+        assert action in (Action.MARK_REJECTED, Action.MARK_FAILED, Action.MARK_UNKNOWN)
+
+
+def test_after_send_a_hit_that_may_have_gone_ends_unknown_whatever_broke() -> None:
+    for failure, guarded, valid in itertools.product(
+        (Failure.INVALID_PAYLOAD, Failure.UNEXPECTED, Failure.AMBIGUOUS),
+        (False, True),
+        (False, True),
+    ):
+        action = after_send(failure, guarded=guarded, hit_started=True, payload_valid=valid)
+        assert action is Action.MARK_UNKNOWN
 
 
 def test_after_send_an_ambiguous_hit_is_never_retried() -> None:
@@ -220,6 +285,69 @@ def test_after_send_an_ambiguous_hit_is_never_retried() -> None:
             Action.RETRY_OR_END,
             Action.PAUSE_AND_HOLD,
         )
+
+
+# -- on_poison ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "holding", "hit_started", "expected"),
+    [
+        ("accepted", False, False, Action.MARK_REJECTED),
+        ("sending", True, False, Action.MARK_FAILED),
+        ("sending", True, True, Action.MARK_UNKNOWN),
+        # Not this task's to end: another worker's claim, or a claim this task lost.
+        ("sending", False, False, Action.END),
+        ("sending", False, True, Action.END),
+        ("accepted", True, False, Action.END),
+        # Past sending: nothing left to send; a state nobody knows, or no state at all.
+        ("sent", True, True, Action.END),
+        ("unknown", True, True, Action.END),
+        ("rejected", False, False, Action.END),
+        ("bogus", False, False, Action.END),
+        (None, False, False, Action.END),
+    ],
+)
+def test_on_poison_row(
+    state: str | None, holding: bool, hit_started: bool, expected: Action
+) -> None:
+    assert on_poison(state, holding=holding, hit_started=hit_started) is expected
+
+
+def test_on_poison_ends_or_leaves_every_state_and_never_retries() -> None:
+    for state, holding, hit in itertools.product(
+        [*MessageState, "bogus", None], (False, True), (False, True)
+    ):
+        action = on_poison(state, holding=holding, hit_started=hit)
+        assert action in (Action.MARK_REJECTED, Action.MARK_FAILED, Action.MARK_UNKNOWN, Action.END)
+        if state == MessageState.SENDING and hit:  # it may have gone: never failed/rejected
+            assert action in (Action.MARK_UNKNOWN, Action.END)
+
+
+# -- ledger_out_of_reach -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "out_of_reach"),
+    [
+        (redis.ConnectionError("Connection refused"), True),
+        (redis.TimeoutError("Timeout reading from socket"), True),
+        (redis.BusyLoadingError("Redis is loading the dataset in memory"), True),
+        # As redis-py's parser makes them: a class of its own, the code cut from the text.
+        (redis.exceptions.ReadOnlyError("You can't write against a read only replica."), True),
+        (redis.exceptions.OutOfMemoryError("command not allowed when used memory"), True),
+        (redis.ResponseError("NOREPLICAS Not enough good replicas to write."), True),
+        (redis.ResponseError("BUSY Redis is busy running a script."), True),
+        (redis.ResponseError("MASTERDOWN Link with MASTER is down"), True),
+        (redis.ResponseError("WRONGTYPE Operation against a key holding the wrong kind"), False),
+        (redis.ResponseError("ERR Error running script: value is not an integer"), False),
+        (redis.DataError("Invalid input of type: 'dict'"), False),
+    ],
+)
+def test_ledger_out_of_reach_tells_not_now_from_not_this(
+    exc: redis.RedisError, out_of_reach: bool
+) -> None:
+    assert ledger_out_of_reach(exc) is out_of_reach
 
 
 def test_actions_are_strings_for_logs() -> None:

@@ -7,7 +7,9 @@
 -- KEYS[4]  OTP sent index (sorted set): the priority="otp" part of KEYS[3], polled first
 -- KEYS[5]  events stream: every move (but a release back to accepted) is appended, atomically
 -- KEYS[6]  lease index (hash): a record that leaves sending leaves it
--- KEYS[7]  ref_no → id key (optional; written when given)
+-- KEYS[7]  dead-letter stream: a record that ends rejected, failed or unknown straight from
+--          accepted or sending (never sent, or sent in doubt) is appended, atomically
+-- KEYS[8]  ref_no → id key (optional; written when given)
 -- ARGV[1]  message id
 -- ARGV[2]  the new state
 -- ARGV[3]  the states it may come from, space-separated
@@ -22,11 +24,20 @@
 --          payload (the campaign's rows keep the text) and is rewritten, so that Redis can
 --          store it compactly (a hash whose every value is short is a listpack: ~500 bytes
 --          instead of ~1,900)
--- ARGV[11] n, the number of fields to delete, then ARGV[12 … 11+n] their names,
+-- ARGV[11] dead-letter stream length cap (approximate), or '0' to append nothing
+-- ARGV[12] dead-letter retention, ms: older entries are trimmed (exactly: by id, cheap) when
+--          one is appended
+-- ARGV[13] n, the number of fields to delete, then ARGV[14 … 13+n] their names,
 --          then field, value, field, value … to set
 --
 -- Returns {verdict, state before the call}: verdict is 'ok', 'fenced' (token mismatch),
 -- 'illegal' (not allowed from the current state; nothing changed) or 'missing'.
+
+-- TIME (the dead-letter trim) after writes needs effects replication (the default since
+-- Redis 5; asked for on older servers).
+if redis.replicate_commands then
+    redis.replicate_commands()
+end
 
 local key, id, new_state = KEYS[1], ARGV[1], ARGV[2]
 local v = redis.call('HMGET', key, 'state', 'token', 'campaign')
@@ -41,11 +52,11 @@ if not string.find(' ' .. ARGV[3] .. ' ', ' ' .. state .. ' ', 1, true) then
     return {'illegal', state}
 end
 
-local n_del = tonumber(ARGV[11])
+local n_del = tonumber(ARGV[13])
 if n_del > 0 then
-    redis.call('HDEL', key, unpack(ARGV, 12, 11 + n_del))
+    redis.call('HDEL', key, unpack(ARGV, 14, 13 + n_del))
 end
-redis.call('HSET', key, 'state', new_state, unpack(ARGV, 12 + n_del))
+redis.call('HSET', key, 'state', new_state, unpack(ARGV, 14 + n_del))
 if ARGV[10] == '1' and campaign and redis.call('HEXISTS', key, 'payload') == 1 then
     redis.call('HDEL', key, 'payload')
     local all = redis.call('HGETALL', key)
@@ -79,8 +90,29 @@ if state == 'sending' then
     redis.call('HDEL', KEYS[6], id)
 end
 
-if KEYS[7] then
-    redis.call('SET', KEYS[7], id, 'EX', ARGV[7])
+if KEYS[8] then
+    redis.call('SET', KEYS[8], id, 'EX', ARGV[7])
+end
+
+-- A dead letter: the message ended without being sent (rejected, failed) or in doubt
+-- (unknown), straight from the claim protocol's states. What an operator needs to see is
+-- copied, so that the list reads without the records (and survives a record that cannot be
+-- read); it is capped by length and by the records' retention.
+if ARGV[11] ~= '0' and (state == 'accepted' or state == 'sending')
+        and (new_state == 'rejected' or new_state == 'failed' or new_state == 'unknown') then
+    local names = {'channel', 'destination', 'priority', 'error', 'account'}
+    local values = redis.call('HMGET', key, unpack(names))
+    local entry = {'id', id, 'state', new_state, 'previous', state}
+    for i, name in ipairs(names) do
+        if values[i] then
+            entry[#entry + 1] = name
+            entry[#entry + 1] = values[i]
+        end
+    end
+    redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[11], '*', unpack(entry))
+    local t = redis.call('TIME')
+    local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('XTRIM', KEYS[7], 'MINID', string.format('%.0f', now_ms - tonumber(ARGV[12])))
 end
 
 -- The hooks learn of the move from the stream, written in the same atomic step: no move is

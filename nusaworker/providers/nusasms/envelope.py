@@ -15,11 +15,10 @@ codes ``-2`` NOT_ENOUGH_CREDITS and ``-7`` BALANCE_EXPIRED.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from ..classify import Redact, lost_answer, shorten, summarize_body, unredacted
+from ..classify import Redact, load_json, lost_answer, shorten, summarize_body, unredacted
 from ..errors import InsufficientCredit, PermanentError, ProviderError
 from .models.common import ApiEnvelope
 
@@ -74,7 +73,7 @@ def read_envelope(
     send (the provider may have accepted it), transient on a read.
     """
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = load_json(body)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         envelope = ApiEnvelope.model_validate(data)

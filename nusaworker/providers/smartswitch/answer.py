@@ -14,11 +14,10 @@ request). They are read, tolerantly, from the row's ``meta.error`` (the sandbox'
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..classify import Redact, shorten, unredacted
+from ..classify import Redact, load_json, shorten, unredacted
 from ..errors import ProviderError
 from .codes import error_class
 from .models import ApiError, Document, Resource
@@ -43,7 +42,7 @@ def status_of(text: str | None) -> Status:
 
 
 def _document(body: bytes) -> Document:
-    data = json.loads(body.decode("utf-8"))
+    data = load_json(body)
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     return Document.model_validate(data)

@@ -17,6 +17,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..fields import ProviderId
+
 __all__ = [
     "MAX_DESTINATIONS",
     "ApiError",
@@ -141,7 +143,7 @@ class MessageAttributes(_Answer):
 class Resource(_Answer):
     """One destination's answer: a JSON:API resource object of type ``message``."""
 
-    id: str | None = None
+    id: ProviderId | None = None
     type: str | None = None
     attributes: MessageAttributes = Field(default_factory=MessageAttributes)
     meta: dict[str, Any] = Field(default_factory=dict)

@@ -6,10 +6,9 @@ alone says is the shared :func:`~nusaworker.providers.classify.error_for_respons
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..classify import Redact, lost_answer, shorten, summarize_body, unredacted
+from ..classify import Redact, load_json, lost_answer, shorten, summarize_body, unredacted
 from .codes import is_token_refusal, refusal_error
 from .models.answers import Answer
 
@@ -46,7 +45,7 @@ def read_answer(
     provider may have accepted it), transient on a read.
     """
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = load_json(body)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         frame = Answer.model_validate(data)

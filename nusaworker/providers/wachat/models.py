@@ -16,8 +16,9 @@ import base64
 import binascii
 from typing import Annotated, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from ..fields import OptionalId, ProviderId, ProviderWord, blank_to_none
 from ..nusasms.models.common import (
     LenientDatetime,
     RequestModel,
@@ -142,7 +143,7 @@ class GatewayBalance(ResponseModel):
 class WAChatSendResult(ResponseModel):
     """What a send answers (``SendMessage`` / ``SendMedia``): above all the ``ref_no``."""
 
-    ref_no: str = Field(min_length=1)
+    ref_no: ProviderId
     destination: str | None = None
     sender: str | None = None
     queue: str | None = None
@@ -158,8 +159,12 @@ class WAChatMessageStatus(ResponseModel):
     (a new status must not make a poll fail).
     """
 
-    ref_no: str | None = None
-    status: Annotated[WAChatStatus | str | None, Field(union_mode="left_to_right")] = None
+    ref_no: OptionalId = None
+    status: Annotated[
+        WAChatStatus | ProviderWord | None,
+        Field(union_mode="left_to_right"),
+        BeforeValidator(blank_to_none),
+    ] = None
     destination: str | None = None
     sender: str | None = None
     is_group: bool | None = None

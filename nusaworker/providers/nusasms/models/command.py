@@ -23,7 +23,6 @@ The sandbox answers the shape first assumed here (``results`` wrapper; ``credits
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -32,6 +31,8 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
+from ...classify import load_json
+from ...fields import OptionalId, OptionalWord
 from ..codes import SMS_CODES, sms_error
 from .common import LenientDate, LenientDatetime, ResponseModel, Standing, standing
 
@@ -123,10 +124,10 @@ class SmsDeliveryReport(_CommandAnswer):
     ``delivered``, ``failed`` or ``unknown`` (a word not in :data:`DR_WORDS`, or none at all).
     """
 
-    ref_no: str | None = None
-    dr_status: str | None = None
+    ref_no: OptionalId = None
+    dr_status: OptionalWord = None
     sent_date: LenientDatetime = None
-    err_code: str | None = None
+    err_code: OptionalWord = None
 
     @property
     def state(self) -> DeliveryState:
@@ -184,9 +185,10 @@ def flatten_answer(body: bytes | str) -> tuple[dict[str, Any], str]:
     fields: dict[str, Any] = {}
     if text[0] in "{[":
         try:
-            _json_leaves(json.loads(text), fields)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"command answer is broken JSON ({exc.msg})") from None
+            data = load_json(text)
+        except ValueError as exc:
+            raise ValueError(f"command answer is broken JSON ({exc})") from None
+        _json_leaves(data, fields)
         return fields, text
     if text.startswith("<"):
         # Entity declarations are the door to entity-expansion attacks; answers never need them.

@@ -14,6 +14,7 @@ from typing import Any, Self
 
 from pydantic import UUID4, Field, field_validator, model_validator
 
+from ...fields import ProviderId
 from ..media import decode_base64, normalize_base64, sniff
 from .common import (
     LenientDatetime,
@@ -134,7 +135,7 @@ def _default_name(content: bytes) -> str:
 class OfficialSendResult(ResponseModel):
     """What a broadcast or a reply answers: the provider's ``ref_no``."""
 
-    ref_no: str = Field(min_length=1)
+    ref_no: ProviderId
 
 
 class Template(ResponseModel):

@@ -8,12 +8,13 @@ are undocumented: :mod:`.command` reads them (their models are re-exported here)
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from ...classify import load_json
+from ...fields import ProviderId
 from ..codes import sms_error
 from ..segments import SegmentInfo, count_segments, needs_unicode
 from .command import SmsCredits, SmsDeliveryReport
@@ -113,7 +114,7 @@ class _SmsAnswer(ResponseModel):
 class SmsSendResult(_SmsAnswer):
     """A plain send's answer; ``ref_no`` is the provider's ``messageid``."""
 
-    ref_no: str = Field(min_length=1, validation_alias="messageid")
+    ref_no: ProviderId = Field(validation_alias="messageid")
     destination: str | None = None
 
     @property
@@ -125,7 +126,7 @@ class SmsSendResult(_SmsAnswer):
 class SmsGroupResult(_SmsAnswer):
     """A group send's answer; ``ref_no`` is the ``campaign_name`` the provider made for it."""
 
-    ref_no: str = Field(min_length=1, validation_alias="campaign_name")
+    ref_no: ProviderId = Field(validation_alias="campaign_name")
     group: str | None = None
 
     @property
@@ -188,9 +189,10 @@ def parse_sms_results(body: bytes | str, content_type: str | None = None) -> lis
         return _from_xml(text)
     if text[0] in "{[":
         try:
-            return _from_json(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"SMS answer is not valid JSON ({exc.msg})") from None
+            data = load_json(text)
+        except ValueError as exc:
+            raise ValueError(f"SMS answer is not valid JSON ({exc})") from None
+        return _from_json(data)
     kind = (content_type or "unknown").split(";")[0]
     raise ValueError(f"SMS answer is neither JSON nor XML (content type {kind})")
 

@@ -14,8 +14,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from ...fields import OptionalId, ProviderId, ProviderWord, blank_to_none
 from ..media import (
     MEDIA_SIZE_LIMITS,
     decode_base64,
@@ -207,7 +208,7 @@ class Balance(ResponseModel):
 class WhatsAppSendResult(ResponseModel):
     """What a WhatsApp send (message or media) answers: above all the provider's ``ref_no``."""
 
-    ref_no: str = Field(min_length=1)
+    ref_no: ProviderId
     destination: str | None = None
     sender: str | None = None
     queue: str | None = None
@@ -283,8 +284,12 @@ class WhatsAppMessageStatus(ResponseModel):
     text (a new status must not make a poll fail).
     """
 
-    ref_no: str | None = None
-    status: Annotated[WhatsAppStatus | str | None, Field(union_mode="left_to_right")] = None
+    ref_no: OptionalId = None
+    status: Annotated[
+        WhatsAppStatus | ProviderWord | None,
+        Field(union_mode="left_to_right"),
+        BeforeValidator(blank_to_none),
+    ] = None
     destination: str | None = None
     sender: str | None = None
     is_group: bool | None = None

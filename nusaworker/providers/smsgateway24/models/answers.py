@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from ...fields import OptionalWord
 from ..codes import STATUS_CODES, FinalState, final_state
 
 __all__ = [
@@ -100,7 +101,8 @@ class TokenAnswer(Answer):
 class SendResult(Answer):
     """``addsms``: the id of the message the provider created."""
 
-    sms_id: int
+    # An id the ledger keeps (as the ref_no): a positive 64-bit number, as ids are.
+    sms_id: int = Field(ge=1, lt=2**63)
 
     _id = field_validator("sms_id", mode="before")(_lenient_int)
 
@@ -117,9 +119,9 @@ class BulkResult(Answer):
 class SmsStatus(Answer):
     """``getsmsstatus``: where one message stands. ``status`` is kept verbatim."""
 
-    sms_id: int | None = None
-    status: int | None = None
-    status_description: str | None = None
+    sms_id: int | None = Field(default=None, ge=1, lt=2**63)
+    status: int | None = Field(default=None, ge=-(2**31), lt=2**31)
+    status_description: OptionalWord = None
 
     _ints = field_validator("sms_id", "status", mode="before")(_lenient_int)
 
