@@ -36,11 +36,12 @@ A pause or a cancel also leaves at most that many queued — and the claim refus
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,18 +141,14 @@ class Dispatcher:
         """One tick of every active campaign this run can lock."""
         ticks = []
         for campaign_id in self.store.active():
-            token = secrets.token_hex(8)
-            lock = self.store.keys.campaign_lock(campaign_id)
-            if not self.redis.set(lock, token, nx=True, px=LOCK_TTL_MS):
-                continue  # another dispatcher is on it
-            try:
-                tick = self.tick(campaign_id)
-            except Exception:  # one campaign's trouble must not stop the others
-                log.exception("campaign %s: tick failed", campaign_id)
-                continue
-            finally:
-                if self.redis.get(lock) in (token, token.encode()):
-                    self.redis.delete(lock)
+            with self._locked(campaign_id, LOCK_TTL_MS) as mine:
+                if not mine:
+                    continue  # another dispatcher is on it
+                try:
+                    tick = self.tick(campaign_id)
+                except Exception:  # one campaign's trouble must not stop the others
+                    log.exception("campaign %s: tick failed", campaign_id)
+                    continue
             if tick is not None:
                 ticks.append(tick)
         return ticks
@@ -177,19 +174,25 @@ class Dispatcher:
     def top_up(self, campaign_id: str) -> int:
         """Hand out what a running campaign has room for now (a message of it just ended);
         how many. Skipped when another dispatcher holds the campaign."""
-        token = secrets.token_hex(8)
-        lock = self.store.keys.campaign_lock(campaign_id)
-        if not self.redis.set(lock, token, nx=True, px=TOP_UP_LOCK_MS):
-            return 0
-        try:
-            info = self.store.load(campaign_id)
+        with self._locked(campaign_id, TOP_UP_LOCK_MS) as mine:
+            info = self.store.load(campaign_id) if mine else None
             if info is None or info.state is not CampaignState.RUNNING:
                 return 0
             tick = Tick(campaign_id, info.state.value)
             self._refill(info, self.clock(), tick)
             return tick.dispatched
+
+    @contextlib.contextmanager
+    def _locked(self, campaign_id: str, ttl_ms: int) -> Iterator[bool]:
+        """Hold the campaign's lock for the block if it is free (yields whether it is held);
+        released only by its holder, so a lock that lapsed and was taken is left alone."""
+        token = secrets.token_hex(8)
+        lock = self.store.keys.campaign_lock(campaign_id)
+        mine = bool(self.redis.set(lock, token, nx=True, px=ttl_ms))
+        try:
+            yield mine
         finally:
-            if self.redis.get(lock) in (token, token.encode()):
+            if mine and self.redis.get(lock) in (token, token.encode()):
                 self.redis.delete(lock)
 
     # -- 1. schedule ---------------------------------------------------------------------
