@@ -182,24 +182,26 @@ def _cmd_suppress(args: argparse.Namespace, rest: list[str]) -> int:
 
 def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
     import logging
+    import signal
 
     from nusaworker.settings import load_settings
     from nusaworker.tracking.receiver import CallbackServer
     from nusaworker.tracking.wsgi import create_app
 
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads starts at 1")
     settings = load_settings()
-    host = args.host or settings.callback_host
-    port = settings.callback_port if args.port is None else args.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    server = CallbackServer(create_app(settings), host=host, port=port)
+    server = CallbackServer.from_settings(
+        create_app(settings), settings, host=args.host or None, port=args.port, threads=args.threads
+    )
+    # SIGTERM (systemd, Kubernetes) and ^C stop gracefully: requests in flight finish.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: server.request_stop())
     # The token is part of every push path; it is never printed.
     print(f"callback receiver on {server.url}/<token>/… (GET /healthz)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_forever()
+    print("callback receiver stopped", flush=True)
     return 0
 
 
@@ -318,6 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     callbacks.add_argument("--host", help="default: NUSAWORKER_CALLBACK_HOST (127.0.0.1)")
     callbacks.add_argument(
         "--port", type=int, help="default: NUSAWORKER_CALLBACK_PORT (8090); 0 picks a free one"
+    )
+    callbacks.add_argument(
+        "--threads",
+        type=int,
+        help="requests served at once (default: NUSAWORKER_CALLBACK_THREADS, 8)",
     )
     callbacks.set_defaults(func=_cmd_callbacks)
     sub.add_parser(

@@ -204,6 +204,14 @@ class Settings(BaseSettings):
     callback_host: str = "127.0.0.1"
     callback_port: int = Field(default=8090, ge=0, le=65535)
     callback_max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # Its server (waitress, nusaworker.tracking.receiver): threads run the app (a push is one
+    # or two Redis round trips, so a few threads serve hundreds a second); a connection silent
+    # this long — a keep-alive left open, a client that stopped mid-request — is closed; at
+    # most this many connections at once; on SIGTERM, requests in flight get this long.
+    callback_threads: int = Field(default=8, ge=1)
+    callback_idle_timeout_s: int = Field(default=30, ge=1)
+    callback_connection_limit: int = Field(default=200, ge=1)
+    callback_shutdown_grace_s: float = Field(default=10.0, gt=0)
     # Hooks: a Celery task of the user's backend called with every event (by name, on the
     # backend's own queue), and/or a webhook (JSON, HMAC-SHA256 signed with webhook_secret).
     hook_task: str = ""

@@ -116,6 +116,9 @@ class CallbackApp:
             "wachat/inbox": Route(post, lambda r: self._inbound_form("wachat", r)),
             "wa/phone_check": Route(post, self._phone_check),
         }
+        # Whole WSGI apps on a path of their own, outside the token (GET and HEAD): the place
+        # to mount more read-only endpoints beside the pushes.
+        self.plain_routes: dict[str, Callable[..., Iterable[bytes]]] = {"/healthz": _healthz}
 
     def __repr__(self) -> str:
         return f"CallbackApp(routes={sorted(self.routes)}, token=***)"
@@ -125,8 +128,9 @@ class CallbackApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         path = str(environ.get("PATH_INFO", "") or "/")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            return _answer(start_response, 200, {"ok": True})
+        plain = self.plain_routes.get(path)
+        if plain is not None and method in ("GET", "HEAD"):
+            return plain(environ, start_response)
         try:
             route = self._route(path)
             if method not in route.methods:
@@ -254,6 +258,11 @@ def _query_or_form(request: Request) -> dict[str, str]:
     if request.method == "POST" and request.body and "ref_no" not in request.query:
         return pushes.form_fields(request.body, request.content_type)
     return request.query
+
+
+def _healthz(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    """Answers 200 while the process serves (for load balancers and probes; no Redis call)."""
+    return _answer(start_response, 200, {"ok": True})
 
 
 def _error(reason: str) -> dict[str, Any]:
