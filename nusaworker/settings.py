@@ -143,6 +143,15 @@ class Settings(BaseSettings):
     # many intervals long, so a live worker that is merely slow is never declared dead.
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     heartbeat_ttl_s: float = Field(default=8.0, gt=0)
+    # `nusaworker check` (nusaworker.health): beat is silent once its heartbeat (written at every
+    # tick, at least every 2 s; a standby beat takes over within the 10 s lock timeout) is older
+    # than this; the fleet is behind once its oldest ``accepted`` message (due, not scheduled)
+    # waits longer than this — an OTP's validity: a code older than that is useless (the replay
+    # sweep re-enqueues a lost task only at 600 s).
+    # A bulk backlog of more than this many seconds of the account's rate trips it too: raise it
+    # (or give `--max-age-accepted`) where such backlogs are normal.
+    health_max_beat_silence_s: float = Field(default=30.0, gt=0)
+    health_max_accepted_age_s: float = Field(default=300.0, gt=0)
 
     # -- accounts and routes (nusaworker.accounts, docs/accounts.md) -----------------------------
     # More provider accounts beside the default one (named "nusasms", from the settings above),
