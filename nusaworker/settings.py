@@ -215,10 +215,13 @@ class Settings(BaseSettings):
     callback_max_body_bytes: int = Field(default=64 * 1024, gt=0)
     # Its server (waitress, nusaworker.tracking.receiver): threads run the app (a push is one
     # or two Redis round trips, so a few threads serve hundreds a second); a connection silent
-    # this long — a keep-alive left open, a client that stopped mid-request — is closed; at
-    # most this many connections at once; on SIGTERM, requests in flight get this long.
+    # this long — a keep-alive left open, a client that stopped mid-request — is closed, and so
+    # is one whose request is not received whole within the request timeout (a slow loris
+    # trickling bytes); at most this many connections at once; on SIGTERM, requests in flight
+    # get the grace to finish.
     callback_threads: int = Field(default=8, ge=1)
     callback_idle_timeout_s: int = Field(default=30, ge=1)
+    callback_request_timeout_s: float = Field(default=30.0, gt=0)
     callback_connection_limit: int = Field(default=200, ge=1)
     callback_shutdown_grace_s: float = Field(default=10.0, gt=0)
     # Hooks: a Celery task of the user's backend called with every event (by name, on the

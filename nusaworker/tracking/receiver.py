@@ -16,9 +16,10 @@ so the receiver needs a server that is correct at the edges more than one that f
   process is the one the probe and SIGTERM see. Scale out with more processes or pods.
 
 Timeouts: a connection silent for ``idle_timeout_s`` is closed — a keep-alive left open, a
-client that stopped in the middle of its request (a slow loris). A client that trickles a
-byte now and then keeps its slot; the TLS proxy in front (needed anyway) bounds a whole
-request's time.
+client that stopped in the middle of its request. A request not received whole within
+``request_timeout_s`` of its first byte is dropped too — a slow loris that trickles a byte now
+and then to stay under the idle timeout. Waitress has no such deadline of its own: the
+server's periodic maintenance (once a second) notes when it first saw each partial request.
 
 Graceful stop (:meth:`CallbackServer.stop`, SIGTERM in ``nusaworker callbacks``): the listening
 socket closes at once, requests already being served finish and their answers are written
@@ -34,6 +35,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +83,7 @@ class CallbackServer:
         max_body_bytes: a larger body is refused with 413 (chunked ones too).
         connection_limit: connections beyond it wait in the accept queue.
         grace_s: how long :meth:`stop` lets requests in flight finish.
+        request_timeout_s: a request not received whole this long after it began is dropped.
     """
 
     def __init__(
@@ -94,8 +97,12 @@ class CallbackServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         connection_limit: int = 200,
         grace_s: float = 10.0,
+        request_timeout_s: float = 30.0,
     ) -> None:
         self.grace_s = grace_s
+        self.request_timeout_s = request_timeout_s
+        # Each partial request (waitress's parser object) → when maintenance first saw it.
+        self._partial_since: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self._map: dict[int, Any] = {}
         self._server = create_server(
             app,
@@ -115,6 +122,8 @@ class CallbackServer:
             ident="nusaworker",
             expose_tracebacks=False,
         )
+        self._idle_maintenance = self._server.maintenance
+        self._server.maintenance = self._maintenance
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -139,6 +148,7 @@ class CallbackServer:
             max_body_bytes=settings.callback_max_body_bytes,
             connection_limit=settings.callback_connection_limit,
             grace_s=settings.callback_shutdown_grace_s,
+            request_timeout_s=settings.callback_request_timeout_s,
         )
 
     @property
@@ -182,6 +192,18 @@ class CallbackServer:
         elif not self._stopped.is_set():
             # Never served: close what create_server opened.
             self._close_all()
+
+    def _maintenance(self, now: float) -> None:
+        """Waitress's idle check, then the request deadline (runs in the serving loop)."""
+        self._idle_maintenance(now)
+        for channel in list(self._server.active_channels.values()):
+            partial = channel.request
+            if partial is None or channel.requests:
+                continue  # nothing half-received, or a request being served
+            began = self._partial_since.setdefault(partial, now)
+            if now - began > self.request_timeout_s:
+                log.info("callback receiver: request not received whole in time; dropped")
+                channel.will_close = True
 
     def _drain(self) -> None:
         deadline = time.monotonic() + self.grace_s

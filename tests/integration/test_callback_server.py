@@ -119,6 +119,44 @@ def test_callback_server_drops_a_stalled_client_and_serves_others(
     assert held >= IDLE_TIMEOUT_S - 0.5
 
 
+def test_callback_server_drops_a_trickling_client_at_the_request_deadline(
+    redis_url: str, key_prefix: str
+) -> None:
+    # A request timeout well under the idle timeout: only the deadline can drop this client.
+    settings = Settings(
+        redis_url=redis_url,
+        key_prefix=key_prefix,
+        callback_token=TOKEN,
+        callback_idle_timeout_s=60,
+        callback_request_timeout_s=2,
+    )
+    request = f"POST /{TOKEN}/wa/status HTTP/1.1\r\nHost: x\r\nX-Slow: ".encode() + b"a" * 200
+    with (
+        CallbackServer.from_settings(create_app(settings), settings, port=0) as server,
+        _connect(server) as loris,
+    ):
+        started = time.monotonic()
+        dropped_after = None
+        for byte in request:  # a byte every 0.1 s: never idle, never finished
+            try:
+                loris.sendall(bytes([byte]))
+            except OSError:
+                dropped_after = time.monotonic() - started
+                break
+            loris.settimeout(0.1)
+            try:
+                if loris.recv(1024) == b"":
+                    dropped_after = time.monotonic() - started
+                    break
+            except TimeoutError:
+                pass
+        served = requests.get(f"{server.url}/healthz", timeout=5)
+
+    assert dropped_after is not None  # cut off before its 200 bytes took 20 s
+    assert dropped_after >= 2 - 0.5
+    assert served.status_code == 200
+
+
 @pytest.mark.parametrize("chunked", [False, True])
 def test_callback_server_refuses_an_oversized_body_with_413(
     server: CallbackServer, chunked: bool
