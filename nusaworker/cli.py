@@ -220,7 +220,6 @@ def _cmd_check(args: argparse.Namespace, rest: list[str]) -> int:
         queue=args.queue,
         max_beat_silence_s=args.max_beat_silence,
         max_accepted_age_s=args.max_age_accepted,
-        accounts=lambda: health.account_fingerprints(settings),
         node=args.node,
     )
     if args.json:

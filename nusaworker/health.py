@@ -189,15 +189,16 @@ def check(
     queue: str = "otp",
     max_beat_silence_s: float | None = None,
     max_accepted_age_s: float | None = None,
-    accounts: Callable[[], Mapping[str, str]] = dict,
+    accounts: Callable[[], Mapping[str, str]] | None = None,
     node: str | None = None,
     now: Callable[[], float] | None = None,
 ) -> Verdict:
     """The verdict of ``role``'s checks (module docstring) on the fleet of ``settings``.
 
     ``accounts``: account name → pacing fingerprint (what breakers are keyed by), asked only
-    when the breakers are checked. ``node``: the worker a ``worker`` check looks for (default:
-    any on this host, ``@<hostname>``).
+    when the breakers are checked (default: :func:`account_fingerprints` of ``settings``).
+    ``node``: the worker a ``worker`` check looks for (default: any on this host,
+    ``@<hostname>``).
     """
     if role == "receiver":
         return Verdict([_receiver_finding(settings)])
@@ -218,10 +219,11 @@ def check(
         else:
             clock_now = now() if now is not None else _redis_now(client)
             age_max = max_accepted_age_s or settings.health_max_accepted_age_s
+            fingerprints = accounts or (lambda: account_fingerprints(settings))
             findings += [
                 judge_consumer(leases.live_workers(), queue),
                 judge_beat(leases.beat_silence(), beat_max),
-                judge_breakers(_open_breakers(client, keys, accounts())),
+                judge_breakers(_open_breakers(client, keys, fingerprints())),
                 judge_accepted(_oldest_accepted(client, keys, clock_now), age_max),
             ]
         return Verdict(findings)
