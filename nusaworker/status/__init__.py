@@ -11,6 +11,8 @@ layers below them, and nothing imports it but the receiver's entry point
 
 from __future__ import annotations
 
+import functools
+
 import redis
 
 from nusaworker.settings import Settings
@@ -22,6 +24,8 @@ __all__ = ["PATHS", "StatusApp", "StatusBoard", "status_app"]
 
 def status_app(settings: Settings, redis_client: redis.Redis) -> StatusApp:
     """The status page of the fleet ``settings`` describe, on ``redis_client``; its token is
-    ``status_token``, else ``callback_token``. The board is built on the first request."""
+    ``status_token``, else ``callback_token``. The board is built on the first request (a
+    receiver nobody looks at never builds the accounts' clients)."""
     token = settings.status_token.get_secret_value() or settings.callback_token
-    return StatusApp(lambda: StatusBoard.from_settings(settings, redis_client), token=token)
+    board = functools.cache(lambda: StatusBoard.from_settings(settings, redis_client))
+    return StatusApp(lambda: board().read(), token=token)

@@ -21,7 +21,7 @@ import redis
 from pydantic import SecretStr
 
 from nusaworker.errors import ConfigurationError
-from nusaworker.status.board import PRIORITY_NAMES, StatusBoard
+from nusaworker.status.board import PRIORITY_NAMES
 from nusaworker.status.page import CONTENT_SECURITY_POLICY, render
 
 __all__ = ["MIN_TOKEN_LENGTH", "PATHS", "StatusApp"]
@@ -50,26 +50,18 @@ _REASONS = {
 
 
 class StatusApp:
-    """A WSGI app serving :data:`PATHS` from ``board`` (built on first use by ``board``
-    when it is a callable, so that a receiver that nobody looks at never builds one)."""
+    """A WSGI app serving :data:`PATHS`; ``read`` returns the figures (what
+    :meth:`.board.StatusBoard.read` returns) at each request."""
 
-    def __init__(
-        self, board: StatusBoard | Callable[[], StatusBoard], *, token: str | SecretStr
-    ) -> None:
+    def __init__(self, read: Callable[[], dict[str, Any]], *, token: str | SecretStr) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         if len(secret) < MIN_TOKEN_LENGTH:
             raise ConfigurationError(f"status token must be at least {MIN_TOKEN_LENGTH} characters")
         self._token = secret.encode("utf-8")
-        self._board = board
+        self.read = read
 
     def __repr__(self) -> str:
         return "StatusApp(token=***)"
-
-    @property
-    def board(self) -> StatusBoard:
-        if not isinstance(self._board, StatusBoard):
-            self._board = self._board()
-        return self._board
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
@@ -82,7 +74,7 @@ class StatusApp:
         if refusal is not None:
             return refusal(start_response)
         try:
-            status = self.board.read()
+            status = self.read()
         except (redis.RedisError, OSError) as exc:
             log.error("status page: Redis unavailable: %s", type(exc).__name__)
             return _plain(start_response, 503, "temporarily unavailable")

@@ -80,6 +80,9 @@ class StatusBoard:
         self.clock = clock
         self.campaign_limit = campaign_limit
         self.failure_limit = failure_limit
+        self.boards = [
+            BreakerBoard(redis_client, account=view.fingerprint, keys=keys) for view in accounts
+        ]
 
     @classmethod
     def from_settings(cls, settings: Settings, redis_client: redis.Redis) -> StatusBoard:
@@ -191,10 +194,9 @@ class StatusBoard:
         """Per account: the balance watch's last snapshot against the thresholds, and its
         open breakers (with the messages they hold)."""
         out = []
-        for view in self.accounts:
+        for view, board in zip(self.accounts, self.boards, strict=True):
             raw = self.redis.get(self.keys.balance(view.fingerprint))
             snapshot = None if raw is None else BalanceSnapshot.from_json(raw)
-            board = BreakerBoard(self.redis, account=view.fingerprint, keys=self.keys)
             states, held = board.states(CHANNELS), board.held_counts(CHANNELS)
             out.append(
                 {
