@@ -38,7 +38,9 @@ CALLBACK_TOKEN = "status-browser-callback-token-0123456789"
 STATUS_TOKEN = "status-browser-page-token-0123456789"
 # No worker consumes `sms` here: what is sent there waits, a fixed depth for the page to show.
 QUEUES = "otp,wa,wa_official,check,status,housekeeping"
-ROWS = 400  # about 20 s at the account's 20 hits/s: the page is loaded while it sends
+# Half a minute or more at the account's 20 hits/s: the page is loaded while it sends (the
+# test does not wait for the end; stopping the worker ends it).
+ROWS = 600
 REFUSED = "6281234567890"
 SIZE = (1280, 900)
 
