@@ -170,10 +170,7 @@ class StatusBoard:
     def campaign_progress(self) -> list[dict[str, Any]]:
         """The newest campaigns: state and how many of their rows are done (sent or further)."""
         out = []
-        for campaign_id in self.campaigns.listing(self.campaign_limit):
-            info = self.campaigns.load(campaign_id)
-            if info is None:
-                continue
+        for info in self.campaigns.load_many(self.campaigns.listing(self.campaign_limit)):
             out.append(
                 {
                     "id": info.id,
