@@ -58,16 +58,12 @@ def hits_per_s(sec: int, sec_hits: int, prev_hits: int, now_us: int) -> float:
 def read_paces(client: redis.Redis, keys: Keys, accounts: Iterable[str]) -> list[PaceReading]:
     """The gate readings of ``accounts`` (pacing fingerprints), in one pipeline."""
     names = list(accounts)
-    return _readings(names, _run(client, keys, names))
-
-
-def _run(client: redis.Redis, keys: Keys, names: list[str]) -> list[Any]:
     pipe = client.pipeline(transaction=False)
     pipe.time()
     for account in names:
         pipe.hmget(keys.pace_turn(account), _FIELDS)
         pipe.zcard(keys.pace_queue(account))
-    return list(pipe.execute())
+    return _readings(names, pipe.execute())
 
 
 def _readings(names: list[str], replies: list[Any]) -> list[PaceReading]:

@@ -70,9 +70,14 @@ class StatusApp:
             return _plain(start_response, 404, "no such page")
         if method not in ("GET", "HEAD"):
             return _plain(start_response, 405, "method not allowed", [("Allow", "GET, HEAD")])
-        refusal = self._refusal(environ)
-        if refusal is not None:
-            return refusal(start_response)
+        presented = _presented(environ)
+        if presented is None:
+            log.warning("status page refused: no token")
+            challenge = [("WWW-Authenticate", 'Bearer realm="status"')]
+            return _plain(start_response, 401, "unauthorized", challenge)
+        if not hmac.compare_digest(presented.encode("utf-8"), self._token):
+            log.warning("status page refused: bad token")
+            return _plain(start_response, 403, "forbidden")
         try:
             status = self.read()
         except (redis.RedisError, OSError) as exc:
@@ -89,19 +94,6 @@ class StatusApp:
                 ("X-Frame-Options", "DENY"),
             ]
         return _send(start_response, 200, body, headers, head=method == "HEAD")
-
-    def _refusal(self, environ: dict[str, Any]) -> Callable[[StartResponse], list[bytes]] | None:
-        """None when the request carries the token; else the answer that refuses it."""
-        presented = _presented(environ)
-        if presented is None:
-            log.warning("status page refused: no token")
-            return lambda sr: _plain(
-                sr, 401, "unauthorized", [("WWW-Authenticate", 'Bearer realm="status"')]
-            )
-        if not hmac.compare_digest(presented.encode("utf-8"), self._token):
-            log.warning("status page refused: bad token")
-            return lambda sr: _plain(sr, 403, "forbidden")
-        return None
 
 
 def _presented(environ: dict[str, Any]) -> str | None:
