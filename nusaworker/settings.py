@@ -224,6 +224,10 @@ class Settings(BaseSettings):
     callback_request_timeout_s: float = Field(default=30.0, gt=0)
     callback_connection_limit: int = Field(default=200, ge=1)
     callback_shutdown_grace_s: float = Field(default=10.0, gt=0)
+    # The status page (GET /status on the receiver, docs/operations.md) asks for this token;
+    # empty = the callback token. A token of its own lets people read the page without
+    # knowing the secret the provider pushes to.
+    status_token: SecretStr = SecretStr("")
     # Hooks: a Celery task of the user's backend called with every event (by name, on the
     # backend's own queue), and/or a webhook (JSON, HMAC-SHA256 signed with webhook_secret).
     hook_task: str = ""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,7 @@ MIN_TOKEN_LENGTH = 16
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Handler = Callable[["Request"], dict[str, Any]]
 
 
@@ -80,6 +81,8 @@ class CallbackApp:
         token: the secret path segment (at least :data:`MIN_TOKEN_LENGTH` characters).
         max_body_bytes: larger bodies are refused (413) without being read.
         phone_checks: the phone-check cache every phone-check push fills (None: not kept).
+        pages: other apps served at these exact paths, with their own access rules (the
+            status page: ``/status``); no token can be such a path (they are too short).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class CallbackApp:
         token: str | SecretStr,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         phone_checks: PhoneChecks | None = None,
+        pages: Mapping[str, WSGIApp] | None = None,
     ) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         if len(secret) < MIN_TOKEN_LENGTH or "/" in secret:
@@ -103,6 +107,7 @@ class CallbackApp:
         self.events = events
         self.max_body_bytes = max_body_bytes
         self.phone_checks = phone_checks
+        self.pages = dict(pages or {})
         get_post = frozenset({"GET", "POST"})
         post = frozenset({"POST"})
         self.routes: dict[str, Route] = {
@@ -116,9 +121,6 @@ class CallbackApp:
             "wachat/inbox": Route(post, lambda r: self._inbound_form("wachat", r)),
             "wa/phone_check": Route(post, self._phone_check),
         }
-        # Whole WSGI apps on a path of their own, outside the token (GET and HEAD): the place
-        # to mount more read-only endpoints beside the pushes.
-        self.plain_routes: dict[str, Callable[..., Iterable[bytes]]] = {"/healthz": _healthz}
 
     def __repr__(self) -> str:
         return f"CallbackApp(routes={sorted(self.routes)}, token=***)"
@@ -128,9 +130,11 @@ class CallbackApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         path = str(environ.get("PATH_INFO", "") or "/")
-        plain = self.plain_routes.get(path)
-        if plain is not None and method in ("GET", "HEAD"):
-            return plain(environ, start_response)
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            return _answer(start_response, 200, {"ok": True})
+        page = self.pages.get(path)
+        if page is not None:
+            return page(environ, start_response)
         try:
             route = self._route(path)
             if method not in route.methods:
@@ -258,11 +262,6 @@ def _query_or_form(request: Request) -> dict[str, str]:
     if request.method == "POST" and request.body and "ref_no" not in request.query:
         return pushes.form_fields(request.body, request.content_type)
     return request.query
-
-
-def _healthz(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-    """Answers 200 while the process serves (for load balancers and probes; no Redis call)."""
-    return _answer(start_response, 200, {"ok": True})
 
 
 def _error(reason: str) -> dict[str, Any]:
