@@ -52,6 +52,8 @@ lint: $(STAMP)
 # compose-spec schema check-jsonschema ships; the Dockerfile with hadolint; dashboards parse.
 K8S_MANIFESTS := $(filter-out deploy/k8s/kustomization.yaml deploy/k8s/keda-%,$(wildcard deploy/k8s/*.yaml))
 lint-deploy: $(STAMP)
+	$(VENV)/bin/ruff check deploy
+	$(VENV)/bin/ruff format --check deploy
 	$(VENV)/bin/yamllint --strict .yamllint deploy
 	$(VENV)/bin/kubernetes-validate --kubernetes-version 1.31 --strict --quiet $(K8S_MANIFESTS)
 	$(VENV)/bin/check-jsonschema --schemafile deploy/schemas/keda-scaledobject-v1alpha1.json deploy/k8s/keda-scaledobject.yaml

@@ -61,5 +61,8 @@ def write(model: Any, kind: str) -> Path:
 
 
 if __name__ == "__main__":
-    for model, kind in ((ScaledObject, "ScaledObject"), (TriggerAuthentication, "TriggerAuthentication")):
+    for model, kind in (
+        (ScaledObject, "ScaledObject"),
+        (TriggerAuthentication, "TriggerAuthentication"),
+    ):
         print(write(model, kind))
