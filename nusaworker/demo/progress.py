@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TextIO
@@ -131,6 +131,7 @@ class Watch:
         *,
         out: TextIO | None = None,
         live: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stats = stats
         self._total = total
@@ -139,7 +140,8 @@ class Watch:
         self._out = out or sys.stdout
         self._live_wanted = self._out.isatty() if live is None else live
         self._live: Live | None = None
-        self.started = time.monotonic()
+        self._clock = clock
+        self.started = clock()
         # A campaign Meter counts "done" per second over a window; here "done" is the hits.
         self._meters: dict[str, Meter] = {}
         self._printed_at: float | None = None
@@ -164,7 +166,7 @@ class Watch:
 
     def snapshot(self, phase: str, states: Mapping[str, int]) -> Snapshot:
         """Read the sandbox's counters now and make a snapshot of ``states`` in ``phase``."""
-        now = time.monotonic()
+        now = self._clock()
         accounts = []
         for name, tally in sorted(self._stats()["accounts"].items()):
             meter = self._meters.setdefault(name, Meter(RATE_WINDOW_S))
@@ -195,7 +197,7 @@ class Watch:
         if self._live is not None:
             self._live.update(view(snap))
             return
-        now = time.monotonic()
+        now = self._clock()
         due = self._printed_at is None or now - self._printed_at >= PLAIN_EVERY_S
         if due or phase != self._printed_phase:
             print(line(snap), file=self._out, flush=True)
