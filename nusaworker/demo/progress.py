@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TextIO
@@ -124,9 +125,9 @@ class Watch:
 
     def __init__(
         self,
-        stats: Any,
+        stats: Callable[[], Mapping[str, Any]],
         total: int,
-        final_states: frozenset[str] | set[str],
+        final_states: AbstractSet[str],
         rule_per_s: float,
         *,
         out: TextIO | None = None,
