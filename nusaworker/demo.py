@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from nusaworker.connections import masked_url
 from nusaworker.ledger import FINAL_STATES, MessageState
 from nusaworker.producer import Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
@@ -66,7 +67,8 @@ def wait_states(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    with redis_url_or_private(settings.redis_url) as redis_url, ExitStack() as stack:
+    wanted = settings.redis_url.get_secret_value()
+    with redis_url_or_private(wanted) as redis_url, ExitStack() as stack:
         prefix = f"nwdemo:{uuid.uuid4().hex[:8]}:"
         # Cleanups run last-in first-out: the keys go once nothing is left to write them (the
         # sandbox keeps pushing late status steps until it stops).
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         receiver = stack.enter_context(CallbackServer(create_app(own), port=0))
         # The provider pushes every status step to the receiver; polls catch the rest.
         box.set_callback_url(f"{receiver.url}/{token}")
-        print(f"redis {redis_url}  sandbox {box.url}  key prefix {prefix}")
+        print(f"redis {masked_url(redis_url)}  sandbox {box.url}  key prefix {prefix}")
         print(f"callback receiver {receiver.url}/<token>/…")
         env = fleet_env(redis_url=redis_url, key_prefix=prefix, base_url=box.url)
         fleet = stack.enter_context(Fleet(env))

@@ -101,7 +101,9 @@ def pacing_gate(
 def broker_app(settings: Settings, *, include: Iterable[str] = ()) -> Celery:
     """A Celery app on the fleet's broker: what a producer needs to hand tasks over (by name),
     and the base of the fleet's own app (:func:`nusaworker.celery.make_app`)."""
-    app = Celery("nusaworker", broker=settings.redis_url, include=list(include))
+    # The one place besides redis_client that reads the URL itself: Celery masks a broker URL's
+    # password wherever it prints it (banner, report, connection errors).
+    app = Celery("nusaworker", broker=settings.redis_url.get_secret_value(), include=list(include))
     app.config_from_object("celeryconfig")
     app.conf.broker_transport_options = {
         **app.conf.broker_transport_options,
