@@ -50,7 +50,7 @@ def test_secret_url_is_the_url_but_prints_masked() -> None:
 def test_redis_url_prints_masked_everywhere_and_reveals_on_request() -> None:
     url = RedisURL("redis://app:s3cr3t@redis.example:6380/2")
 
-    for shown in (str(url), repr(url), f"{url}", f"{url!r}", "{}".format(url)):
+    for shown in (str(url), repr(url), f"{url}", f"{url!r}", f"{url}"):
         assert "s3cr3t" not in shown and "app:***@redis.example:6380/2" in shown
     assert url.get_secret_value() == reveal(url) == "redis://app:s3cr3t@redis.example:6380/2"
     assert reveal("redis://h/0") == "redis://h/0"
@@ -86,7 +86,9 @@ def test_settings_redis_url_default_is_the_local_server() -> None:
     assert Settings().redis_url.get_secret_value() == "redis://localhost:6379/0"
 
 
-@pytest.mark.parametrize("url", ["http://:s3cr3t@host/0", "s3cr3t", "s3cr3t:s3cr3t@host", ":s3cr3t@host:6379"])
+@pytest.mark.parametrize(
+    "url", ["http://:s3cr3t@host/0", "s3cr3t", "s3cr3t:s3cr3t@host", ":s3cr3t@host:6379"]
+)
 def test_settings_refuse_a_bad_redis_url_without_quoting_it(url: str) -> None:
     with pytest.raises(ValidationError) as caught:
         Settings(redis_url=url)
