@@ -42,7 +42,6 @@ FORMS = ("password", "acl", "tls", "tls-acl")
 
 def leaks(text: str) -> list[str]:
     """The secrets found in ``text``, raw or percent-encoded (as they sit in a URL)."""
-
     return [s for s in SECRETS if s in text or quote(s, safe="") in text]
 
 
