@@ -49,6 +49,7 @@ def provider_client(settings: Settings, **options: Any) -> NusaSMSClient:
             "api_key": settings.nusasms_api_key,
             "sms_user": settings.nusasms_sms_user,
             "sms_password": settings.nusasms_sms_password,
+            "phone_check_callback_url": settings.phone_check_callback_url,
         },
         connect_timeout=settings.connect_timeout_s,
         read_timeout=settings.read_timeout_s,

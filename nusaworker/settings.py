@@ -243,7 +243,8 @@ class Settings(BaseSettings):
     # Where the provider pushes the results of coalesced checks: the callback receiver's public
     # URL with its token and path (``https://host/<token>/wa/phone_check``). Empty: no URL is
     # sent and the provider pushes to the account's configured callback.
-    phone_check_callback_url: str = ""
+    # A secret (it holds the token): given to the provider client, never kept in a payload.
+    phone_check_callback_url: SecretStr = SecretStr("")
 
     # -- suppression list (nusaworker.suppression) ------------------------------------------------
     # Comma-separated; see OPT_OUT_KEYWORDS above for the defaults and why.
@@ -345,16 +346,28 @@ class Settings(BaseSettings):
         return self
 
     def all_accounts(self) -> list[AccountSettings]:
-        """The default account (the ``nusasms_*`` settings) first, then the declared ones."""
+        """The default account (the ``nusasms_*`` settings) first, then the declared ones;
+        every NusaSMS account gets ``phone_check_callback_url`` as a credential."""
         credentials = {"api_key": self.nusasms_api_key, "sms_password": self.nusasms_sms_password}
+        callback = {"phone_check_callback_url": self.phone_check_callback_url}
+        if not self.phone_check_callback_url.get_secret_value():
+            callback = {}
         default = AccountSettings(
             name=DEFAULT_ACCOUNT,
             provider="nusasms",
             base_url=self.nusasms_base_url,
-            credentials={**credentials, "sms_user": SecretStr(self.nusasms_sms_user)},
+            credentials={**credentials, "sms_user": SecretStr(self.nusasms_sms_user)} | callback,
             min_interval_ms=self.min_interval_ms,
         )
-        return [default, *self.accounts]
+        # A declared NusaSMS account sends its checks' results to the same receiver unless
+        # it names its own URL.
+        declared = [
+            account.model_copy(update={"credentials": {**callback, **account.credentials}})
+            if account.provider == "nusasms"
+            else account
+            for account in self.accounts
+        ]
+        return [default, *declared]
 
     @model_validator(mode="after")
     def _heartbeat_outlives_its_interval(self) -> Settings:
