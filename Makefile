@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup test test-unit test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
+.PHONY: setup browser test test-unit test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox).
-test: $(STAMP)
+# The status page's test loads it in a real headless Chromium: Debian's package, installed
+# here when missing (CI runs as root on a Debian machine; elsewhere through sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+# The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox,
+# a real Chromium for the status page).
+test: $(STAMP) browser
 	$(PY) -m pytest -m "not chaos" -q
 
 # The pure tests alone, in seconds: no Redis, no HTTP, no worker process (tests/unit/conftest.py

@@ -216,6 +216,10 @@ class Settings(BaseSettings):
     callback_host: str = "127.0.0.1"
     callback_port: int = Field(default=8090, ge=0, le=65535)
     callback_max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # The status page (GET /status on the receiver, docs/operations.md) asks for this token;
+    # empty = the callback token. A token of its own lets people read the page without
+    # knowing the secret the provider pushes to.
+    status_token: SecretStr = SecretStr("")
     # Hooks: a Celery task of the user's backend called with every event (by name, on the
     # backend's own queue), and/or a webhook (JSON, HMAC-SHA256 signed with webhook_secret).
     hook_task: str = ""

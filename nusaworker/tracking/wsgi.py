@@ -17,6 +17,8 @@ from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
 from nusaworker.phonecheck import PhoneChecks
 from nusaworker.settings import Settings, load_settings
+from nusaworker.status import PATHS as STATUS_PATHS
+from nusaworker.status import status_app
 from nusaworker.suppression import Keywords
 from nusaworker.tracking.callbacks import CallbackApp, StartResponse
 from nusaworker.tracking.events import EventStream
@@ -25,10 +27,10 @@ from nusaworker.tracking.inbox import InboxStore
 
 def create_app(settings: Settings) -> CallbackApp:
     """A receiver for ``settings`` (Redis URL, key prefix, token, body limit, opt-out and
-    opt-in keywords, phone-check TTL)."""
+    opt-in keywords, phone-check TTL), with the status page at ``/status``."""
     client = redis_client(settings.redis_url, "edge")
     keys = Keys(prefix=settings.key_prefix)
-    return CallbackApp(
+    app = CallbackApp(
         ledger=Ledger(client, keys=keys, retention_s=settings.record_retention_days * 24 * 3600),
         inbox=InboxStore(client, keys=keys, keywords=Keywords.from_settings(settings)),
         events=EventStream(client, keys=keys),
@@ -36,6 +38,8 @@ def create_app(settings: Settings) -> CallbackApp:
         max_body_bytes=settings.callback_max_body_bytes,
         phone_checks=PhoneChecks.from_settings(client, settings),
     )
+    app.pages.update(dict.fromkeys(STATUS_PATHS, status_app(settings, client)))
+    return app
 
 
 class _LazyApplication:
