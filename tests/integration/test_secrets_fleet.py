@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -56,6 +57,7 @@ SECRETS = {
     "nusasms_api_key": "nwsecret-apikey-Q7x+Za",
     "nusasms_sms_password": "nwsecret-smspw-K3/r=",
     "callback_token": "nwsecret-cbtoken-W9mZ2pQ4",
+    "status_token": "nwsecret-statustoken-T5y/k",
     "webhook_secret": "nwsecret-webhook-H5t&s",
     "alert_webhook_secret": "nwsecret-alerthook-J8v",
     "alert_smtp_password": "nwsecret-smtppw-L2n%q",
@@ -222,6 +224,7 @@ def _run_fleet(run: Run, logdir: Path) -> None:
             key_prefix=prefix,
             nusasms_base_url=box.url,
             callback_token=SECRETS["callback_token"],
+            status_token=SECRETS["status_token"],
         )
         receiver = CallbackServer(create_app(settings)).start()
         token_url = f"{receiver.url}/{SECRETS['callback_token']}"
@@ -234,6 +237,7 @@ def _run_fleet(run: Run, logdir: Path) -> None:
             sms_user=SMS_USER,
             sms_password=SECRETS["nusasms_sms_password"],
             callback_token=SECRETS["callback_token"],
+            status_token=SECRETS["status_token"],
             phone_check_callback_url=f"{token_url}/wa/phone_check",
             phone_check_linger_s="0",
             hook_task=HOOK_TASK,
@@ -377,6 +381,17 @@ def _outputs(
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as page:
         metrics = page.read().decode()
     run.add("metrics endpoint", "/metrics", metrics)
+    # The status page, both ways a token is accepted (a browser's query string, a header).
+    token = SECRETS["status_token"]
+    for path in ("/status", "/status.json"):
+        for request in (
+            urllib.request.Request(f"{receiver_url}{path}?token={quote(token, safe='')}"),
+            urllib.request.Request(
+                f"{receiver_url}{path}", headers={"Authorization": f"Bearer {token}"}
+            ),
+        ):
+            with urllib.request.urlopen(request, timeout=30) as page:
+                run.add("status page", path, f"{page.headers}\n{page.read().decode()}")
     run.facts["metrics lines"] = metrics.count("\n")
     exits = run.facts.setdefault("exits", {})
     exits = run.facts.setdefault("exits", {})
@@ -406,6 +421,7 @@ SURFACES: dict[str, int] = {
     "alert webhook posts": 1,
     "alert e-mails": 1,
     "metrics endpoint": 1,
+    "status page": 4,
     "nusaworker CLI": 5,
     "celery report": 1,
     "errors: bad configuration": 5,
