@@ -39,6 +39,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from nusaworker.credit.schedule import WATCH_TASK
+from nusaworker.factories import broker_app
 from nusaworker.producer import Producer
 from nusaworker.sandbox import Sandbox
 from nusaworker.settings import Settings
@@ -285,6 +286,7 @@ def _run_fleet(run: Run, logdir: Path) -> None:
             beat = BeatProcess.spawn("beat", ["beat", "-l", "debug"], env, logdir, cwd=logdir)
             try:
                 producer.app.send_task(WATCH_TASK, kwargs={"force": True})
+                started = _commands(env, url, ids)
 
                 def done() -> bool:
                     states = {str(producer.get_message(i).state) for i in ids}
@@ -299,7 +301,7 @@ def _run_fleet(run: Run, logdir: Path) -> None:
 
                 assert wait_for(done, 40), _progress(producer, ids, webhook, alert_hook, mailbox)
                 clock["fleet done"] = round(time.monotonic() - t0, 1)
-                _outputs(run, env, url, ids, metrics_port, receiver.url)
+                _outputs(run, started, url, metrics_port, receiver.url)
                 clock["outputs read"] = round(time.monotonic() - t0, 1)
                 run.facts["check"] = check
                 run.facts["states"] = sorted(str(producer.get_message(i).state) for i in ids)
@@ -337,13 +339,14 @@ def _progress(producer: Producer, ids: list[str], *receivers: Any) -> str:
     return f"states {states}, receivers {[len(getattr(r, 'requests', [])) for r in receivers]}"
 
 
-def _outputs(
-    run: Run, env: dict[str, str], url: str, ids: list[str], metrics_port: int, receiver_url: str
-) -> None:
-    """The CLI, celery report, bad configurations and the metrics endpoint, in parallel."""
-    wrong_redis = url.replace(
-        SECRETS["redis_password"].replace("@", "%40"), SECRETS["wrong_redis_password"]
-    )
+def _wrong_redis(url: str) -> str:
+    right = quote(SECRETS["redis_password"], safe="")
+    return url.replace(right, quote(SECRETS["wrong_redis_password"], safe=""))
+
+
+def _commands(env: dict[str, str], url: str, ids: list[str]) -> list[tuple[str, Any]]:
+    """Start the CLI's commands and `celery report` (they run while the fleet works: most of
+    their time is the interpreter's start, on a shared box)."""
     wrong_keys = {
         "NUSAWORKER_NUSASMS_API_KEY": SECRETS["wrong_api_key"],
         "NUSAWORKER_NUSASMS_SMS_PASSWORD": SECRETS["wrong_sms_password"],
@@ -357,9 +360,16 @@ def _outputs(
         (cli, {}, ["routes"]),
         (cli, {}, ["dead-letters"]),
         (bad, wrong_keys, ["balance"]),
-        (bad, {"NUSAWORKER_REDIS_URL": wrong_redis}, ["suppress", "check", "6281234567890"]),
+        (bad, {"NUSAWORKER_REDIS_URL": _wrong_redis(url)}, ["suppress", "check", "6281234567890"]),
     ]
-    started = [("nusaworker CLI", _cli(env, commands)), ("celery report", _celery(env, "report"))]
+    return [("nusaworker CLI", _cli(env, commands)), ("celery report", _celery(env, "report"))]
+
+
+def _outputs(
+    run: Run, started: list[tuple[str, Any]], url: str, metrics_port: int, receiver_url: str
+) -> None:
+    """The commands' output, bad configurations, the metrics endpoint and the status page."""
+    wrong_redis = _wrong_redis(url)
     bad_settings = Settings(redis_url=wrong_redis, key_prefix="nwtest:secrets:wrong:")
     run.add(
         "errors: bad configuration",
@@ -367,6 +377,11 @@ def _outputs(
         _error_text(
             lambda: Producer.from_settings(bad_settings).send_whatsapp("6281234567807", "x")
         ),
+    )
+    run.add(
+        "errors: bad configuration",
+        "broker (kombu), wrong Redis password",
+        _error_text(lambda: broker_app(bad_settings).send_task(WATCH_TASK)),
     )
     for name, value in SECRETS.items():
         run.add(
