@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup browser test test-unit test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
+.PHONY: setup browser test test-unit test-all lint lint-deploy fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,23 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check nusaworker tests celeryconfig.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(MAKE) --no-print-directory lint-deploy
+
+# The deploy files, checked offline without a Docker engine or a cluster (deploy/README.md):
+# YAML style; Kubernetes objects against the schemas kubernetes-validate bundles (strict:
+# unknown fields fail); KEDA's objects against deploy/schemas/; the compose file against the
+# compose-spec schema check-jsonschema ships; the Dockerfile with hadolint; dashboards parse.
+K8S_MANIFESTS := $(filter-out deploy/k8s/kustomization.yaml deploy/k8s/keda-%,$(wildcard deploy/k8s/*.yaml))
+lint-deploy: $(STAMP)
+	$(VENV)/bin/ruff check deploy
+	$(VENV)/bin/ruff format --check deploy
+	$(VENV)/bin/yamllint --strict .yamllint deploy
+	$(VENV)/bin/kubernetes-validate --kubernetes-version 1.31 --strict --quiet $(K8S_MANIFESTS)
+	$(VENV)/bin/check-jsonschema --schemafile deploy/schemas/keda-scaledobject-v1alpha1.json deploy/k8s/keda-scaledobject.yaml
+	$(VENV)/bin/check-jsonschema --schemafile deploy/schemas/keda-triggerauthentication-v1alpha1.json deploy/k8s/keda-triggerauthentication.yaml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	$(VENV)/bin/hadolint Dockerfile
+	$(PY) -c 'import json, sys; [json.load(open(f)) for f in sys.argv[1:]]' $(wildcard deploy/grafana/*.json)
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix nusaworker tests celeryconfig.py

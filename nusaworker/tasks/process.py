@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 @worker_init.connect
 def _identity(sender: Any = None, **kwargs: Any) -> None:
-    liveness.start(settings, str(getattr(sender, "hostname", None) or "worker"))
+    # The queues are known by now (-Q is applied before worker_init); the heartbeat names them.
+    consuming = getattr(getattr(app.amqp, "queues", None), "consume_from", None) or {}
+    liveness.start(settings, str(getattr(sender, "hostname", None) or "worker"), sorted(consuming))
 
 
 @worker_process_init.connect

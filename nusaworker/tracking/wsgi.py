@@ -1,6 +1,9 @@
-"""The callback receiver as a WSGI ``application``, for any WSGI server::
+"""The callback receiver as a WSGI ``application``.
 
-    NUSAWORKER_CALLBACK_TOKEN=… gunicorn -w 4 -b 0.0.0.0:8090 nusaworker.tracking.wsgi:application
+``nusaworker callbacks`` serves it with waitress (:mod:`nusaworker.tracking.receiver`: timeouts,
+body limit, graceful stop). Any other WSGI server can serve :data:`application`, e.g.::
+
+    NUSAWORKER_CALLBACK_TOKEN=… waitress-serve --port 8090 nusaworker.tracking.wsgi:application
 
 Settings are read (and Redis connected) on the first request, inside each server worker, not
 at import: a pre-forking server then gives every worker its own connections.
