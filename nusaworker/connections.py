@@ -77,7 +77,7 @@ def redis_client(url: AnyRedisURL, role: Role, *, timeout_s: float | None = None
     )
 
 
-def masked_url(url: str) -> str:
+def masked_url(url: AnyRedisURL) -> str:
     """``url`` with its password (if any) replaced by ``***``: what may be printed.
 
     Both places redis-py reads a password from are masked: the userinfo
@@ -86,9 +86,10 @@ def masked_url(url: str) -> str:
     raises on a bad port (quoting the URL), and everything up to the last ``@`` before the
     query counts as userinfo, so a password with a stray ``/`` or ``@`` is masked whole.
     """
-    scheme, sep, rest = url.partition("://")
+    text = reveal(url)
+    scheme, sep, rest = text.partition("://")
     if not sep:
-        return _PASSWORD_PARAM.sub(lambda m: m.group(1) + MASK, url)
+        return _PASSWORD_PARAM.sub(lambda m: m.group(1) + MASK, text)
     cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
     before, after = rest[:cut], rest[cut:]
     if "@" in before:

@@ -286,7 +286,7 @@ def _run_fleet(run: Run, logdir: Path) -> None:
             beat = BeatProcess.spawn("beat", ["beat", "-l", "debug"], env, logdir, cwd=logdir)
             try:
                 producer.app.send_task(WATCH_TASK, kwargs={"force": True})
-                started = _commands(env, url, ids)
+                started = _commands(env, url, ids, receiver.port)
 
                 def done() -> bool:
                     states = {str(producer.get_message(i).state) for i in ids}
@@ -344,7 +344,9 @@ def _wrong_redis(url: str) -> str:
     return url.replace(right, quote(SECRETS["wrong_redis_password"], safe=""))
 
 
-def _commands(env: dict[str, str], url: str, ids: list[str]) -> list[tuple[str, Any]]:
+def _commands(
+    env: dict[str, str], url: str, ids: list[str], receiver_port: int
+) -> list[tuple[str, Any]]:
     """Start the CLI's commands and `celery report` (they run while the fleet works: most of
     their time is the interpreter's start, on a shared box)."""
     wrong_keys = {
@@ -359,8 +361,10 @@ def _commands(env: dict[str, str], url: str, ids: list[str]) -> list[tuple[str, 
         (cli, {}, ["balance", "--json"]),
         (cli, {}, ["routes"]),
         (cli, {}, ["dead-letters"]),
+        (cli, {"NUSAWORKER_CALLBACK_PORT": str(receiver_port)}, ["check"]),
         (bad, wrong_keys, ["balance"]),
         (bad, {"NUSAWORKER_REDIS_URL": _wrong_redis(url)}, ["suppress", "check", "6281234567890"]),
+        (bad, {}, ["check"]),  # the wrong Redis password is still in force
     ]
     return [("nusaworker CLI", _cli(env, commands)), ("celery report", _celery(env, "report"))]
 
@@ -414,13 +418,13 @@ def _outputs(
         out, _ = proc.communicate(timeout=120)
         if not out.startswith("$ "):  # one command: celery report
             run.add(surface, "celery report", out)
-            exits["celery report"] = str(proc.returncode)
+            exits[surface] = str(proc.returncode)
             continue
         for part in out.split("$ ")[1:]:
             head, _, text = part.partition("\n")
             surface, _, where = head.partition(" | ")
             run.add(surface, where, part)
-            exits[where] = text.rsplit("[exit ", 1)[-1].split("]")[0]
+            exits[f"{surface}: {where}"] = text.rsplit("[exit ", 1)[-1].split("]")[0]
 
 
 # The table: each surface and how many texts it must have yielded at least (a surface that
@@ -467,10 +471,10 @@ def test_secrets_fleet_exercised_every_secret(run: Run, scan: Scan) -> None:
     assert set(SURFACES) == set(run.texts), "a surface was read that is not in the table"
     assert run.facts["states"] and run.facts["command hits"] >= 1
     exits = run.facts["exits"]
-    assert len(exits) == 8, exits
-    assert exits.pop("nusaworker balance") == "1"
-    assert exits.pop("nusaworker suppress check 6281234567890") == "1"
-    assert set(exits.values()) == {"0"}, exits
+    assert len(exits) == 10, exits
+    bad = {where: code for where, code in exits.items() if where.startswith("errors")}
+    assert len(bad) == 3 and "0" not in bad.values(), bad
+    assert {code for where, code in exits.items() if where not in bad} == {"0"}, exits
     assert run.facts["metrics lines"] > 10
     figures = {
         "surfaces": len(scan.items),
