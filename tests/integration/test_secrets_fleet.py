@@ -39,7 +39,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from nusaworker.credit.schedule import WATCH_TASK
-from nusaworker.factories import broker_app
+from nusaworker.factories import broker_app, provider_client
 from nusaworker.producer import Producer
 from nusaworker.sandbox import Sandbox
 from nusaworker.settings import Settings
@@ -259,6 +259,7 @@ def _run_fleet(run: Run, logdir: Path) -> None:
             metrics_port=str(metrics_port),
         )
         producer = Producer.from_settings(settings)
+        _reprs(run, env)
         t0 = time.monotonic()
         clock = run.facts.setdefault("seconds", {})
 
@@ -337,6 +338,28 @@ def _run_fleet(run: Run, logdir: Path) -> None:
 def _progress(producer: Producer, ids: list[str], *receivers: Any) -> str:
     states = [str(producer.get_message(i).state) for i in ids]
     return f"states {states}, receivers {[len(getattr(r, 'requests', [])) for r in receivers]}"
+
+
+def _reprs(run: Run, env: dict[str, str]) -> None:
+    """How the fleet's configuration and objects show themselves (a log line, a traceback's
+    locals, a debugger): the settings read from the fleet's environment, its accounts, a
+    provider client, a producer, the Celery app's configuration."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        full = Settings()
+    client = provider_client(full)
+    producer = Producer.from_settings(full)
+    shown = {
+        "settings": f"{full!r}\n{full}\n{full.model_dump()}\n{full.model_dump_json()}",
+        "accounts": repr(full.all_accounts()),
+        "provider client": repr(client),
+        "producer": f"{producer!r} {producer.app!r} {producer.ledger.redis!r}",
+        "celery conf": repr(dict(producer.app.conf)),
+    }
+    client.close()
+    for where, text in shown.items():
+        run.add("reprs", where, text)
 
 
 def _wrong_redis(url: str) -> str:
@@ -439,6 +462,7 @@ SURFACES: dict[str, int] = {
     "webhook posts": 1,
     "alert webhook posts": 1,
     "alert e-mails": 1,
+    "reprs": 5,
     "metrics endpoint": 1,
     "status page": 4,
     "nusaworker CLI": 5,
