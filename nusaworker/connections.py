@@ -156,10 +156,10 @@ def reveal(url: AnyRedisURL) -> str:
 
 
 class SecretURL(str):
-    """A Redis URL that prints without its password: Celery shows configuration values by
-    ``repr`` (``celery -A nusaworker report``, ``inspect conf``) and censors only the settings
-    it knows (``broker_url``), not a plug-in's (celery-redbeat's ``redbeat_redis_url``).
-    Celery and redbeat need a ``str`` there, hence this rather than :class:`RedisURL`."""
+    """A Redis URL that prints without its password, where a ``str`` is needed: the Celery
+    app's ``broker_url`` and celery-redbeat's ``redbeat_redis_url``. Celery censors the broker
+    URL in its banner and ``celery report`` but not in its configuration's repr, and a
+    plug-in's setting not at all; kombu and redbeat read the URL itself (it is a ``str``)."""
 
     __slots__ = ()
 
