@@ -54,7 +54,7 @@ def make_app(settings: Settings) -> Celery:
     }
     # celery-redbeat (beat_scheduler in celeryconfig): the schedule and the beat lock live in
     # the fleet's Redis under its key prefix, so fleets sharing a Redis never share a beat.
-    app.conf.redbeat_redis_url = SecretURL(settings.redis_url)
+    app.conf.redbeat_redis_url = SecretURL(settings.redis_url.get_secret_value())
     app.conf.redbeat_key_prefix = Keys(prefix=settings.key_prefix).redbeat_prefix
     # Beat's heartbeat (nusaworker.tracking.scheduler) goes under the fleet's prefix.
     app.conf.nusaworker_key_prefix = settings.key_prefix

@@ -14,7 +14,7 @@ import redis
 from celery import Celery
 
 from nusaworker.accounts import Account
-from nusaworker.connections import Role, redis_client
+from nusaworker.connections import Role, SecretURL, redis_client
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
 from nusaworker.pacing import CausalGate, RedisGate
@@ -49,6 +49,7 @@ def provider_client(settings: Settings, **options: Any) -> NusaSMSClient:
             "api_key": settings.nusasms_api_key,
             "sms_user": settings.nusasms_sms_user,
             "sms_password": settings.nusasms_sms_password,
+            "phone_check_callback_url": settings.phone_check_callback_url,
         },
         connect_timeout=settings.connect_timeout_s,
         read_timeout=settings.read_timeout_s,
@@ -101,7 +102,11 @@ def pacing_gate(
 def broker_app(settings: Settings, *, include: Iterable[str] = ()) -> Celery:
     """A Celery app on the fleet's broker: what a producer needs to hand tasks over (by name),
     and the base of the fleet's own app (:func:`nusaworker.celery.make_app`)."""
-    app = Celery("nusaworker", broker=settings.redis_url, include=list(include))
+    # The one place besides redis_client that reads the URL itself. Celery masks a broker URL's
+    # password where it prints it (banner, report, connection errors) but not in its conf's
+    # repr, hence a SecretURL: the URL to kombu, masked in any repr of the configuration.
+    broker = SecretURL(settings.redis_url.get_secret_value())
+    app = Celery("nusaworker", broker=broker, include=list(include))
     app.config_from_object("celeryconfig")
     app.conf.broker_transport_options = {
         **app.conf.broker_transport_options,

@@ -34,7 +34,7 @@ import redis
 import requests
 
 from nusaworker.accounts import AccountTable
-from nusaworker.connections import masked_url, redis_client
+from nusaworker.connections import AnyRedisURL, masked_url, redis_client
 from nusaworker.credit.breakers import BreakerBoard
 from nusaworker.factories import account_client
 from nusaworker.keys import Keys
@@ -146,12 +146,12 @@ def judge_own_worker(workers: Mapping[str, Sequence[str]], node: str) -> Finding
 # -- reading the fleet ----------------------------------------------------------------------------
 
 
-def _unreachable(url: str, exc: BaseException) -> Finding:
+def _unreachable(url: AnyRedisURL, exc: BaseException) -> Finding:
     # The URL without its password; the error's class only (its text may quote the URL).
     return Finding("redis", False, f"Redis unreachable at {masked_url(url)} ({type(exc).__name__})")
 
 
-def _redis_finding(client: redis.Redis, url: str) -> Finding:
+def _redis_finding(client: redis.Redis, url: AnyRedisURL) -> Finding:
     try:
         client.ping()
     except (redis.RedisError, OSError) as exc:

@@ -1,7 +1,9 @@
 """Settings, read once at the edges (``celery.py``, ``cli.py``) and passed down as arguments.
 
 Every variable carries the ``NUSAWORKER_`` prefix; a ``.env`` file in the working directory is
-read too. Secrets are :class:`~pydantic.SecretStr`: masked in every repr and log line.
+read too. Secrets are :class:`~pydantic.SecretStr` (the Redis URL a
+:class:`~nusaworker.connections.RedisURL`, which shows itself with its password masked): masked in
+every repr and log line.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from nusaworker.connections import RedisURL
 from nusaworker.types import PRIORITIES
 
 # Retry budgets and validity per priority (see nusaworker.retries and docs/delivery.md). In the
@@ -81,7 +84,8 @@ class AccountSettings(BaseModel):
     rule. ``options`` go to the client as they are (e.g. a gateway's ``device_id``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A value is never quoted in a validation error: it may be a credential.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     name: str = Field(pattern=ACCOUNT_NAME)
     provider: str = "nusasms"
@@ -94,11 +98,19 @@ class AccountSettings(BaseModel):
 class Settings(BaseSettings):
     """All of nusaworker's configuration."""
 
+    # hide_input_in_errors: a bad value is named by its variable, never quoted — it may be a
+    # credential (an API key pasted into the wrong variable, a Redis URL with its password).
     model_config = SettingsConfigDict(
-        env_prefix="NUSAWORKER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="NUSAWORKER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
     )
 
-    redis_url: str = "redis://localhost:6379/0"
+    # A secret: it may hold a password (redis://:pw@host, an ACL user's redis://user:pw@host,
+    # rediss:// for TLS). Prints masked; ``.get_secret_value()`` is for the code that connects.
+    redis_url: RedisURL = RedisURL("redis://localhost:6379/0")
     nusasms_base_url: str = "https://api.nusasms.com"
     nusasms_api_key: SecretStr = SecretStr("")
     nusasms_sms_user: str = ""
@@ -255,7 +267,8 @@ class Settings(BaseSettings):
     # Where the provider pushes the results of coalesced checks: the callback receiver's public
     # URL with its token and path (``https://host/<token>/wa/phone_check``). Empty: no URL is
     # sent and the provider pushes to the account's configured callback.
-    phone_check_callback_url: str = ""
+    # A secret (it holds the token): given to the provider client, never kept in a payload.
+    phone_check_callback_url: SecretStr = SecretStr("")
 
     # -- suppression list (nusaworker.suppression) ------------------------------------------------
     # Comma-separated; see OPT_OUT_KEYWORDS above for the defaults and why.
@@ -357,16 +370,28 @@ class Settings(BaseSettings):
         return self
 
     def all_accounts(self) -> list[AccountSettings]:
-        """The default account (the ``nusasms_*`` settings) first, then the declared ones."""
+        """The default account (the ``nusasms_*`` settings) first, then the declared ones;
+        every NusaSMS account gets ``phone_check_callback_url`` as a credential."""
         credentials = {"api_key": self.nusasms_api_key, "sms_password": self.nusasms_sms_password}
+        callback = {"phone_check_callback_url": self.phone_check_callback_url}
+        if not self.phone_check_callback_url.get_secret_value():
+            callback = {}
         default = AccountSettings(
             name=DEFAULT_ACCOUNT,
             provider="nusasms",
             base_url=self.nusasms_base_url,
-            credentials={**credentials, "sms_user": SecretStr(self.nusasms_sms_user)},
+            credentials={**credentials, "sms_user": SecretStr(self.nusasms_sms_user)} | callback,
             min_interval_ms=self.min_interval_ms,
         )
-        return [default, *self.accounts]
+        # A declared NusaSMS account sends its checks' results to the same receiver unless
+        # it names its own URL.
+        declared = [
+            account.model_copy(update={"credentials": {**callback, **account.credentials}})
+            if account.provider == "nusasms"
+            else account
+            for account in self.accounts
+        ]
+        return [default, *declared]
 
     @model_validator(mode="after")
     def _heartbeat_outlives_its_interval(self) -> Settings:

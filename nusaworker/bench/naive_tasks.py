@@ -48,7 +48,7 @@ def _resources() -> tuple[NusaSMSClient, redis.Redis]:
                 connect_timeout=settings.connect_timeout_s,
                 read_timeout=settings.read_timeout_s,
             )
-            _redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+            _redis = redis.Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=5)
         return _client, _redis
 
 

@@ -81,7 +81,7 @@ def wait_states(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    with choose_redis(settings.redis_url) as chosen, ExitStack() as stack:
+    with choose_redis(settings.redis_url.get_secret_value()) as chosen, ExitStack() as stack:
         redis_url = chosen.url
         prefix = f"nwdemo:{uuid.uuid4().hex[:8]}:"
         # Cleanups run last-in first-out: the keys go once nothing is left to write them (the

@@ -58,6 +58,7 @@ from typing import Any
 
 import redis
 
+from nusaworker.connections import AnyRedisURL
 from nusaworker.errors import ConfigurationError, GateUnavailable
 from nusaworker.keys import TURN_TTL_S, Keys
 from nusaworker.pacing.clocksync import ClockSync
@@ -208,7 +209,7 @@ class CausalGate:
 
     def __init__(
         self,
-        redis_client_or_url: redis.Redis | str,
+        redis_client_or_url: redis.Redis | AnyRedisURL,
         *,
         min_interval_ms: float = 50.0,
         safety_margin_ms: float = DEFAULT_SAFETY_MARGIN_MS,
@@ -226,10 +227,10 @@ class CausalGate:
             raise ConfigurationError(f"lease_ms must be above {2 * LEASE_GUARD_S * 1000:.0f}")
         if not listen_s > 0:
             raise ConfigurationError("listen_s must be positive")
-        if isinstance(redis_client_or_url, str):
-            self._client = gate_client(redis_client_or_url)
-        else:
+        if isinstance(redis_client_or_url, redis.Redis):
             self._client = redis_client_or_url
+        else:
+            self._client = gate_client(redis_client_or_url)
         self._blocking = _blocking_client(self._client, listen_s)
         self.min_interval_ms = min_interval_ms
         self.safety_margin_ms = safety_margin_ms

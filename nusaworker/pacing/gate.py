@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 
-from nusaworker.connections import redis_client
+from nusaworker.connections import AnyRedisURL, redis_client
 from nusaworker.errors import ConfigurationError, GateUnavailable
 from nusaworker.keys import PACE_TTL_S, Keys
 from nusaworker.pacing.clocksync import ClockSync
@@ -56,7 +56,7 @@ WARM_UP_TIME_SAMPLES = 8
 _LUA_DIR = Path(__file__).parent / "lua"
 
 
-def gate_client(url: str, *, timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S) -> redis.Redis:
+def gate_client(url: AnyRedisURL, *, timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S) -> redis.Redis:
     """A Redis client fit for the gate (:mod:`nusaworker.connections`, role ``gate``): short
     timeouts and a single immediate retry, so that a dead Redis fails the gate closed."""
     return redis_client(url, "gate", timeout_s=timeout_s)
@@ -173,7 +173,7 @@ class RedisGate:
 
     def __init__(
         self,
-        redis_client_or_url: redis.Redis | str,
+        redis_client_or_url: redis.Redis | AnyRedisURL,
         *,
         min_interval_ms: float = 50.0,
         safety_margin_ms: float = DEFAULT_SAFETY_MARGIN_MS,
@@ -194,10 +194,10 @@ class RedisGate:
         merged = {**DEFAULT_HORIZONS, **(horizons or {})}
         if any(not slots >= 0 for slots in merged.values()):
             raise ConfigurationError("horizons must be non-negative numbers of slots")
-        if isinstance(redis_client_or_url, str):
-            self._client = gate_client(redis_client_or_url)
-        else:
+        if isinstance(redis_client_or_url, redis.Redis):
             self._client = redis_client_or_url
+        else:
+            self._client = gate_client(redis_client_or_url)
         self.min_interval_ms = min_interval_ms
         self.safety_margin_ms = safety_margin_ms
         self.late_tolerance_ms = late_tolerance_ms

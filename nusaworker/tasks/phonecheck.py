@@ -30,14 +30,12 @@ def phone_checks() -> dict[str, Any]:
     settings = c.settings
     checks = PhoneChecks.from_settings(c.redis, settings)
     producer = Producer(ledger=c.ledger, app=app, rules=c.rules, phone_checks=checks)
-    callback = settings.phone_check_callback_url or None
 
     def submit(numbers: list[str]) -> str:
-        fields: dict[str, Any] = {"phone_numbers": numbers}
-        if callback is not None:
-            fields["callback_url"] = callback
+        # No callback_url in the payload: the URL holds the receiver's token, and a payload is
+        # kept in the ledger and shown (status, hooks). The client adds the settings' URL.
         try:
-            return producer.submit("check", priority=PRIORITY, **fields)
+            return producer.submit("check", priority=PRIORITY, phone_numbers=numbers)
         except EnqueueError as exc:
             # Recorded but not enqueued: the replay sweep sends it, so these numbers are on
             # their way; queueing them again would check them twice.

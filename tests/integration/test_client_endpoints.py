@@ -16,6 +16,7 @@ from nusaworker.providers import (
     WhatsAppStatus,
 )
 from nusaworker.providers.gate import Priority
+from nusaworker.testing.receiver import Receiver
 from nusaworker.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -159,6 +160,22 @@ def test_client_check_whatsapp_numbers(client: NusaSMSClient, box: Any) -> None:
     )
     assert result.data is None
     assert _paths(box) == [("POST", "/nusasms_api/1.0/wa_phone_check", 201)]
+
+
+def test_client_check_whatsapp_numbers_pushes_to_its_default_callback_url(
+    box: Any, gate: RecordingGate, receiver: Receiver
+) -> None:
+    # The URL holds the receiver's secret token: the client keeps it like a password (the
+    # fleet never writes it into a payload) and adds it to each check that names none.
+    url = f"{receiver.url}/secret-token-0123456789/wa/phone_check"
+    with NusaSMSClient(
+        base_url=box.url, api_key="test-key", phone_check_callback_url=url, gate=gate
+    ) as client:
+        client.check_whatsapp_numbers(["6281234567"])
+        assert "secret-token" not in repr(client)
+    [push] = receiver.wait(lambda requests: len(requests) >= 1)
+    assert push.path == "/secret-token-0123456789/wa/phone_check"
+    assert push.json()["phone_numbers"][0]["phone_number"] == "6281234567"
 
 
 def test_client_wa_official_templates_channels_broadcast_reply(

@@ -67,8 +67,10 @@ from .smscalls import SmsCalls
 __all__ = ["CREDENTIALS", "DEFAULT_BASE_URL", "NusaSMSClient", "account_fingerprint"]
 
 DEFAULT_BASE_URL = "https://api.nusasms.com"
-# The keyword arguments of NusaSMSClient that carry an account's credentials.
-CREDENTIALS = ("api_key", "sms_user", "sms_password")
+# The keyword arguments of NusaSMSClient that carry an account's credentials. The phone-check
+# callback URL is one: it holds the receiver's secret token (/<token>/wa/phone_check), so it is
+# kept like a password and given to the client, never written into a message's payload.
+CREDENTIALS = ("api_key", "sms_user", "sms_password", "phone_check_callback_url")
 API = "/nusasms_api/1.0"
 UNCONFIGURED = "nusasms:unconfigured"
 
@@ -98,6 +100,7 @@ class NusaSMSClient(TransportClient):
         api_key: str | SecretStr | None = None,
         sms_user: str | None = None,
         sms_password: str | SecretStr | None = None,
+        phone_check_callback_url: str | SecretStr | None = None,
         gate: Gate | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
@@ -113,6 +116,7 @@ class NusaSMSClient(TransportClient):
         self._api_key = secret(api_key)
         self._sms_user = sms_user or ""
         self._sms_password = secret(sms_password)
+        self._phone_check_callback = secret(phone_check_callback_url)
         identity = self._api_key.get_secret_value() or self._sms_user
         # Without credentials the client can still be built (settings may leave them empty for
         # a process that never calls out); every call then raises ConfigurationError.
@@ -121,7 +125,7 @@ class NusaSMSClient(TransportClient):
         self._connect(
             base_url=base_url,
             gate=gate,
-            secrets=(self._api_key, self._sms_password),
+            secrets=(self._api_key, self._sms_password, self._phone_check_callback),
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_attempts=max_attempts,
@@ -191,8 +195,11 @@ class NusaSMSClient(TransportClient):
         *,
         priority: Priority = "normal",
     ) -> PhoneCheckResult:
-        """Ask which of 1-100 numbers use WhatsApp; the answer arrives at ``callback_url``."""
-        request = PhoneCheckRequest(phone_numbers=numbers, callback_url=callback_url)
+        """Ask which of 1-100 numbers use WhatsApp; the answer arrives at ``callback_url``
+        (default: the client's ``phone_check_callback_url``; neither: the account's callback
+        configured at the provider)."""
+        default = self._phone_check_callback.get_secret_value() or None
+        request = PhoneCheckRequest(phone_numbers=numbers, callback_url=callback_url or default)
         # A send for retry purposes: it starts work (and callbacks) at the provider.
         return self._send(
             "/wa_phone_check", priority, PhoneCheckResult, request, pick=message_and_data
