@@ -279,8 +279,14 @@ class Settings(BaseSettings):
     alert_smtp_user: str = ""
     alert_smtp_password: SecretStr = SecretStr("")
     alert_smtp_starttls: bool = False
-    # Serve the credit gauges (Prometheus text) on this port from a worker; 0 = off.
-    metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Each worker serves its Prometheus metrics (nusaworker.metrics, docs/operations.md) on
+    # this port, at /metrics; 0 = off. Two workers on one host need a port each (the second
+    # finds it taken, logs it and serves nothing). 9808: free among Prometheus' exporter ports.
+    metrics_port: int = Field(default=9808, ge=0, le=65535)
+    # Where a worker's processes keep their counters (prometheus-client's multiprocess mode):
+    # emptied when the worker starts, so one directory per worker. Empty: a private temporary
+    # directory, removed when the worker stops.
+    metrics_dir: str = ""
 
     # -- campaigns (nusaworker.campaigns) -------------------------------------------------------
     # The region (ISO 3166 alpha-2) in which a campaign destination written without a country
