@@ -181,8 +181,7 @@ def _cmd_suppress(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
-    import logging
-
+    from nusaworker import logs
     from nusaworker.settings import load_settings
     from nusaworker.tracking.receiver import CallbackServer
     from nusaworker.tracking.wsgi import create_app
@@ -190,7 +189,7 @@ def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
     settings = load_settings()
     host = args.host or settings.callback_host
     port = settings.callback_port if args.port is None else args.port
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup(settings)  # NUSAWORKER_LOG_FORMAT, secrets masked
     server = CallbackServer(create_app(settings), host=host, port=port)
     # The token is part of every push path; it is never printed.
     print(f"callback receiver on {server.url}/<token>/… (GET /healthz)", flush=True)

@@ -279,6 +279,9 @@ class Settings(BaseSettings):
     alert_smtp_user: str = ""
     alert_smtp_password: SecretStr = SecretStr("")
     alert_smtp_starttls: bool = False
+    # Log lines (nusaworker.logs): "text", or "json" (one object per line, a state change's
+    # message id, state, account, ref_no and reason as keys). Secrets are masked in both.
+    log_format: Literal["text", "json"] = "text"
     # Each worker serves its Prometheus metrics (nusaworker.metrics, docs/operations.md) on
     # this port, at /metrics; 0 = off. Two workers on one host need a port each (the second
     # finds it taken, logs it and serves nothing). 9808: free among Prometheus' exporter ports.
