@@ -69,6 +69,7 @@ def make_app(settings: Settings) -> Celery:
 
 
 settings = load_settings()
+logs.early(settings)
 app = make_app(settings)
 
 

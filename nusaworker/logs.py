@@ -34,6 +34,7 @@ from nusaworker.settings import Settings
 __all__ = [
     "MASK",
     "RedactingFormatter",
+    "early",
     "formatter_for",
     "install",
     "redact",
@@ -122,6 +123,9 @@ def install(settings: Settings, logger: logging.Logger | None = None) -> None:
     the root logger), keeping each handler's own text format; a handler already masked gets
     the settings' format anew."""
     target = logger or logging.getLogger()
+    # Python's warnings (Celery's SecurityWarning, a DeprecationWarning of a library) go to
+    # stderr by themselves, past every handler: through logging they are lines like any other.
+    logging.captureWarnings(True)
     secrets = secret_values(settings)
     for handler in target.handlers:
         current = handler.formatter
@@ -129,6 +133,16 @@ def install(settings: Settings, logger: logging.Logger | None = None) -> None:
             current = current.inner
         text = None if isinstance(current, JsonFormatter) else current
         handler.setFormatter(formatter_for(settings.log_format, secrets, text))
+
+
+def early(settings: Settings) -> None:
+    """From process start: what is logged (or warned) before Celery sets its logging up — its
+    warning about running as root, an import's DeprecationWarning — is written in the settings'
+    format too, by a stderr handler on the root logger (Celery replaces it with its own)."""
+    root = logging.getLogger()
+    if settings.log_format == "json" and not root.handlers:
+        root.addHandler(logging.StreamHandler())
+        install(settings, root)
 
 
 def setup(settings: Settings, level: int = logging.INFO) -> None:

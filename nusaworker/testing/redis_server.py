@@ -39,8 +39,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def private_redis(port: int | None = None) -> Iterator[str]:
-    """Run a throw-away ``redis-server`` on 127.0.0.1 and yield its URL; stop it on exit."""
+def private_redis(port: int | None = None, *, password: str | None = None) -> Iterator[str]:
+    """Run a throw-away ``redis-server`` on 127.0.0.1 and yield its URL; stop it on exit.
+    With ``password`` the server asks for it (``requirepass``) and the URL carries it."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise ConfigurationError("no Redis answers and redis-server is not on the PATH")
@@ -61,11 +62,12 @@ def private_redis(port: int | None = None) -> Iterator[str]:
                 workdir,
                 "--loglevel",
                 "warning",
+                *(["--requirepass", password] if password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        url = f"redis://127.0.0.1:{port}/0"
+        url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{port}/0"
         try:
             up = wait_for(lambda: redis_answers(url) or proc.poll() is not None, 10, interval=0.05)
             if not up or proc.poll() is not None:
