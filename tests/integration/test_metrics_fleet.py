@@ -5,6 +5,7 @@ count into files that the main process sums), and the callback receiver's ``/met
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from nusaworker.ledger import MessageState
 from nusaworker.producer import Producer
 from nusaworker.routing import SEND_TASK
 from nusaworker.settings import Settings
-from nusaworker.testing.fleet import Fleet, fleet_env
+from nusaworker.testing.fleet import REPO_ROOT, Fleet, fleet_env
 from nusaworker.testing.redis_server import free_port
 from nusaworker.testing.waiting import wait_for
 from nusaworker.tracking.receiver import CallbackServer
@@ -32,6 +33,9 @@ TOKEN = "metrics-test-token-0123456789"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
+DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "nusaworker.json"
+
+
 def scrape(url: str) -> Samples:
     answer = requests.get(url, timeout=5)
     answer.raise_for_status()
@@ -40,6 +44,24 @@ def scrape(url: str) -> Samples:
         for family in text_string_to_metric_families(answer.text)
         for s in family.samples
     }
+
+
+def families(url: str) -> set[str]:
+    """The family names an endpoint declares (``# TYPE`` lines: also those with no sample)."""
+    text = requests.get(url, timeout=5).text
+    return {_family(n) for n in re.findall(r"^# TYPE (\S+) ", text, flags=re.MULTILINE)}
+
+
+def _family(name: str) -> str:
+    return re.sub(r"_(total|bucket|count|sum)$", "", name)
+
+
+def dashboard_families() -> set[str]:
+    """Every family the Grafana dashboard's queries read."""
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    exprs = " ".join(t["expr"] for p in panels for t in p.get("targets", []))
+    names = set(re.findall(r"nusaworker_[a-z_]+", exprs))
+    return {_family(n) for n in names}
 
 
 def total(samples: Samples, name: str, **labels: str) -> float:
@@ -130,6 +152,9 @@ def test_metrics_of_a_fleet_match_the_sandbox_counts(
         assert total(worker, "nusaworker_queue_length", queue="otp", priority="0") == N_OTP
         assert total(worker, "nusaworker_queue_length", queue="status", priority="6") == 1
         assert total(worker, "nusaworker_queue_length", queue="wa") == 0
+        # The dashboard reads only families the fleet declares (no typo, no stale name).
+        declared = families(worker_url) | families(receiver_url)
+        assert dashboard_families() - declared == set()
         if pool == "prefork":
             # Both children sent, each into its own file, and the figures above are their sum.
             assert len(list(metrics_dir.glob("counter_*.db"))) >= 2
