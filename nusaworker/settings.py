@@ -284,8 +284,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Each worker serves its Prometheus metrics (nusaworker.metrics, docs/operations.md) on
     # this port, at /metrics; 0 = off. Two workers on one host need a port each (the second
-    # finds it taken, logs it and serves nothing). 9808: free among Prometheus' exporter ports.
-    metrics_port: int = Field(default=9808, ge=0, le=65535)
+    # finds it taken, logs it and serves nothing). 9809: beside celery-exporter's 9808, which
+    # runs next to the workers for Celery's generic task metrics (docs/operations.md).
+    metrics_port: int = Field(default=9809, ge=0, le=65535)
     # Where a worker's processes keep their counters (prometheus-client's multiprocess mode):
     # emptied when the worker starts, so one directory per worker. Empty: a private temporary
     # directory, removed when the worker stops.
