@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup test test-unit test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
+.PHONY: setup browser test test-unit test-all lint lint-deploy fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox).
-test: $(STAMP)
+# The status page's test loads it in a real headless Chromium: Debian's package, installed
+# here when missing (CI runs as root on a Debian machine; elsewhere through sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+# The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox,
+# a real Chromium for the status page).
+test: $(STAMP) browser
 	$(PY) -m pytest -m "not chaos" -q
 
 # The pure tests alone, in seconds: no Redis, no HTTP, no worker process (tests/unit/conftest.py
@@ -36,6 +44,23 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check nusaworker tests celeryconfig.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(MAKE) --no-print-directory lint-deploy
+
+# The deploy files, checked offline without a Docker engine or a cluster (deploy/README.md):
+# YAML style; Kubernetes objects against the schemas kubernetes-validate bundles (strict:
+# unknown fields fail); KEDA's objects against deploy/schemas/; the compose file against the
+# compose-spec schema check-jsonschema ships; the Dockerfile with hadolint; dashboards parse.
+K8S_MANIFESTS := $(filter-out deploy/k8s/kustomization.yaml deploy/k8s/keda-%,$(wildcard deploy/k8s/*.yaml))
+lint-deploy: $(STAMP)
+	$(VENV)/bin/ruff check deploy
+	$(VENV)/bin/ruff format --check deploy
+	$(VENV)/bin/yamllint --strict .yamllint deploy
+	$(VENV)/bin/kubernetes-validate --kubernetes-version 1.31 --strict --quiet $(K8S_MANIFESTS)
+	$(VENV)/bin/check-jsonschema --schemafile deploy/schemas/keda-scaledobject-v1alpha1.json deploy/k8s/keda-scaledobject.yaml
+	$(VENV)/bin/check-jsonschema --schemafile deploy/schemas/keda-triggerauthentication-v1alpha1.json deploy/k8s/keda-triggerauthentication.yaml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	$(VENV)/bin/hadolint Dockerfile
+	$(PY) -c 'import json, sys; [json.load(open(f)) for f in sys.argv[1:]]' $(wildcard deploy/grafana/*.json)
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix nusaworker tests celeryconfig.py

@@ -60,6 +60,8 @@ def make_app(settings: Settings) -> Celery:
     # the fleet's Redis under its key prefix, so fleets sharing a Redis never share a beat.
     app.conf.redbeat_redis_url = SecretURL(settings.redis_url)
     app.conf.redbeat_key_prefix = Keys(prefix=settings.key_prefix).redbeat_prefix
+    # Beat's heartbeat (nusaworker.tracking.scheduler) goes under the fleet's prefix.
+    app.conf.nusaworker_key_prefix = settings.key_prefix
     app.conf.redbeat_redis_options = {"socket_timeout": 5, "socket_connect_timeout": 2}
     if explicit_pool(sys.argv) == "prefork":
         # Celery cannot tell `--pool prefork` from its own default and would run the configured

@@ -1,5 +1,5 @@
 """The ``nusaworker`` command: sandbox, send, status, dead-letters, balance, pause, resume,
-suppress, campaign, callbacks, demo, bench.
+suppress, campaign, callbacks, check, demo, bench.
 
 Settings are read here, once, and handed down. Bad input is answered with a one-line error
 and exit status 2 before anything is enqueued or any provider is called.
@@ -181,25 +181,52 @@ def _cmd_suppress(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
+    import signal
+
     from nusaworker import logs
     from nusaworker.settings import load_settings
     from nusaworker.tracking.receiver import CallbackServer
     from nusaworker.tracking.wsgi import create_app
 
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads starts at 1")
     settings = load_settings()
-    host = args.host or settings.callback_host
-    port = settings.callback_port if args.port is None else args.port
     logs.setup(settings)  # NUSAWORKER_LOG_FORMAT, secrets masked
-    server = CallbackServer(create_app(settings), host=host, port=port)
+    server = CallbackServer.from_settings(
+        create_app(settings), settings, host=args.host or None, port=args.port, threads=args.threads
+    )
+    # SIGTERM (systemd, Kubernetes) and ^C stop gracefully: requests in flight finish.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: server.request_stop())
     # The token is part of every push path; it is never printed.
     print(f"callback receiver on {server.url}/<token>/… (GET /healthz)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_forever()
+    print("callback receiver stopped", flush=True)
     return 0
+
+
+def _cmd_check(args: argparse.Namespace, rest: list[str]) -> int:
+    from nusaworker import health
+    from nusaworker.settings import load_settings
+
+    for name in ("max_age_accepted", "max_beat_silence"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be above 0")
+    settings = load_settings()
+    verdict = health.check(
+        settings,
+        role=args.role,
+        queue=args.queue,
+        max_beat_silence_s=args.max_beat_silence,
+        max_accepted_age_s=args.max_age_accepted,
+        node=args.node,
+    )
+    if args.json:
+        print(json.dumps(verdict.as_dict(), sort_keys=True))
+    else:
+        print(verdict.line)
+    return 0 if verdict.ok else 1
 
 
 def _cmd_demo(args: argparse.Namespace, rest: list[str]) -> int:
@@ -318,7 +345,43 @@ def build_parser() -> argparse.ArgumentParser:
     callbacks.add_argument(
         "--port", type=int, help="default: NUSAWORKER_CALLBACK_PORT (8090); 0 picks a free one"
     )
+    callbacks.add_argument(
+        "--threads",
+        type=int,
+        help="requests served at once (default: NUSAWORKER_CALLBACK_THREADS, 8)",
+    )
     callbacks.set_defaults(func=_cmd_callbacks)
+    check = sub.add_parser(
+        "check",
+        help="exit 0 if the fleet is well, else 1 with one line saying why (probes, cron)",
+    )
+    check.add_argument(
+        "--role",
+        choices=["fleet", "worker", "beat", "receiver"],
+        default="fleet",
+        help="fleet (default): every check; worker: a live worker on this host; beat: beat "
+        "ticks; receiver: its /healthz answers",
+    )
+    check.add_argument("--queue", default="otp", help="the queue that needs a consumer (otp)")
+    check.add_argument(
+        "--max-age-accepted",
+        type=float,
+        metavar="SECONDS",
+        help="unwell when the oldest due accepted message waits longer "
+        "(default: NUSAWORKER_HEALTH_MAX_ACCEPTED_AGE_S, 300)",
+    )
+    check.add_argument(
+        "--max-beat-silence",
+        type=float,
+        metavar="SECONDS",
+        help="unwell when beat has not ticked for longer "
+        "(default: NUSAWORKER_HEALTH_MAX_BEAT_SILENCE_S, 30)",
+    )
+    check.add_argument(
+        "--node", help="--role worker: the worker's node name (default: any on this host)"
+    )
+    check.add_argument("--json", action="store_true", help="print every finding as JSON")
+    check.set_defaults(func=_cmd_check)
     sub.add_parser(
         "demo", help="run the embedded demo (Redis, sandbox, a small fleet)", add_help=False
     ).set_defaults(func=_cmd_demo)

@@ -92,6 +92,14 @@ WATCH_LEVELS_TTL_S = 30 * 24 * 3600
 # holder registry and a holder's received-task index have no TTL: each entry is removed by the
 # step that ends it (a move out of sending, the end of a task, the resolution of a dead holder).
 
+# A worker's heartbeat key holds the queues it consumes (comma-separated), so `nusaworker check`
+# can tell "a live consumer on otp" from the heartbeats alone, without a broadcast to the fleet.
+# The active beat rewrites its own heartbeat at every tick (at least every
+# beat_max_loop_interval, 2 s) with a TTL of a day: its age is that day minus the TTL left, read
+# on Redis's clock, so `nusaworker check` can say how long beat has been silent (for a day;
+# past that the key is gone and it says "no heartbeat").
+BEAT_HEARTBEAT_TTL_S = 24 * 3600
+
 # -- the suppression list (nusaworker.suppression) ----------------------------------------------
 
 # The suppression list's hash and index have no TTL, and neither do their entries: an opt-out
@@ -249,8 +257,14 @@ class Keys:
         return f"{self.prefix}jobs"
 
     def heartbeat(self, holder: str) -> str:
-        """String: present while worker ``holder`` is alive (TTL: ``heartbeat_ttl_s``)."""
+        """String: present while worker ``holder`` is alive (TTL: ``heartbeat_ttl_s``); holds
+        the queues it consumes, comma-separated."""
         return f"{self.prefix}hb:{holder}"
+
+    @property
+    def beat_heartbeat(self) -> str:
+        """String: rewritten by the active beat at every tick (TTL :data:`BEAT_HEARTBEAT_TTL_S`)."""
+        return f"{self.prefix}beat:hb"
 
     @property
     def holders(self) -> str:

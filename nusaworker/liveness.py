@@ -2,7 +2,8 @@
 
 Each worker node's main process — the one that holds the broker's messages — gets an identity
 unique per boot (``node name|pid|nonce``) at ``worker_init`` and, from a daemon thread,
-rewrites its heartbeat key every ``heartbeat_interval_s`` with a TTL of ``heartbeat_ttl_s``
+rewrites its heartbeat key (which names the queues it consumes, for ``nusaworker check``)
+every ``heartbeat_interval_s`` with a TTL of ``heartbeat_ttl_s``
 (:class:`~nusaworker.ledger.leases.Leases`). Claims made by its tasks carry that identity
 (:func:`holder`), so they stay valid exactly as long as the heartbeat does; the main process
 also notes every ``send`` task it receives from the broker until the task ends. When a
@@ -26,6 +27,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -46,9 +48,18 @@ SOCKET_TIMEOUT_S = 2.0
 class Heartbeat:
     """A daemon thread that keeps ``holder``'s heartbeat key alive until :meth:`stop`."""
 
-    def __init__(self, leases: Leases, holder: str, *, interval_s: float, ttl_s: float) -> None:
+    def __init__(
+        self,
+        leases: Leases,
+        holder: str,
+        *,
+        interval_s: float,
+        ttl_s: float,
+        queues: Sequence[str] = (),
+    ) -> None:
         self.leases = leases
         self.holder = holder
+        self.queues = tuple(queues)
         self.interval_s = interval_s
         self.ttl_s = ttl_s
         self._stopped = threading.Event()
@@ -75,7 +86,7 @@ class Heartbeat:
 
     def _beat(self) -> None:
         try:
-            self.leases.beat(self.holder, self.ttl_s)
+            self.leases.beat(self.holder, self.ttl_s, self.queues)
         except redis.RedisError as exc:
             log.warning("heartbeat of %s not written: %s", self.holder, exc)
 
@@ -105,8 +116,9 @@ def holder() -> str | None:
     return _holder
 
 
-def start(settings: Settings, node: str) -> str:
-    """Give this worker process its identity and start heartbeating; returns the identity."""
+def start(settings: Settings, node: str, queues: Sequence[str] = ()) -> str:
+    """Give this worker process its identity and start heartbeating (naming ``queues``, those
+    it consumes); returns the identity."""
     global _holder, _leases, _heartbeat
     client = redis_client(settings.redis_url, "edge", timeout_s=SOCKET_TIMEOUT_S)
     _leases = Leases(client, keys=Keys(prefix=settings.key_prefix))
@@ -116,6 +128,7 @@ def start(settings: Settings, node: str) -> str:
         _holder,
         interval_s=settings.heartbeat_interval_s,
         ttl_s=settings.heartbeat_ttl_s,
+        queues=queues,
     )
     _heartbeat.start()
     log.info("worker liveness: holder %s", _holder)

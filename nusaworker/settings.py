@@ -143,6 +143,15 @@ class Settings(BaseSettings):
     # many intervals long, so a live worker that is merely slow is never declared dead.
     heartbeat_interval_s: float = Field(default=1.0, gt=0)
     heartbeat_ttl_s: float = Field(default=8.0, gt=0)
+    # `nusaworker check` (nusaworker.health): beat is silent once its heartbeat (written at every
+    # tick, at least every 2 s; a standby beat takes over within the 10 s lock timeout) is older
+    # than this; the fleet is behind once its oldest ``accepted`` message (due, not scheduled)
+    # waits longer than this — an OTP's validity: a code older than that is useless (the replay
+    # sweep re-enqueues a lost task only at 600 s).
+    # A bulk backlog of more than this many seconds of the account's rate trips it too: raise it
+    # (or give `--max-age-accepted`) where such backlogs are normal.
+    health_max_beat_silence_s: float = Field(default=30.0, gt=0)
+    health_max_accepted_age_s: float = Field(default=300.0, gt=0)
 
     # -- accounts and routes (nusaworker.accounts, docs/accounts.md) -----------------------------
     # More provider accounts beside the default one (named "nusasms", from the settings above),
@@ -204,6 +213,21 @@ class Settings(BaseSettings):
     callback_host: str = "127.0.0.1"
     callback_port: int = Field(default=8090, ge=0, le=65535)
     callback_max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # Its server (waitress, nusaworker.tracking.receiver): threads run the app (a push is one
+    # or two Redis round trips, so a few threads serve hundreds a second); a connection silent
+    # this long — a keep-alive left open, a client that stopped mid-request — is closed, and so
+    # is one whose request is not received whole within the request timeout (a slow loris
+    # trickling bytes); at most this many connections at once; on SIGTERM, requests in flight
+    # get the grace to finish.
+    callback_threads: int = Field(default=8, ge=1)
+    callback_idle_timeout_s: int = Field(default=30, ge=1)
+    callback_request_timeout_s: float = Field(default=30.0, gt=0)
+    callback_connection_limit: int = Field(default=200, ge=1)
+    callback_shutdown_grace_s: float = Field(default=10.0, gt=0)
+    # The status page (GET /status on the receiver, docs/operations.md) asks for this token;
+    # empty = the callback token. A token of its own lets people read the page without
+    # knowing the secret the provider pushes to.
+    status_token: SecretStr = SecretStr("")
     # Hooks: a Celery task of the user's backend called with every event (by name, on the
     # backend's own queue), and/or a webhook (JSON, HMAC-SHA256 signed with webhook_secret).
     hook_task: str = ""
@@ -284,9 +308,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Each worker serves its Prometheus metrics (nusaworker.metrics, docs/operations.md) on
     # this port, at /metrics; 0 = off. Two workers on one host need a port each (the second
-    # finds it taken, logs it and serves nothing). 9809: beside celery-exporter's 9808, which
-    # runs next to the workers for Celery's generic task metrics (docs/operations.md).
-    metrics_port: int = Field(default=9809, ge=0, le=65535)
+    # finds it taken, logs it and serves nothing). celery-exporter's default is 9808 too: it runs
+    # in a container of its own (deploy/), or give it --port on a shared host.
+    metrics_port: int = Field(default=9808, ge=0, le=65535)
     # Where a worker's processes keep their counters (prometheus-client's multiprocess mode):
     # emptied when the worker starts, so one directory per worker. Empty: a private temporary
     # directory, removed when the worker stops.

@@ -296,14 +296,24 @@ class CampaignStore:
 
     def load(self, campaign_id: str) -> CampaignInfo | None:
         """The campaign as it is now, or ``None`` if there is none (or it expired)."""
+        found = self.load_many([campaign_id])
+        return found[0] if found else None
+
+    def load_many(self, campaign_ids: Sequence[str]) -> list[CampaignInfo]:
+        """The campaigns that still exist of ``campaign_ids``, in their order, in one round
+        trip (what a page showing many at once reads)."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hgetall(self.keys.campaign(campaign_id))
-        pipe.scard(self.keys.campaign_window(campaign_id))
-        data, queued = pipe.execute()
-        if not data:
-            return None
-        raw = {as_text(k): as_text(v) for k, v in data.items()}
-        return _info(campaign_id, raw, int(queued))
+        for campaign_id in campaign_ids:
+            pipe.hgetall(self.keys.campaign(campaign_id))
+            pipe.scard(self.keys.campaign_window(campaign_id))
+        replies = pipe.execute()
+        out = []
+        for i, campaign_id in enumerate(campaign_ids):
+            data, queued = replies[2 * i], replies[2 * i + 1]
+            if data:
+                raw = {as_text(k): as_text(v) for k, v in data.items()}
+                out.append(_info(campaign_id, raw, int(queued)))
+        return out
 
     def rows(self, campaign_id: str, start: int, count: int) -> list[PendingRow]:
         """``count`` accepted rows from position ``start`` (fewer at the end)."""

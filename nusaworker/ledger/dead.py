@@ -107,23 +107,29 @@ class DeadLetters:
         return int(self.redis.xlen(self.keys.dead_letters))
 
     def newest(
-        self, *, since: float | None = None, limit: int = 50, resolved: bool = False
+        self,
+        *,
+        since: float | None = None,
+        limit: int = 50,
+        resolved: bool = False,
+        page: int = PAGE,
     ) -> list[DeadLetter]:
         """Up to ``limit`` dead letters, newest first, ended at ``since`` (unix seconds) or
         later. A message resolved since (an ``unknown`` a late answer found ``sent``) is left
-        out unless ``resolved``."""
+        out unless ``resolved``. ``page``: entries read per round trip (a reader that shows a
+        few, often, reads a few)."""
         low = "-" if since is None else str(max(0, int(since * 1000)))
         found: list[DeadLetter] = []
         high = "+"
         while len(found) < limit:
-            page: Any = self.redis.xrevrange(self.keys.dead_letters, high, low, count=PAGE)
-            if not page:
+            entries: Any = self.redis.xrevrange(self.keys.dead_letters, high, low, count=page)
+            if not entries:
                 break
-            letters = self._with_records([_letter(e, f) for e, f in page])
+            letters = self._with_records([_letter(e, f) for e, f in entries])
             found += [x for x in letters if resolved or x.state_now not in RESOLVED]
-            if len(page) < PAGE:
+            if len(entries) < page:
                 break
-            high = "(" + as_text(page[-1][0])
+            high = "(" + as_text(entries[-1][0])
         return found[:limit]
 
     def find(self, message_id: str) -> DeadLetter | None:

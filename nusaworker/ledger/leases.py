@@ -44,7 +44,7 @@ from enum import StrEnum
 
 import redis
 
-from nusaworker.keys import Keys
+from nusaworker.keys import BEAT_HEARTBEAT_TTL_S, Keys
 from nusaworker.ledger.journal import log_move
 from nusaworker.ledger.states import MessageState
 from nusaworker.redis_scripts import as_text, lua
@@ -117,10 +117,12 @@ class Leases:
 
     # -- the holder's side (a worker process) ---------------------------------------------------
 
-    def beat(self, holder: str, ttl_s: float) -> None:
-        """Say ``holder`` is alive for ``ttl_s`` more seconds (and make it known to beat)."""
+    def beat(self, holder: str, ttl_s: float, queues: Iterable[str] = ()) -> None:
+        """Say ``holder`` is alive for ``ttl_s`` more seconds (and make it known to beat);
+        ``queues``: those it consumes, for ``nusaworker check``."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(self.keys.heartbeat(holder), "1", px=max(1, round(ttl_s * 1000)))
+        value = ",".join(sorted(queues)) or "-"
+        pipe.set(self.keys.heartbeat(holder), value, px=max(1, round(ttl_s * 1000)))
         pipe.sadd(self.keys.holders, holder)
         pipe.execute()
 
@@ -164,6 +166,32 @@ class Leases:
         interval, and declaring them all dead meanwhile would resend every OTP in doubt."""
         uptime = self.redis.info("server").get("uptime_in_seconds", 0)
         return float(uptime) >= ttl_s
+
+    def live_workers(self) -> dict[str, tuple[str, ...]]:
+        """Every holder whose heartbeat is alive → the queues it consumes (two round trips)."""
+        holders = sorted(as_text(h) for h in self.redis.smembers(self.keys.holders))
+        if not holders:
+            return {}
+        values = self.redis.mget([self.keys.heartbeat(h) for h in holders])
+        return {
+            holder: tuple(q for q in as_text(value).split(",") if q and q != "-")
+            for holder, value in zip(holders, values, strict=True)
+            if value is not None
+        }
+
+    # -- beat's own heartbeat ---------------------------------------------------------------------
+
+    def beat_tick(self) -> None:
+        """The active beat ticked (see :data:`nusaworker.keys.BEAT_HEARTBEAT_TTL_S`)."""
+        self.redis.set(self.keys.beat_heartbeat, "1", px=BEAT_HEARTBEAT_TTL_S * 1000)
+
+    def beat_silence(self) -> float | None:
+        """Seconds since the active beat last ticked, on Redis's clock; ``None``: no heartbeat
+        (never, or not for a day)."""
+        left_ms = int(self.redis.pttl(self.keys.beat_heartbeat))
+        if left_ms < 0:
+            return None
+        return max(0.0, BEAT_HEARTBEAT_TTL_S - left_ms / 1000)
 
     def is_alive(self, holder: str) -> bool:
         """Whether ``holder``'s heartbeat key exists."""

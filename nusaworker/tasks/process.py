@@ -43,7 +43,9 @@ _own_metrics_dir: str | None = None
 
 @worker_init.connect
 def _identity(sender: Any = None, **kwargs: Any) -> None:
-    liveness.start(settings, str(getattr(sender, "hostname", None) or "worker"))
+    # The queues are known by now (-Q is applied before worker_init); the heartbeat names them.
+    consuming = getattr(getattr(app.amqp, "queues", None), "consume_from", None) or {}
+    liveness.start(settings, str(getattr(sender, "hostname", None) or "worker"), sorted(consuming))
 
 
 @worker_init.connect

@@ -6,4 +6,5 @@ imports them).
 - ``receiver``: ``Receiver``, a real HTTP endpoint in a thread that records what it got
 - ``fleet``: real ``celery worker``/``beat`` processes; ``Fleet.drain`` waits until they settle
 - ``redis_server``: a Redis that answers, or a private ``redis-server``
+- ``browser``: ``Chromium``, a real headless browser for what a person sees (the status page)
 """

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,7 @@ MIN_TOKEN_LENGTH = 16
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Handler = Callable[["Request"], dict[str, Any]]
 
 
@@ -80,6 +81,8 @@ class CallbackApp:
         token: the secret path segment (at least :data:`MIN_TOKEN_LENGTH` characters).
         max_body_bytes: larger bodies are refused (413) without being read.
         phone_checks: the phone-check cache every phone-check push fills (None: not kept).
+        pages: other apps served at these exact paths, with their own access rules (the
+            status page: ``/status``); no token can be such a path (they are too short).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class CallbackApp:
         token: str | SecretStr,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         phone_checks: PhoneChecks | None = None,
+        pages: Mapping[str, WSGIApp] | None = None,
     ) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
         if len(secret) < MIN_TOKEN_LENGTH or "/" in secret:
@@ -103,6 +107,7 @@ class CallbackApp:
         self.events = events
         self.max_body_bytes = max_body_bytes
         self.phone_checks = phone_checks
+        self.pages = dict(pages or {})
         get_post = frozenset({"GET", "POST"})
         post = frozenset({"POST"})
         self.routes: dict[str, Route] = {
@@ -127,6 +132,9 @@ class CallbackApp:
         path = str(environ.get("PATH_INFO", "") or "/")
         if path == "/healthz" and method in ("GET", "HEAD"):
             return _answer(start_response, 200, {"ok": True})
+        page = self.pages.get(path)
+        if page is not None:
+            return page(environ, start_response)
         try:
             route = self._route(path)
             if method not in route.methods:

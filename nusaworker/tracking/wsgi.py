@@ -1,6 +1,9 @@
-"""The callback receiver as a WSGI ``application``, for any WSGI server::
+"""The callback receiver as a WSGI ``application``.
 
-    NUSAWORKER_CALLBACK_TOKEN=… gunicorn -w 4 -b 0.0.0.0:8090 nusaworker.tracking.wsgi:application
+``nusaworker callbacks`` serves it with waitress (:mod:`nusaworker.tracking.receiver`: timeouts,
+body limit, graceful stop). Any other WSGI server can serve :data:`application`, e.g.::
+
+    NUSAWORKER_CALLBACK_TOKEN=… waitress-serve --port 8090 nusaworker.tracking.wsgi:application
 
 Settings are read (and Redis connected) on the first request, inside each server worker, not
 at import: a pre-forking server then gives every worker its own connections.
@@ -15,9 +18,12 @@ from typing import Any
 from nusaworker.connections import redis_client
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
-from nusaworker.metrics.wsgi import MeteredApp
+from nusaworker.metrics.wsgi import PATH as METRICS_PATH
+from nusaworker.metrics.wsgi import MeteredApp, metrics_page
 from nusaworker.phonecheck import PhoneChecks
 from nusaworker.settings import Settings, load_settings
+from nusaworker.status import PATHS as STATUS_PATHS
+from nusaworker.status import status_app
 from nusaworker.suppression import Keywords
 from nusaworker.tracking.callbacks import CallbackApp, StartResponse
 from nusaworker.tracking.events import EventStream
@@ -26,7 +32,8 @@ from nusaworker.tracking.inbox import InboxStore
 
 def create_app(settings: Settings) -> MeteredApp:
     """A receiver for ``settings`` (Redis URL, key prefix, token, body limit, opt-out and
-    opt-in keywords, phone-check TTL), with its metrics at ``GET /metrics``."""
+    opt-in keywords, phone-check TTL), with the status page at ``/status`` and its metrics at
+    ``/metrics``; every answer is counted (:mod:`nusaworker.metrics.wsgi`)."""
     client = redis_client(settings.redis_url, "edge")
     keys = Keys(prefix=settings.key_prefix)
     app = CallbackApp(
@@ -37,7 +44,9 @@ def create_app(settings: Settings) -> MeteredApp:
         max_body_bytes=settings.callback_max_body_bytes,
         phone_checks=PhoneChecks.from_settings(client, settings),
     )
-    return MeteredApp(app, routes=app.routes)
+    app.pages.update(dict.fromkeys(STATUS_PATHS, status_app(settings, client)))
+    app.pages[METRICS_PATH] = metrics_page()
+    return MeteredApp(app, routes=app.routes, pages=app.pages)
 
 
 class _LazyApplication:

@@ -12,7 +12,8 @@
 -- after the lease (minus a guard covering the wait to the start and the write).
 --
 -- KEYS[1]  turn hash: holder, holder_rank, fired, not_before, lease_until, last,
---          penalty_until (µs, TIME)
+--          penalty_until (µs, TIME); hits, sec, sec_hits, prev_hits: the reported hits, in
+--          all and in the current and the previous second (for the status page's hits/s)
 -- KEYS[2]  waiting queue (sorted set): token → rank * 1e13 + ms of arrival
 -- KEYS[3]  waiter liveness (sorted set): token → µs until which the waiter is listening
 -- ARGV[1]  op: enter | fire | done | cancel | penalize
@@ -130,6 +131,20 @@ local function save()
   redis.call('PEXPIRE', KEYS[1], math.floor((horizon - now) / 1000) + ttl_ms)
 end
 
+-- A written hit, counted per second of this server's clock: what a reader needs for the
+-- account's hits/s over the last second, in one HMGET (nusaworker.pacing.readout).
+local function count_hit()
+  local sec = math.floor(now / 1000000)
+  local c = redis.call('HMGET', KEYS[1], 'sec', 'sec_hits')
+  local cur, n = num(c[1]), num(c[2])
+  if sec == cur then
+    redis.call('HSET', KEYS[1], 'sec_hits', n + 1)
+  else
+    redis.call('HSET', KEYS[1], 'sec', sec, 'sec_hits', 1, 'prev_hits', sec == cur + 1 and n or 0)
+  end
+  redis.call('HINCRBY', KEYS[1], 'hits', 1)
+end
+
 -- The queue and the liveness set live as long as somebody joins them (only `enter` adds).
 local function keep_queue()
   redis.call('PEXPIRE', KEYS[2], ttl_ms)
@@ -208,6 +223,9 @@ elseif op == 'done' or op == 'cancel' then
     -- A holder whose lease had run out reports a write after all: keep the next ones behind
     -- it (the turn already handed out cannot be taken back).
     last = now
+  end
+  if op == 'done' then
+    count_hit()
   end
   redis.call('ZREM', KEYS[2], token)
   redis.call('ZREM', KEYS[3], token)
