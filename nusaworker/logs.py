@@ -122,7 +122,7 @@ def install(settings: Settings, logger: logging.Logger | None = None) -> None:
     """Put the settings' format and the secret mask on every handler of ``logger`` (default:
     the root logger), keeping each handler's own text format; a handler already masked gets
     the settings' format anew."""
-    target = logger or logging.getLogger()
+    target = logger if logger is not None else logging.getLogger()
     # Python's warnings (Celery's SecurityWarning, a DeprecationWarning of a library) go to
     # stderr by themselves, past every handler: through logging they are lines like any other.
     logging.captureWarnings(True)

@@ -31,14 +31,17 @@ def _settings(log_format: str = "text") -> Settings:
 
 @pytest.fixture
 def stream_logger() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger whose only handler writes to a string. It propagates, as a library's does:
+    pytest then adds its own capturing handlers to the root logger only, not to this one, and
+    ``install`` (which reformats every handler of the logger it is given) leaves them alone."""
     stream = io.StringIO()
     logger = logging.getLogger("test.logs.third_party")
     handler = logging.StreamHandler(stream)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    logger.propagate = False
     yield logger, stream
     logger.removeHandler(handler)
+    logging.captureWarnings(False)  # install() turned it on for the process
 
 
 def test_secret_values_name_every_secret_of_the_settings() -> None:
