@@ -8,11 +8,15 @@ signals in :mod:`nusaworker.tasks.process`.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
+from nusaworker import logs
 from nusaworker.campaigns.dispatch import SCHEDULE as CAMPAIGN_SCHEDULE
 from nusaworker.campaigns.recurring import SCHEDULE as RECURRING_SCHEDULE
 from nusaworker.connections import SecretURL
@@ -67,4 +71,13 @@ def make_app(settings: Settings) -> Celery:
 
 
 settings = load_settings()
+logs.early(settings)
 app = make_app(settings)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _log_format(logger: logging.Logger, **kwargs: Any) -> None:
+    """Celery's handlers (its root logger's, its task logger's) write in the settings' format
+    (``NUSAWORKER_LOG_FORMAT``) and never a secret (:mod:`nusaworker.logs`)."""
+    logs.install(settings, logger)

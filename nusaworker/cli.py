@@ -181,9 +181,9 @@ def _cmd_suppress(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
-    import logging
     import signal
 
+    from nusaworker import logs
     from nusaworker.settings import load_settings
     from nusaworker.tracking.receiver import CallbackServer
     from nusaworker.tracking.wsgi import create_app
@@ -191,7 +191,7 @@ def _cmd_callbacks(args: argparse.Namespace, rest: list[str]) -> int:
     if args.threads is not None and args.threads < 1:
         raise UsageError("--threads starts at 1")
     settings = load_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup(settings)  # NUSAWORKER_LOG_FORMAT, secrets masked
     server = CallbackServer.from_settings(
         create_app(settings), settings, host=args.host or None, port=args.port, threads=args.threads
     )

@@ -39,6 +39,7 @@ from nusaworker.factories import PacingGate, account_client, keys_of, ledger_of,
 from nusaworker.failover import RouteBook, health_of
 from nusaworker.fencing import FencedGate
 from nusaworker.ledger import Ledger
+from nusaworker.metrics.gate import MeteredGate
 from nusaworker.providers import NusaSMSClient
 from nusaworker.retries import RetryRules
 from nusaworker.settings import DEFAULT_ACCOUNT, Settings
@@ -103,11 +104,16 @@ class Container:
         enqueue = celery_enqueue(send_task)
         clients: dict[str, Any] = {}
         credits: dict[str, Credit] = {}
+        # Every hit of this process — sends, polls, balance checks — is timed at its gate and
+        # counted once written (nusaworker.metrics.gate).
+        names: dict[str, str] = {}  # pacing fingerprint → account name, filled below
+        metered = {interval: MeteredGate(gate, names=names) for interval, gate in gates.items()}
         for name, account in table.accounts.items():
             # The ledger's fence runs once the turn is committed (FencedGate): a hit of a
             # record that another worker took over never leaves.
-            gate = FencedGate(gates[account.min_interval_ms])
+            gate = FencedGate(metered[account.min_interval_ms])
             clients[name] = account_client(settings, account, gate=gate)
+            names.setdefault(clients[name].account, name)
             credits[name] = Credit.build(
                 settings,
                 redis_client=client_redis,
@@ -128,12 +134,12 @@ class Container:
             settings,
             redis_client=client_redis,
             ledger=ledger,
-            gate=gates[default.min_interval_ms],
+            gate=metered[default.min_interval_ms],
             account=clients[DEFAULT_ACCOUNT].account,
             send_task=send_task,
             is_paused=credits[DEFAULT_ACCOUNT].circuit.is_paused,
             accounts={
-                name: (account, gates[account.min_interval_ms], clients[name].account)
+                name: (account, metered[account.min_interval_ms], clients[name].account)
                 for name, account in table.accounts.items()
             },
         )

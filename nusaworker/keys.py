@@ -218,6 +218,14 @@ class Keys:
         return f"{self.prefix}events"
 
     @property
+    def state_counts(self) -> str:
+        """Hash: state → how many records are in it, kept by every move in the same atomic step
+        (the metrics read it in one HGETALL). No TTL: a record that leaves Redis at the end of
+        its retention is not subtracted, so a final state's count is how many records ever
+        ended there since the counts began."""
+        return f"{self.prefix}ledger:states"
+
+    @property
     def inbox(self) -> str:
         """Stream: inbound messages (WhatsApp, WA Official, SMS) as the receiver stored them."""
         return f"{self.prefix}inbox"

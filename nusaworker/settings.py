@@ -316,8 +316,18 @@ class Settings(BaseSettings):
     alert_smtp_user: str = ""
     alert_smtp_password: SecretStr = SecretStr("")
     alert_smtp_starttls: bool = False
-    # Serve the credit gauges (Prometheus text) on this port from a worker; 0 = off.
-    metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Log lines (nusaworker.logs): "text", or "json" (one object per line, a state change's
+    # message id, state, account, ref_no and reason as keys). Secrets are masked in both.
+    log_format: Literal["text", "json"] = "text"
+    # Each worker serves its Prometheus metrics (nusaworker.metrics, docs/operations.md) on
+    # this port, at /metrics; 0 = off. Two workers on one host need a port each (the second
+    # finds it taken, logs it and serves nothing). celery-exporter's default is 9808 too: it runs
+    # in a container of its own (deploy/), or give it --port on a shared host.
+    metrics_port: int = Field(default=9808, ge=0, le=65535)
+    # Where a worker's processes keep their counters (prometheus-client's multiprocess mode):
+    # emptied when the worker starts, so one directory per worker. Empty: a private temporary
+    # directory, removed when the worker stops.
+    metrics_dir: str = ""
 
     # -- campaigns (nusaworker.campaigns) -------------------------------------------------------
     # The region (ISO 3166 alpha-2) in which a campaign destination written without a country

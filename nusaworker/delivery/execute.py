@@ -36,6 +36,7 @@ from nusaworker.ledger.claim import CAMPAIGN_CANCELLED
 from nusaworker.ledger.leases import IN_DOUBT_ERROR, LATE_IN_DOUBT_ERROR, resend_in_doubt
 from nusaworker.ledger.record import unreadable
 from nusaworker.ledger.schedule import expiry_reason
+from nusaworker.metrics.instruments import RETRIES, SEND_ERRORS, SENDS, outcome_label
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.transport import before_retry
 from nusaworker.retries import RetryRules
@@ -269,6 +270,7 @@ class _Run:
             # that dies during that wait leaves a message to send again, not one in doubt.
             ledger.hit_refused(record.id, token)
             self.error()
+            RETRIES.labels(record.channel, self.account_label(client), "transport").inc()
 
         try:
             with fenced(fence), before_retry(refused):
@@ -294,8 +296,23 @@ class _Run:
                 hit_started=hit_started,
                 payload_valid=problem is None,
             )
-            return self.failed(action, failure, exc, token, attempts, problem)
-        return self.record_sent(token, ref_no)
+            outcome = self.failed(action, failure, exc, token, attempts, problem)
+            return self.counted(outcome, client, exc)
+        return self.counted(self.record_sent(token, ref_no), client)
+
+    def account_label(self, client: Any) -> str:
+        return self.account or str(getattr(client, "account", "") or "")
+
+    def counted(self, outcome: Outcome, client: Any, exc: BaseException | None = None) -> Outcome:
+        """Count one provider call and how its attempt ended (nusaworker.metrics)."""
+        channel, account = self.record.channel, self.account_label(client)
+        label = outcome_label(outcome.state, retry_at=outcome.retry_at, held=outcome.held)
+        SENDS.labels(channel, account, label).inc()
+        if exc is not None:
+            SEND_ERRORS.labels(channel, account, type(exc).__name__).inc()
+        if outcome.retry_at is not None:
+            RETRIES.labels(channel, account, "ledger").inc()
+        return outcome
 
     def error(self) -> None:
         if self.routes is not None:

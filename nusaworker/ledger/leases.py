@@ -45,6 +45,7 @@ from enum import StrEnum
 import redis
 
 from nusaworker.keys import BEAT_HEARTBEAT_TTL_S, Keys
+from nusaworker.ledger.journal import log_move
 from nusaworker.ledger.states import MessageState
 from nusaworker.redis_scripts import as_text, lua
 
@@ -223,13 +224,14 @@ class Leases:
         Answers ``requeued``, ``alive``, ``moved`` or ``changed`` (see ``requeue_lease.lua``).
         """
         keys = self.keys
-        return as_text(
+        answer = as_text(
             self._requeue(
                 keys=[
                     keys.message(message_id),
                     keys.accepted_index,
                     keys.lease_index,
                     keys.heartbeat(holder),
+                    keys.state_counts,
                 ],
                 args=[
                     message_id,
@@ -242,6 +244,9 @@ class Leases:
                 ],
             )
         )
+        if answer == "requeued":
+            log_move(message_id, MessageState.ACCEPTED, MessageState.SENDING, reason=error)
+        return answer
 
     def drop_stale(self, message_id: str, holder: str) -> None:
         """Drop the index entry of a record the holder no longer holds (or that is gone)."""

@@ -33,6 +33,7 @@ from nusaworker.ledger.errors import (
     RecordNotFound,
 )
 from nusaworker.ledger.followup import FollowUp
+from nusaworker.ledger.journal import log_move
 from nusaworker.ledger.parked import ParkedUpdates
 from nusaworker.ledger.record import (
     MessageRecord,
@@ -145,6 +146,7 @@ class Ledger(FollowUp, Schedule):
             self.keys.message(fresh.id),
             self.keys.accepted_index,
             self.keys.expiry_index,
+            self.keys.state_counts,
         ]
         if key:
             script_keys.append(self.keys.idempotency(key))
@@ -154,6 +156,8 @@ class Ledger(FollowUp, Schedule):
         for field, value in to_redis_hash(fresh).items():
             args += [field, value]
         message_id, written = self._create(keys=script_keys, args=args)
+        if int(written):
+            log_move(fresh.id, MessageState.ACCEPTED, None)
         return as_text(message_id), bool(int(written))
 
     def get(self, message_id: str) -> MessageRecord:
@@ -224,7 +228,12 @@ class Ledger(FollowUp, Schedule):
         """
         token = secrets.token_hex(16)
         result = self._claim(
-            keys=[self.keys.message(message_id), self.keys.accepted_index, self.keys.lease_index],
+            keys=[
+                self.keys.message(message_id),
+                self.keys.accepted_index,
+                self.keys.lease_index,
+                self.keys.state_counts,
+            ],
             args=[
                 message_id,
                 token,
@@ -239,6 +248,8 @@ class Ledger(FollowUp, Schedule):
             raise RecordNotFound(message_id)
         if outcome == ClaimOutcome.EXPIRED:
             return self._expire_refused(message_id, MessageState(as_text(result[1])), result)
+        if outcome == ClaimOutcome.CLAIMED:
+            log_move(message_id, MessageState.SENDING, MessageState.ACCEPTED)
         return Claim(
             outcome=ClaimOutcome(outcome),
             state=MessageState(as_text(result[1])),
@@ -563,6 +574,7 @@ class Ledger(FollowUp, Schedule):
             keys.events,
             keys.lease_index,
             keys.dead_letters,
+            keys.state_counts,
         ]
         if ref_no is not None:
             script_keys.append(self.keys.ref(ref_no))
@@ -586,7 +598,24 @@ class Ledger(FollowUp, Schedule):
         ]
         for field, value in fields.items():
             args += [field, repr(value) if isinstance(value, float) else value]
-        verdict, current = (as_text(v) for v in self._transition(keys=script_keys, args=args))
+        answer = self._transition(keys=script_keys, args=args)
+        verdict, current, *said = (as_text(v) for v in answer)
         if verdict == "missing":
             raise RecordNotFound(message_id)
+        if verdict == "ok":
+            account, ref = said
+            reason = fields.get("error")
+            log_move(message_id, target, current, account=account, ref_no=ref, reason=reason)
         return verdict, current
+
+    def state_counts(self) -> dict[MessageState, int]:
+        """How many records are in each state, as every move counted them (one HGETALL; see
+        :attr:`~nusaworker.keys.Keys.state_counts` for what a final state's count means)."""
+        raw = self.redis.hgetall(self.keys.state_counts)
+        counts = dict.fromkeys(MessageState, 0)
+        for name, value in raw.items():
+            try:
+                counts[MessageState(as_text(name))] = int(value)
+            except ValueError:
+                continue  # a state this version does not know
+        return counts

@@ -26,6 +26,7 @@ from nusaworker.credit.clock import provider_today
 from nusaworker.factories import account_client
 from nusaworker.keys import Keys
 from nusaworker.ledger.dead import DeadLetters
+from nusaworker.metrics.fleet import UNACKED, priority_lists
 from nusaworker.pacing.readout import read_paces
 from nusaworker.routing import BROKER_PRIORITY, QUEUES
 from nusaworker.settings import Settings
@@ -33,14 +34,13 @@ from nusaworker.tracking.deadletters import mask
 
 __all__ = ["PRIORITY_NAMES", "AccountView", "StatusBoard"]
 
-# Kombu's Redis transport keeps each queue as one list per priority step (celeryconfig): the
-# step-0 list is named after the queue, the others ``<queue><sep><step>``.
+# Kombu's Redis transport keeps each queue as one list per priority step (celeryconfig), named
+# as nusaworker.metrics.fleet.priority_lists says (the metrics read the same lists).
 _TRANSPORT: Mapping[str, Any] = celeryconfig.broker_transport_options
 PRIORITY_STEPS: tuple[int, ...] = tuple(_TRANSPORT["priority_steps"])
 _STEP_NAMES = {step: name for name, step in BROKER_PRIORITY.items()}
 # How the page names each sub-list: otp, normal, bulk, and the unused last step by its number.
 PRIORITY_NAMES: tuple[str, ...] = tuple(_STEP_NAMES.get(s, str(s)) for s in PRIORITY_STEPS)
-UNACKED = "unacked"  # kombu's hash of delivered, unacknowledged messages
 REASON_WIDTH = 160
 
 
@@ -147,8 +147,7 @@ class StatusBoard:
         sep = str(_TRANSPORT.get("sep", ":"))
         pipe = self.redis.pipeline(transaction=True)
         for queue in QUEUES:
-            for step in PRIORITY_STEPS:
-                name = queue if step == 0 else f"{queue}{sep}{step}"
+            for _, name in priority_lists(queue, PRIORITY_STEPS, sep):
                 pipe.llen(self.keys.prefix + name)
         pipe.hlen(self.keys.prefix + UNACKED)
         *lengths, unacked = pipe.execute()

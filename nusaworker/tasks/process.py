@@ -1,15 +1,18 @@
 """A worker process's life: its identity, its container, its warm-up and its last words.
 
-worker_init          (main process)   liveness: identity and heartbeat
-worker_process_init  (prefork child)  build the container, warm the gate
-worker_ready         (main process)   build the container if tasks run here (threads),
-                                      warm the gate for every thread, serve metrics
-worker_shutdown      (each process)   log what pacing cost
+worker_init             (main process)   liveness: identity and heartbeat; metrics files
+                                         (multiprocess mode, a directory emptied now)
+worker_process_init     (prefork child)  build the container, warm the gate
+worker_ready            (main process)   build the container if tasks run here (threads),
+                                         warm the gate for every thread, serve metrics
+worker_process_shutdown (prefork child)  log what pacing cost; mark its metrics file dead
+worker_shutdown         (main process)   log what pacing cost; remove a private metrics dir
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from celery.signals import (
@@ -19,12 +22,23 @@ from celery.signals import (
     worker_ready,
     worker_shutdown,
 )
+from prometheus_client import CollectorRegistry
 
 from nusaworker import container, liveness
+from nusaworker.campaigns.metrics import CampaignCollector
+from nusaworker.campaigns.store import CampaignStore
 from nusaworker.celery import app, settings
-from nusaworker.credit.metrics import CreditCollector, registry_for, serve
+from nusaworker.credit.metrics import CreditCollector
+from nusaworker.factories import keys_of
+from nusaworker.metrics import exposition
+from nusaworker.metrics.fleet import FleetCollector
+from nusaworker.routing import QUEUES
 
 log = logging.getLogger(__name__)
+
+
+# The metrics directory this worker made for itself (removed when it stops), if any.
+_own_metrics_dir: str | None = None
 
 
 @worker_init.connect
@@ -32,6 +46,15 @@ def _identity(sender: Any = None, **kwargs: Any) -> None:
     # The queues are known by now (-Q is applied before worker_init); the heartbeat names them.
     consuming = getattr(getattr(app.amqp, "queues", None), "consume_from", None) or {}
     liveness.start(settings, str(getattr(sender, "hostname", None) or "worker"), sorted(consuming))
+
+
+@worker_init.connect
+def _metrics_files(**kwargs: Any) -> None:
+    """Before the pool forks: every process of this worker counts into one directory."""
+    global _own_metrics_dir
+    if settings.metrics_port:
+        path = exposition.enable_multiprocess(settings.metrics_dir)
+        _own_metrics_dir = None if settings.metrics_dir else path
 
 
 @worker_process_init.connect
@@ -47,7 +70,7 @@ def _wire_worker(sender: Any = None, **kwargs: Any) -> None:
     rt = container.install(settings, app.send_task)
     rt.warm_up(int(concurrency))
     if rt.settings.metrics_port:
-        _serve_metrics(rt.credit, rt.settings.metrics_port)
+        _serve_metrics(rt, rt.settings.metrics_port)
 
 
 @worker_shutdown.connect
@@ -73,9 +96,38 @@ def _log_pacing(**kwargs: Any) -> None:
         )
 
 
-def _serve_metrics(credit: Any, port: int) -> None:
-    """Expose the credit gauges; the first worker on a host gets the port, the others skip."""
+@worker_process_shutdown.connect
+def _metrics_child_exit(**kwargs: Any) -> None:
+    exposition.mark_dead(os.getpid())
+
+
+@worker_shutdown.connect
+def _metrics_remove_dir(**kwargs: Any) -> None:
+    if _own_metrics_dir is not None:
+        exposition.remove_dir(_own_metrics_dir)
+
+
+def metrics_registry(rt: container.Container) -> CollectorRegistry:
+    """What a worker's ``/metrics`` shows: the counters of all its processes, and the fleet's
+    gauges read from Redis at the scrape (queues, ledger states, rules, campaigns, credit)."""
+    transport = app.conf.broker_transport_options or {}
+    fleet = FleetCollector(
+        rt.redis,
+        keys_of(rt.settings),
+        queues=QUEUES,
+        priority_steps=transport.get("priority_steps", (0, 3, 6, 9)),
+        sep=transport.get("sep", ":"),
+        rules_ms={name: a.min_interval_ms for name, a in rt.accounts.accounts.items()},
+    )
+    campaigns = CampaignCollector(CampaignStore(rt.redis, keys=keys_of(rt.settings)))
+    credit = CreditCollector(rt.credit.board, rt.credit.watch)
+    return exposition.process_registry([fleet, campaigns, credit])
+
+
+def _serve_metrics(rt: container.Container, port: int) -> None:
+    """Serve the worker's metrics on ``port``; a second worker on one host finds the port
+    taken and says so (give each its own ``NUSAWORKER_METRICS_PORT``)."""
     try:
-        serve(registry_for(CreditCollector(credit.board, credit.watch)), port)
+        exposition.serve(metrics_registry(rt), port)
     except OSError as exc:
-        log.info("metrics port %d not served by this worker (%s)", port, exc)
+        log.warning("metrics port %d not served by this worker (%s)", port, exc)

@@ -119,10 +119,17 @@ def server_command(binary: RedisBinary, port: int, workdir: str | Path, *extra: 
 
 
 @contextlib.contextmanager
-def private_redis(port: int | None = None) -> Iterator[str]:
-    """Run a throw-away ``redis-server`` on 127.0.0.1 and yield its URL; stop it on exit."""
-    with private_redis_server(port) as chosen:
-        yield chosen.url
+def private_redis(port: int | None = None, *, password: str | None = None) -> Iterator[str]:
+    """Run a throw-away ``redis-server`` on 127.0.0.1 and yield its URL; stop it on exit.
+    With ``password`` the server asks for it (``requirepass``) and the URL carries it."""
+    port = port or free_port()
+    if not password:
+        with private_redis_server(port) as chosen:
+            yield chosen.url
+        return
+    url = f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0"
+    with private_redis_server(port, extra=["--requirepass", password], ready_url=url):
+        yield url
 
 
 @contextlib.contextmanager

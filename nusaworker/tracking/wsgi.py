@@ -18,6 +18,8 @@ from typing import Any
 from nusaworker.connections import redis_client
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger
+from nusaworker.metrics.wsgi import PATH as METRICS_PATH
+from nusaworker.metrics.wsgi import MeteredApp, metrics_page
 from nusaworker.phonecheck import PhoneChecks
 from nusaworker.settings import Settings, load_settings
 from nusaworker.status import PATHS as STATUS_PATHS
@@ -28,9 +30,10 @@ from nusaworker.tracking.events import EventStream
 from nusaworker.tracking.inbox import InboxStore
 
 
-def create_app(settings: Settings) -> CallbackApp:
+def create_app(settings: Settings) -> MeteredApp:
     """A receiver for ``settings`` (Redis URL, key prefix, token, body limit, opt-out and
-    opt-in keywords, phone-check TTL), with the status page at ``/status``."""
+    opt-in keywords, phone-check TTL), with the status page at ``/status`` and its metrics at
+    ``/metrics``; every answer is counted (:mod:`nusaworker.metrics.wsgi`)."""
     client = redis_client(settings.redis_url, "edge")
     keys = Keys(prefix=settings.key_prefix)
     app = CallbackApp(
@@ -42,14 +45,15 @@ def create_app(settings: Settings) -> CallbackApp:
         phone_checks=PhoneChecks.from_settings(client, settings),
     )
     app.pages.update(dict.fromkeys(STATUS_PATHS, status_app(settings, client)))
-    return app
+    app.pages[METRICS_PATH] = metrics_page()
+    return MeteredApp(app, routes=app.routes, pages=app.pages)
 
 
 class _LazyApplication:
     """Builds the receiver from the environment on the first request."""
 
     def __init__(self) -> None:
-        self._app: CallbackApp | None = None
+        self._app: MeteredApp | None = None
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

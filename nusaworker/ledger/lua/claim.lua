@@ -3,6 +3,7 @@
 -- KEYS[1]  record hash
 -- KEYS[2]  accepted index (sorted set)
 -- KEYS[3]  lease index (hash: id → holder of a claim made by a heartbeating worker)
+-- KEYS[4]  state counts (hash: state → records in it)
 -- ARGV[1]  message id
 -- ARGV[2]  the new fencing token
 -- ARGV[3]  now (epoch seconds)
@@ -55,6 +56,8 @@ end
 local outcome
 if state == 'accepted' then
     outcome = 'claimed'
+    redis.call('HINCRBY', KEYS[4], 'accepted', -1)
+    redis.call('HINCRBY', KEYS[4], 'sending', 1)
     if campaign then
         redis.call('HINCRBY', campaign, 'n:accepted', -1)
         redis.call('HINCRBY', campaign, 'n:sending', 1)

@@ -3,7 +3,8 @@
 -- KEYS[1]  record hash
 -- KEYS[2]  accepted index (sorted set)
 -- KEYS[3]  expiry index (sorted set): the record joins it when it has a validity
--- KEYS[4]  idempotency key (optional)
+-- KEYS[4]  state counts (hash: state → records in it)
+-- KEYS[5]  idempotency key (optional)
 -- ARGV[1]  message id
 -- ARGV[2]  accepted-index score (the creation time)
 -- ARGV[3]  idempotency key TTL, seconds
@@ -15,8 +16,8 @@
 -- (or the id itself) was already known; then nothing is written.
 
 local id = ARGV[1]
-if KEYS[4] then
-    local existing = redis.call('GET', KEYS[4])
+if KEYS[5] then
+    local existing = redis.call('GET', KEYS[5])
     if existing then
         return {existing, 0}
     end
@@ -29,11 +30,12 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 if ARGV[5] ~= '' then
     redis.call('HINCRBY', ARGV[5], 'n:accepted', 1)
 end
+redis.call('HINCRBY', KEYS[4], 'accepted', 1)
 redis.call('ZADD', KEYS[2], ARGV[2], id)
 if ARGV[4] ~= '' then
     redis.call('ZADD', KEYS[3], ARGV[4], id)
 end
-if KEYS[4] then
-    redis.call('SET', KEYS[4], id, 'EX', ARGV[3])
+if KEYS[5] then
+    redis.call('SET', KEYS[5], id, 'EX', ARGV[3])
 end
 return {id, 1}

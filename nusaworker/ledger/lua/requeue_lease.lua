@@ -8,6 +8,7 @@
 -- KEYS[2]  accepted index (sorted set)
 -- KEYS[3]  lease index (hash: id → holder)
 -- KEYS[4]  the holder's heartbeat key
+-- KEYS[5]  state counts (hash: state → records in it)
 -- ARGV[1]  message id
 -- ARGV[2]  holder
 -- ARGV[3]  the token beat read
@@ -42,6 +43,8 @@ redis.call('HSET', KEYS[1], 'state', 'accepted', 'hit_started', '0', 'error', AR
 redis.call('HDEL', KEYS[1], 'token', 'hit_started_at', 'holder')
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HINCRBY', KEYS[5], 'sending', -1)
+redis.call('HINCRBY', KEYS[5], 'accepted', 1)
 if v[5] then
     redis.call('HINCRBY', ARGV[7] .. v[5], 'n:sending', -1)
     redis.call('HINCRBY', ARGV[7] .. v[5], 'n:accepted', 1)

@@ -9,7 +9,8 @@
 -- KEYS[6]  lease index (hash): a record that leaves sending leaves it
 -- KEYS[7]  dead-letter stream: a record that ends rejected, failed or unknown straight from
 --          accepted or sending (never sent, or sent in doubt) is appended, atomically
--- KEYS[8]  ref_no → id key (optional; written when given)
+-- KEYS[8]  state counts (hash: state → records in it)
+-- KEYS[9]  ref_no → id key (optional; written when given)
 -- ARGV[1]  message id
 -- ARGV[2]  the new state
 -- ARGV[3]  the states it may come from, space-separated
@@ -30,8 +31,10 @@
 -- ARGV[13] n, the number of fields to delete, then ARGV[14 … 13+n] their names,
 --          then field, value, field, value … to set
 --
--- Returns {verdict, state before the call}: verdict is 'ok', 'fenced' (token mismatch),
--- 'illegal' (not allowed from the current state; nothing changed) or 'missing'.
+-- Returns {verdict, state before the call, account, ref_no}: verdict is 'ok', 'fenced' (token
+-- mismatch), 'illegal' (not allowed from the current state; nothing changed) or 'missing';
+-- account and ref_no as the record holds them after the move ('' if none), for the log line
+-- of the move (nusaworker.ledger.ledger).
 
 -- TIME (the dead-letter trim) after writes needs effects replication (the default since
 -- Redis 5; asked for on older servers).
@@ -70,6 +73,9 @@ if campaign and redis.call('EXISTS', ARGV[9] .. campaign) == 1 then
     redis.call('HINCRBY', ARGV[9] .. campaign, 'n:' .. new_state, 1)
 end
 
+redis.call('HINCRBY', KEYS[8], state, -1)
+redis.call('HINCRBY', KEYS[8], new_state, 1)
+
 -- Each index holds exactly the records in its state.
 if new_state == 'accepted' and ARGV[6] ~= '' then
     redis.call('ZADD', KEYS[2], ARGV[6], id)
@@ -90,8 +96,8 @@ if state == 'sending' then
     redis.call('HDEL', KEYS[6], id)
 end
 
-if KEYS[8] then
-    redis.call('SET', KEYS[8], id, 'EX', ARGV[7])
+if KEYS[9] then
+    redis.call('SET', KEYS[9], id, 'EX', ARGV[7])
 end
 
 -- A dead letter: the message ended without being sent (rejected, failed) or in doubt
@@ -136,4 +142,5 @@ if ARGV[5] ~= '0' then
 else
     redis.call('PERSIST', key)
 end
-return {'ok', state}
+local said = redis.call('HMGET', key, 'account', 'ref_no')
+return {'ok', state, said[1] or '', said[2] or ''}
