@@ -81,15 +81,15 @@ demo: $(STAMP)
 
 # A fleet: dedicated OTP capacity plus bulk workers. Run each on as many machines as needed.
 worker-otp: $(STAMP)
-	$(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_OTP) --pool threads -c 4 -n otp@%h -l info
+	NUSAWORKER_METRICS_PORT=$${NUSAWORKER_OTP_METRICS_PORT:-9808} $(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_OTP) --pool threads -c 4 -n otp@%h -l info
 
 worker: $(STAMP)
-	$(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_BULK) --pool threads -c 8 -n bulk@%h -l info
+	NUSAWORKER_METRICS_PORT=$${NUSAWORKER_BULK_METRICS_PORT:-9810} $(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_BULK) --pool threads -c 8 -n bulk@%h -l info
 
 # Status polls and housekeeping get their own worker: a worker drains its queues in the order
 # given, so one that also served the send queues would poll only when they were empty.
 worker-tracking: $(STAMP)
-	$(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_TRACKING) --pool threads -c 4 -n tracking@%h -l info
+	NUSAWORKER_METRICS_PORT=$${NUSAWORKER_TRACKING_METRICS_PORT:-9811} $(VENV)/bin/celery -A nusaworker worker -Q $(QUEUES_TRACKING) --pool threads -c 4 -n tracking@%h -l info
 
 beat: $(STAMP)
 	$(VENV)/bin/celery -A nusaworker beat -l info
