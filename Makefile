@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup test test-unit test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
+.PHONY: setup test test-unit test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos soak reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 # The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox).
 test: $(STAMP)
-	$(PY) -m pytest -m "not chaos" -q
+	$(PY) -m pytest -m "not chaos and not soak" -q
 
 # The pure tests alone, in seconds: no Redis, no HTTP, no worker process (tests/unit/conftest.py
 # fails any test there that opens a socket or starts a process).
@@ -30,6 +30,17 @@ test-unit: $(STAMP)
 # Long failure runs (kills, Redis restarts) live outside `make test`.
 chaos: $(STAMP)
 	$(PY) -m pytest -m chaos -q
+
+# The load and soak run: NUSAWORKER_SOAK_MESSAGES (default 100,000) through the plain fleet while
+# workers are SIGKILLed and Redis (AOF everysec) restarted; NUSAWORKER_SOAK_REDIS_STOP=crash
+# restarts it with a SIGKILL. Figures: bench-results/reliability/soak.json. An hour or more on
+# 2 cores.
+soak: $(STAMP)
+	$(PY) -m pytest -m soak -q -s
+
+# RELIABILITY.md's table from the last `make chaos` / `make soak` figures.
+reliability: $(STAMP)
+	$(PY) -m nusaworker.testing.reliability
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check nusaworker tests celeryconfig.py

@@ -2,6 +2,9 @@
 
 Used by ``make demo``, ``make bench`` and the tests so that they run on a machine where no Redis
 is running. The private server keeps nothing on disk and dies with the process that started it.
+:class:`PersistentRedis` is the other kind, for the chaos and soak runs: an append-only file in
+a directory of its own, so that it can be stopped (cleanly or by a crash) and started again
+with its data.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
 
 import redis
 
@@ -98,3 +104,102 @@ def delete_prefix(url: str, prefix: str) -> int:
         return int(client.delete(*keys)) if keys else 0
     finally:
         client.close()
+
+
+Fsync = Literal["always", "everysec", "no"]
+
+
+class PersistentRedis:
+    """A private ``redis-server`` whose data survives a restart: an append-only file in a
+    temporary directory of its own, fsynced per ``appendfsync``.
+
+    ``always`` (the chaos run) loses nothing even to a crash; ``everysec`` (Redis's default
+    for AOF, the soak run) loses nothing to a clean stop (SIGTERM: the server writes and fsyncs
+    its AOF before it exits) and up to about a second of acknowledged writes to a crash
+    (SIGKILL, power loss): :meth:`restart` does either.
+    """
+
+    def __init__(self, appendfsync: Fsync = "always") -> None:
+        self.appendfsync = appendfsync
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="nusaworker-persistent-redis-"))
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.dir / "redis.log"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server on its port and directory; returns once it has loaded its AOF."""
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ConfigurationError("redis-server is not on the PATH")
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                self.appendfsync,
+                "--save",
+                "",
+                "--dir",
+                str(self.dir),
+                "--logfile",
+                str(self.log_path),
+                "--loglevel",
+                "notice",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        proc = self.proc
+        up = wait_for(lambda: redis_answers(self.url) or proc.poll() is not None, timeout, 0.05)
+        if not up or proc.poll() is not None:
+            raise ConfigurationError(f"redis-server on port {self.port} did not start")
+        # Answering PING is not enough: while it loads the AOF it answers -LOADING.
+        client = redis.Redis.from_url(self.url)
+        try:
+            if not wait_for(lambda: not int(client.info("persistence").get("loading", 0)), timeout):
+                raise ConfigurationError("redis-server did not finish loading its AOF")
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 10.0, *, crash: bool = False) -> None:
+        """SIGTERM: redis-server flushes its AOF and exits (a clean shutdown); with ``crash``
+        SIGKILL: whatever the AOF had not fsynced yet is gone."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            if crash:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self, down_for: float, *, crash: bool = False) -> float:
+        """Stop (cleanly, or a crash), stay away ``down_for`` seconds, start again; returns
+        how long the server did not answer, stop to loaded."""
+        began = time.monotonic()
+        self.stop(crash=crash)
+        time.sleep(down_for)  # the outage under test: Redis stays away this long
+        self.start()
+        return time.monotonic() - began
+
+    def dbsize(self) -> int:
+        client = redis.Redis.from_url(self.url)
+        try:
+            return int(client.dbsize())
+        finally:
+            client.close()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
