@@ -193,6 +193,36 @@ class PersistentRedis:
         self.start()
         return time.monotonic() - began
 
+    def aof_tail(self) -> tuple[Path, int]:
+        """The append-only file Redis appends to now (7.0's multi-part AOF: the newest
+        ``*.incr.aof``; a single ``appendonly.aof`` before) and its size in bytes."""
+        parts = sorted(
+            self.dir.glob("appendonlydir/*.incr.aof"),
+            key=lambda p: int(p.name.split(".")[-3]),  # appendonly.aof.<seq>.incr.aof
+        )
+        path = parts[-1] if parts else self.dir / "appendonly.aof"
+        return path, path.stat().st_size
+
+    def power_loss(self, window_s: float, down_for: float) -> tuple[float, int]:
+        """What ``everysec`` may lose, played: the last ``window_s`` seconds of writes —
+        every one of them answered to its client — never reach the disk, as when the machine
+        (not just the process: its page cache survives a SIGKILL) dies before the next fsync.
+
+        The server is SIGKILLed ``window_s`` after its AOF's size is noted, the AOF is cut back
+        to that size (redis-server loads a cut last command: ``aof-load-truncated``), and the
+        server starts again ``down_for`` later. Returns (seconds without Redis, bytes cut).
+        """
+        path, size = self.aof_tail()
+        time.sleep(window_s)  # clients keep writing and getting answers: the doomed window
+        began = time.monotonic()
+        self.stop(crash=True)
+        cut = path.stat().st_size - size
+        with open(path, "r+b") as aof:
+            aof.truncate(size)
+        time.sleep(down_for)
+        self.start()
+        return time.monotonic() - began, cut
+
     def dbsize(self) -> int:
         client = redis.Redis.from_url(self.url)
         try:
