@@ -1,6 +1,7 @@
 """The figures of the failure runs (``make chaos``, ``make soak``) and the table of RELIABILITY.md.
 
-Each run writes one JSON file per scenario (:func:`write_scenario`) under
+Each run writes one JSON file per scenario (:func:`write_scenario`, then :func:`mark_passed`
+once its assertions held) under
 ``bench-results/reliability/``; ``python -m nusaworker.testing.reliability`` renders them into
 the table between the two markers of ``RELIABILITY.md`` and leaves the prose around it alone.
 A scenario's file is replaced by its next run, so the table is always the last run of each.
@@ -34,21 +35,33 @@ COLUMNS = {
     "lost": "lost",
     "unknown": "unknown",
     "violations": "violations",
+    "checks": "verdict",
     "figures": "notes",
 }
+# A run writes its figures before its assertions (so that a failed run is on record too) and
+# marks them passed after the last one (:func:`mark_passed`).
+UNCHECKED = "FAILED (see the run's output)"
 
 
 def write_scenario(name: str, figures: Mapping[str, Any], directory: Path = RESULTS_DIR) -> Path:
     """Write one scenario's figures (stamped with the time now) to ``<directory>/<name>.json``."""
-    given = {"scenario", "date", *figures}
+    given = {"scenario", "date", "verdict", *figures}
     missing = sorted(key for key in COLUMNS.values() if key not in given)
     if missing:
         raise ValueError(f"scenario {name!r} lacks figures {missing}")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
-    stamped = {"scenario": name, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), **figures}
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    stamped = {"scenario": name, "date": now, "verdict": UNCHECKED, **figures}
     path.write_text(json.dumps(stamped, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def mark_passed(path: Path) -> None:
+    """Note in a scenario file that every assertion of its run held."""
+    figures = json.loads(path.read_text())
+    figures["verdict"] = "passed"
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
 
 def _cell(value: Any) -> str:
@@ -59,7 +72,7 @@ def _cell(value: Any) -> str:
 
 def render_table(scenarios: Sequence[Mapping[str, Any]]) -> str:
     """The markdown table of ``scenarios``, one row each, in the order given."""
-    numeric = set(list(COLUMNS.values())[3:-1])  # in … violations: right-aligned
+    numeric = set(list(COLUMNS.values())[3:-2])  # in … violations: right-aligned
     rule = ("--:" if key in numeric else "---" for key in COLUMNS.values())
     lines = ["| " + " | ".join(COLUMNS) + " |", "| " + " | ".join(rule) + " |"]
     for figures in scenarios:

@@ -52,7 +52,7 @@ from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, WorkerProcess, fleet_env
 from nusaworker.testing.redis_server import PersistentRedis
-from nusaworker.testing.reliability import write_scenario
+from nusaworker.testing.reliability import mark_passed, write_scenario
 from nusaworker.testing.waiting import wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
@@ -346,7 +346,7 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
             f"AOF always, {REDIS_DOWN_S:.0f} s down), WA Official 503 for good"
             + (", primary account revoked and restored" if failover else "")
         )
-        write_scenario(
+        figures_path = write_scenario(
             f"chaos-{'failover' if failover else 'one-account'}",
             {
                 "injected": injected,
@@ -432,3 +432,4 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
             )
             assert wait_for(lambda: all(r.ref_no for r in producer.ledger.get_many(later)), 30)
             assert {r.account for r in producer.ledger.get_many(later)} == {"nusasms"}
+        mark_passed(figures_path)

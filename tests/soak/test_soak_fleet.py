@@ -50,7 +50,7 @@ from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, CeleryProcess, Fleet, WorkerProcess, fleet_env
 from nusaworker.testing.redis_server import PersistentRedis
-from nusaworker.testing.reliability import RESULTS_DIR, write_scenario
+from nusaworker.testing.reliability import RESULTS_DIR, mark_passed, write_scenario
 
 pytestmark = [pytest.mark.soak, pytest.mark.integration]
 
@@ -448,6 +448,7 @@ def test_soak_fleet_drains_load_through_kills_and_redis_restart(
     assert states["unknown"] <= unknown_bound, states
     assert redis_peak_mb <= MEMORY_LIMIT_MB, redis_peak_mb
     assert max_worker_rss_mb <= MEMORY_LIMIT_MB, worker_rss_mb
+    mark_passed(path)
 
 
 def _due(index: int, elapsed: float, at: int, share: float) -> bool:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from nusaworker.testing.reliability import BEGIN, END, render_table, splice
+from nusaworker.testing.reliability import (
+    BEGIN,
+    END,
+    mark_passed,
+    render_table,
+    splice,
+    write_scenario,
+)
 
 FIGURES = {
     "scenario": "soak",
@@ -17,6 +27,7 @@ FIGURES = {
     "lost": 0,
     "unknown": 2,
     "violations": 0,
+    "verdict": "passed",
     "notes": "40.1 sends/s",
 }
 
@@ -25,7 +36,7 @@ def test_render_table_one_row_per_scenario_numbers_grouped_pipes_escaped() -> No
     table = render_table([FIGURES, {**FIGURES, "scenario": "chaos-one-account"}]).splitlines()
     assert len(table) == 4
     assert table[0].startswith("| scenario | run (UTC) | injected | in | out |")
-    assert "| 100,000 | 99,998 | 0 | 1 | 0 | 2 | 0 |" in table[2]
+    assert "| 100,000 | 99,998 | 0 | 1 | 0 | 2 | 0 | passed | 40.1 sends/s |" in table[2]
     assert "5 worker SIGKILLs \\| 1 Redis restart" in table[2]
     assert table[3].startswith("| chaos-one-account |")
 
@@ -40,3 +51,13 @@ def test_splice_replaces_only_the_text_between_the_markers() -> None:
 def test_splice_refuses_a_document_without_markers() -> None:
     with pytest.raises(ValueError, match="markers"):
         splice("# Reliability\n", "| t |")
+
+
+def test_write_scenario_is_failed_until_marked_passed(tmp_path: Path) -> None:
+    figures = {k: v for k, v in FIGURES.items() if k not in {"scenario", "date", "verdict"}}
+    path = write_scenario("soak", figures, directory=tmp_path)
+    assert json.loads(path.read_text())["verdict"].startswith("FAILED")
+    mark_passed(path)
+    assert json.loads(path.read_text())["verdict"] == "passed"
+    with pytest.raises(ValueError, match="lacks figures"):
+        write_scenario("soak", {"messages_in": 1}, directory=tmp_path)
