@@ -32,9 +32,9 @@ chaos: $(STAMP)
 	$(PY) -m pytest -m chaos -q
 
 # The load and soak run: NUSAWORKER_SOAK_MESSAGES (default 100,000) through the plain fleet while
-# workers are SIGKILLed and Redis (AOF everysec) restarted; NUSAWORKER_SOAK_REDIS_STOP=crash
-# restarts it with a SIGKILL. Figures: bench-results/reliability/soak.json. An hour or more on
-# 2 cores.
+# workers are SIGKILLed and Redis (AOF everysec) restarted; NUSAWORKER_SOAK_REDIS_STOP=crash or
+# =powerloss (the last second cut from the AOF) for the other restarts, NUSAWORKER_SOAK_ENQUEUE_S
+# a time budget. Figures: bench-results/reliability/soak*.json. An hour or more on 2 cores.
 soak: $(STAMP)
 	$(PY) -m pytest -m soak -q -s
 
