@@ -357,6 +357,11 @@ def test_soak_fleet_drains_load_through_kills_and_redis_restart(
             records.extend(producer.ledger.get_many(ids[chunk : chunk + 5_000]))
         stats = box.stats()
         messages = box.messages()
+        # The workers' logs outlive the fleet (which keeps them only when it fails itself):
+        # an assertion below may need them.
+        logs = RESULTS_DIR / f"soak-{REDIS_STOP}-logs"
+        shutil.rmtree(logs, ignore_errors=True)
+        shutil.copytree(fleet.logdir, logs)
 
     by_id = {r.id: r for r in records}
     states = Counter(str(r.state) for r in records)
@@ -436,7 +441,7 @@ def test_soak_fleet_drains_load_through_kills_and_redis_restart(
     scenario = "soak" if REDIS_STOP == "clean" else f"soak-{REDIS_STOP}"
     path = write_scenario(scenario, figures)
     print(json.dumps(figures, indent=2))
-    print(f"figures: {path} (RESULTS_DIR {RESULTS_DIR})")
+    print(f"figures: {path}, worker logs: {logs}")
 
     assert len(ids) == MESSAGES or BUDGET_S is not None
     assert downtime_s is not None and len(kills) == len(KILL_AT)
