@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from nusaworker import cli_campaign as campaign_cli
 from nusaworker.channels import CHANNELS, UnknownChannel
 from nusaworker.errors import NusaWorkerError
+from nusaworker.phonecheck import InvalidCheckNumber
+from nusaworker.phones import InvalidPhoneNumber
 
 EXIT_USAGE = 2
 
@@ -29,12 +31,21 @@ class UsageError(NusaWorkerError):
     retryable = False
 
 
+# An error line names the field and why; it never echoes a huge or multi-line input.
+_MAX_LINE = 500
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_LINE else line[: _MAX_LINE - 1] + "…"
+
+
 def _validation_message(exc: ValidationError) -> str:
     parts = []
-    for err in exc.errors():
+    for err in exc.errors(include_input=False, include_url=False):
         field = ".".join(str(p) for p in err["loc"]) or "input"
         parts.append(f"{field}: {err['msg']}")
-    return "; ".join(parts)
+    return _one_line("; ".join(parts))
 
 
 def _field(text: str) -> tuple[str, str]:
@@ -340,11 +351,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"nusaworker: invalid input: {_validation_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, UnknownChannel) as exc:
-        print(f"nusaworker: {exc}", file=sys.stderr)
+    except (UsageError, UnknownChannel, InvalidPhoneNumber, InvalidCheckNumber) as exc:
+        print(f"nusaworker: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except NusaWorkerError as exc:
-        print(f"nusaworker: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"nusaworker: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
         return 1
 
 

@@ -15,6 +15,8 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     ├── UsageError                nusaworker.cli                   a command's arguments clash
     ├── CampaignUsageError        nusaworker.cli_campaign          … of a campaign command
     ├── InvalidNumber             nusaworker.suppression           not a number the list can keep
+    ├── UnknownRegion             nusaworker.phones                not a region phonenumbers knows
+    ├── InvalidPhoneNumber        nusaworker.phones                a national number, not valid
     ├── PhoneCheckError           nusaworker.phonecheck            a phone-check request refused
     │   ├── InvalidCheckNumber    nusaworker.phonecheck            not 8-14 digits
     │   └── UnknownCheck          nusaworker.phonecheck            no such check id (or expired)
