@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup test test-unit test-all lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
+.PHONY: setup test test-unit test-all fuzz lint fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: $(STAMP)
 # fails any test there that opens a socket or starts a process).
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+# Bad input at the edges (tests/fuzz): `make test` runs ~300 examples a surface; this runs
+# 10,000 a surface (NUSAWORKER_FUZZ_EXAMPLES to change) and writes bench-results/fuzz.json.
+fuzz: $(STAMP)
+	NUSAWORKER_FUZZ_PROFILE=long $(PY) -m pytest tests/fuzz -q -p no:cacheprovider --timeout 0
 
 # Long failure runs (kills, Redis restarts) live outside `make test`.
 chaos: $(STAMP)

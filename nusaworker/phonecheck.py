@@ -254,8 +254,9 @@ class PhoneChecks:
 
     def results(self, check_id: str) -> Answers:
         """The answers so far of the numbers a check id names (``None``: pending)."""
-        if not _CHECK_ID.fullmatch(check_id):
-            raise UnknownCheck(f"not a check id: {check_id!r}")
+        if not isinstance(check_id, str) or not _CHECK_ID.fullmatch(check_id):
+            shown = repr(check_id)[:_SHOWN]
+            raise UnknownCheck(f"not a check id: {shown}")
         raw = self.redis.get(self.keys.phone_check_request(check_id))
         if raw is None:
             raise UnknownCheck(f"check {check_id} is unknown or expired")

@@ -30,7 +30,13 @@ from pydantic import BaseModel, Field
 from nusaworker.channels import channel as channel_row
 from nusaworker.errors import NusaWorkerError
 from nusaworker.factories import broker_app, ledger_of
-from nusaworker.ledger import Ledger, MessageRecord, MessageState, new_message_id
+from nusaworker.ledger import (
+    Ledger,
+    MessageRecord,
+    MessageState,
+    RecordNotFound,
+    new_message_id,
+)
 from nusaworker.limits import BOUNDS, IdempotencyKey, Limits, SmsText
 from nusaworker.phonecheck import Answers, InvalidCheckNumber, PhoneChecks
 from nusaworker.phones import InvalidPhoneNumber, provider_number
@@ -53,6 +59,8 @@ class EnqueueError(NusaWorkerError):
 
 
 MAX_SECONDS = 10 * 365 * 24 * 3600.0
+# A message id is a UUID (36 characters); anything much longer is not one.
+MAX_MESSAGE_ID = 64
 
 
 class EnqueueOptions(BaseModel):
@@ -127,6 +135,7 @@ class Producer:
     def submit(
         self,
         channel: str,
+        /,
         *,
         priority: str | None = None,
         idempotency_key: str | None = None,
@@ -136,7 +145,8 @@ class Producer:
         **fields: Any,
     ) -> str:
         """Accept a message of any channel of the table (:mod:`nusaworker.channels`); ``fields``
-        are its request model's. Returns the message id at once.
+        are its request model's. Returns the message id at once. ``channel`` is positional
+        only: a WhatsApp send has a ``channel`` field of its own (seed 001, the sender channel).
 
         ``priority`` defaults to ``otp`` for a message sent with ``otp=True``, else ``normal``.
         Phone numbers are put in the provider's form first (:mod:`nusaworker.phones`:
@@ -285,6 +295,9 @@ class Producer:
 
     def get_message(self, message_id: str) -> MessageRecord:
         """The ledger record of ``message_id`` (raises ``RecordNotFound``)."""
+        if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID:
+            # Not an id at all: refused without a Redis key of its size or its repr in the error.
+            raise RecordNotFound(repr(message_id)[:MAX_MESSAGE_ID])
         return self.ledger.get(message_id)
 
     def is_suppressed(self, destination: str) -> bool:
@@ -363,7 +376,7 @@ def send_sms_group(group: str, text: str, **kwargs: Any) -> str:
     return default_producer().send_sms_group(group, text, **kwargs)
 
 
-def submit(channel: str, **kwargs: Any) -> str:
+def submit(channel: str, /, **kwargs: Any) -> str:
     """Accept a message of any channel; see :meth:`Producer.submit`."""
     return default_producer().submit(channel, **kwargs)
 
