@@ -9,7 +9,6 @@ so that a run both refuses and accepts, and an accepted value is checked as a le
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from hypothesis import strategies as st
@@ -23,6 +22,7 @@ __all__ = [
     "texts",
     "tokens",
     "uuids",
+    "weighted",
 ]
 
 # Characters that break things: controls (C0, DEL, C1), line breaks, the GSM-7 escapes, wide
@@ -30,7 +30,13 @@ __all__ = [
 _ODD = "\x00\x01\x07\x08\x0b\x0c\x1b\x7f\x80\x85\x9f\n\r\t{}[]~|€^\\😀ж中\u200f\u202e\ufeff\u00a0"
 
 
-def huge(min_size: int = 1_000, max_size: int = 200_000) -> st.SearchStrategy[str]:
+def weighted(percent: int, good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> Any:
+    """``good`` about ``percent`` times in a hundred, else ``bad`` (``one_of`` would pick each
+    branch alike, and an edge fuzzed with junk alone never tests what it accepts)."""
+    return st.integers(0, 99).flatmap(lambda n: good if n < percent else bad)
+
+
+def huge(min_size: int = 1_000, max_size: int = 20_000) -> st.SearchStrategy[str]:
     """A long run of one character (or a short pattern): cheap to draw, large to refuse."""
     return st.builds(
         lambda piece, n: (piece * (n // max(1, len(piece)) + 1))[:n],
@@ -51,7 +57,7 @@ def texts() -> st.SearchStrategy[Any]:
         lambda n: "a" * n
     )
     # Well-formed values often enough that a run accepts as well as refuses.
-    return st.one_of(plain, plain, plain, plain, plain, odd_text(), huge(), near, wrong_types())
+    return weighted(75, plain, st.one_of(odd_text(), huge(), near, wrong_types()))
 
 
 def wrong_types() -> st.SearchStrategy[Any]:
@@ -88,24 +94,24 @@ def numbers() -> st.SearchStrategy[Any]:
         digits,
         st.sampled_from(["", " ", "-", ".", "\t", "\n", "/", "x"]),
     )
-    return st.one_of(
-        good, good, good, good, good, spelled, digits, odd_text(40), huge(100, 5_000), wrong_types()
+    return weighted(
+        75, good, st.one_of(spelled, digits, odd_text(40), huge(100, 5_000), wrong_types())
     )
 
 
 def uuids() -> st.SearchStrategy[Any]:
     """UUID4s, other UUID versions, near-UUIDs and junk."""
-    valid = st.builds(lambda: str(uuid.uuid4()))
-    return st.one_of(
+    valid = st.uuids(version=4).map(str)
+    return weighted(
+        75,
         valid,
-        valid,
-        valid,
-        valid,
-        st.uuids(version=1).map(str),
-        st.builds(lambda u: u[:-1], valid),
-        st.builds(lambda u: u.upper() + "\x00", valid),
-        st.text(max_size=40),
-        wrong_types(),
+        st.one_of(
+            st.uuids(version=1).map(str),
+            st.builds(lambda u: u[:-1], valid),
+            st.builds(lambda u: u.upper() + "\x00", valid),
+            st.text(max_size=40),
+            wrong_types(),
+        ),
     )
 
 
@@ -116,13 +122,15 @@ def anything() -> st.SearchStrategy[Any]:
 
 def tokens(good: str) -> st.SearchStrategy[str]:
     """The callback token, one near it, or junk (never a ``/``: it ends the path segment)."""
-    return st.one_of(
+    return weighted(
+        70,
         st.just(good),
-        st.just(good),
-        st.just(good[:-1]),
-        st.just(good + "x"),
-        st.just(""),
-        st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/"), max_size=40),
+        st.one_of(
+            st.just(good[:-1]),
+            st.just(good + "x"),
+            st.just(""),
+            st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/"), max_size=40),
+        ),
     )
 
 

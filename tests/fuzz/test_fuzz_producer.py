@@ -28,7 +28,7 @@ from nusaworker.producer import FallbackError, Producer
 from nusaworker.sandbox import Sandbox
 from nusaworker.settings import Settings
 from nusaworker.suppression import InvalidNumber
-from nusaworker.testing.fuzzing import anything, numbers, texts, uuids, wrong_types
+from nusaworker.testing.fuzzing import anything, numbers, texts, uuids, weighted, wrong_types
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +123,7 @@ def _extra() -> st.SearchStrategy[dict[str, Any]]:
     names = st.sampled_from(
         ["sender", "queue", "channel", "timeout", "is_group", "include_unsubscribe", "bogus"]
     )
-    return st.dictionaries(names, anything(), max_size=2)
+    return weighted(70, st.just({}), st.dictionaries(names, anything(), max_size=2))
 
 
 @given(destination=numbers(), message=texts(), extra=_extra())
@@ -183,7 +183,7 @@ def test_fuzz_producer_send_whatsapp_media(
 @given(
     destination=numbers(),
     text=texts(),
-    otp=st.one_of(st.booleans(), st.booleans(), st.booleans(), wrong_types()),
+    otp=weighted(80, st.booleans(), wrong_types()),
 )
 def test_fuzz_producer_send_sms(
     producer: Producer,
