@@ -24,6 +24,8 @@ field             read by
 ``send``          delivery: the client call that sends it; returns the provider's ref_no
 ``others``        delivery: the same call for the other provider families that can send it
                   (an account of any of them may be on the channel's route)
+``phone_field``   the producer: the field holding a phone number (or a list of them), put in
+                  the provider's form first (:mod:`nusaworker.phones`)
 ================= ============================================================================
 
 Adding a channel is adding a row; nothing else names channels.
