@@ -78,14 +78,14 @@ def _write_tally() -> Iterator[None]:
 
 
 def _dump() -> None:
-    out = Path("bench-results")
-    out.mkdir(exist_ok=True)
+    path = Path(os.environ.get("NUSAWORKER_FUZZ_OUT", "bench-results/fuzz.json"))
+    path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "profile": PROFILE,
         "surfaces": {k: dict(v) for k, v in sorted(TALLY.items())},
     }
-    (out / "fuzz.json").write_text(json.dumps(data, indent=2) + "\n")
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
