@@ -18,9 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from nusaworker import cli_campaign as campaign_cli
 from nusaworker.channels import CHANNELS, UnknownChannel
-from nusaworker.errors import NusaWorkerError
-from nusaworker.phonecheck import InvalidCheckNumber
-from nusaworker.phones import InvalidPhoneNumber
+from nusaworker.errors import InvalidPhoneNumber, NusaWorkerError
 
 EXIT_USAGE = 2
 
@@ -351,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"nusaworker: invalid input: {_validation_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, UnknownChannel, InvalidPhoneNumber, InvalidCheckNumber) as exc:
+    except (UsageError, UnknownChannel, InvalidPhoneNumber) as exc:
         print(f"nusaworker: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except NusaWorkerError as exc:

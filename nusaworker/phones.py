@@ -39,7 +39,17 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
 
-from nusaworker.errors import NusaWorkerError
+from nusaworker.errors import InvalidPhoneNumber, NusaWorkerError
+
+__all__ = [
+    "CACHE_SIZE",
+    "InvalidPhone",
+    "InvalidPhoneNumber",
+    "PhoneNormaliser",
+    "PhoneProblem",
+    "UnknownRegion",
+    "provider_number",
+]
 
 # Answers kept per normaliser. At ~250 bytes an entry this is ~2 MB at most: the repeats of a
 # file are mostly near each other (the duplicate set catches the rest after one more reading).
@@ -55,13 +65,6 @@ _MAX_DIGITS = 17
 
 class UnknownRegion(NusaWorkerError, ValueError):
     """Raised when a default region is not an ISO 3166 alpha-2 code phonenumbers knows."""
-
-    retryable = False
-
-
-class InvalidPhoneNumber(NusaWorkerError, ValueError):
-    """Raised when a number handed to the producer, the CLI or a phone check cannot be put in
-    the provider's form (a national number that is not valid in the default region)."""
 
     retryable = False
 
