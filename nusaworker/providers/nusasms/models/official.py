@@ -75,11 +75,12 @@ class BroadcastRequest(RequestModel):
         # Free-form by the documents: bounded as a whole, and every text in it checked.
         if value is None:
             return None
-        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        # Walked first: only JSON values may be measured (and recorded) as JSON.
+        _check_texts(value, limit_of("template.value", info))
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
         limit = limit_of("parameters.bytes", info)
         if size > limit:
             raise ValueError(f"{size} bytes of JSON, over the bound of {limit} (parameters)")
-        _check_texts(value, limit_of("template.value", info))
         return value
 
     @field_validator("destination")
@@ -91,22 +92,32 @@ class BroadcastRequest(RequestModel):
             raise ValueError(f"destination: {exc}") from None
 
 
+# A template's parameters nest three levels (body → list → object); far deeper is not one, and
+# would overflow the JSON encoder's recursion.
+_MAX_DEPTH = 16
+
+
 def _check_texts(value: Any, limit: int) -> None:
-    """Every string in ``value`` (keys too): no control characters but line breaks, bounded."""
-    stack = [value]
+    """Every value is JSON (text, number, true/false/null, list, object with text keys) and
+    every string in it (keys too) holds no control character but line breaks, within ``limit``."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth >= _MAX_DEPTH:
+            raise ValueError(f"nested deeper than {_MAX_DEPTH} levels (parameters)")
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((each, depth + 1) for each in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((each, depth + 1) for each in item)
         elif isinstance(item, str):
             check_controls(item, lines=True)
             if len(item) > limit:
                 raise ValueError(f"a text of {len(item)} characters, over {limit} (parameters)")
         elif isinstance(item, float) and not math.isfinite(item):
             raise ValueError("NaN and Infinity are not JSON values (parameters)")
+        elif item is not None and not isinstance(item, bool | int | float):
+            raise ValueError(f"a {type(item).__name__} is not a JSON value (parameters)")
 
 
 class ReplyType(StrEnum):
