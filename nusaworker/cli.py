@@ -38,6 +38,14 @@ def _one_line(text: str) -> str:
     return line if len(line) <= _MAX_LINE else line[: _MAX_LINE - 1] + "…"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its one error line never carries a control character of the input (it
+    echoes unrecognised arguments as given: a terminal would act on them)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        super().error("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
+
+
 def _validation_message(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_input=False, include_url=False):
@@ -225,7 +233,7 @@ def _cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nusaworker", description=__doc__)
+    parser = _Parser(prog="nusaworker", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser(

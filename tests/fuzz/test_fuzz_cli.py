@@ -94,7 +94,8 @@ def test_fuzz_cli_send_exits_0_or_2_with_one_line(
         return
     tally("cli.send", "refused")
     assert out.getvalue() == ""
-    lines = err.getvalue().strip().splitlines()
+    assert all(c.isprintable() or c == "\n" for c in err.getvalue()), err.getvalue()
+    lines = err.getvalue().strip().split("\n")
     # Ours: one line naming the field; argparse's: the usage, then one error line.
     assert lines and lines[-1].startswith("nusaworker"), err.getvalue()
     assert len(lines) == 1 or "usage:" in err.getvalue()
