@@ -33,8 +33,13 @@ class UsageError(NusaWorkerError):
 _MAX_LINE = 500
 
 
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _one_line(text: str) -> str:
-    line = " ".join(text.split())
+    # A field name or a value in the message may be anything a caller typed.
+    line = _printable(" ".join(text.split()))
     return line if len(line) <= _MAX_LINE else line[: _MAX_LINE - 1] + "…"
 
 
@@ -43,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
     echoes unrecognised arguments as given: a terminal would act on them)."""
 
     def error(self, message: str) -> typing.NoReturn:
-        super().error("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
+        super().error(_printable(message))
 
 
 def _validation_message(exc: ValidationError) -> str:
