@@ -29,7 +29,7 @@ test-unit: $(STAMP)
 
 # Bad input at the edges (tests/fuzz): `make test` runs 100 examples a surface; this runs
 # 10,000 a surface (NUSAWORKER_FUZZ_EXAMPLES to change) and writes bench-results/fuzz.json.
-# FUZZ_ARGS picks surfaces (-k receiver). About 2.5 h of CPU for all 20 surfaces.
+# FUZZ_ARGS picks surfaces (-k receiver). About an hour for all 20 surfaces on a busy 2-core box.
 fuzz: $(STAMP)
 	NUSAWORKER_FUZZ_PROFILE=long $(PY) -m pytest tests/fuzz -q -p no:cacheprovider -p no:logging \
 		--timeout 0 $(FUZZ_ARGS)
