@@ -27,7 +27,7 @@ test: $(STAMP)
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
 
-# Bad input at the edges (tests/fuzz): `make test` runs 100 examples a surface; this runs
+# Bad input at the edges (tests/fuzz): `make test` runs 200 examples a surface; this runs
 # 10,000 a surface (NUSAWORKER_FUZZ_EXAMPLES to change) and writes bench-results/fuzz.json.
 # FUZZ_ARGS picks surfaces (-k receiver). About an hour for all 20 surfaces on a busy 2-core box.
 fuzz: $(STAMP)

@@ -1,7 +1,7 @@
 """Fuzzing the edges (issue 13): hypothesis profiles, the per-surface tally, shared fixtures.
 
-``make test`` runs the ``suite`` profile (100 examples a surface, drawn afresh each run: 20
-surfaces in about a minute on a quiet 2-core box); ``make fuzz`` sets
+``make test`` runs the ``suite`` profile (200 examples a surface, drawn afresh each run: 20
+surfaces in about 30 s on a quiet 2-core box); ``make fuzz`` sets
 ``NUSAWORKER_FUZZ_PROFILE=long`` (10,000 examples a surface, or ``NUSAWORKER_FUZZ_EXAMPLES``)
 and writes the tally to ``bench-results/fuzz.json`` after every surface.
 """
@@ -31,7 +31,7 @@ _COMMON: dict[str, Any] = {
     "print_blob": True,
 }
 settings.register_profile(
-    "suite", max_examples=int(os.environ.get("NUSAWORKER_FUZZ_EXAMPLES", "100")), **_COMMON
+    "suite", max_examples=int(os.environ.get("NUSAWORKER_FUZZ_EXAMPLES", "200")), **_COMMON
 )
 settings.register_profile(
     "long", max_examples=int(os.environ.get("NUSAWORKER_FUZZ_EXAMPLES", "10000")), **_COMMON
