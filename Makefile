@@ -8,7 +8,7 @@ QUEUES_OTP  := otp
 QUEUES_BULK := wa,wa_official,sms,check
 QUEUES_TRACKING := status,housekeeping
 
-.PHONY: setup browser test test-bare test-unit test-all lint lint-deploy fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos soak reliability clean
+.PHONY: setup browser test test-bare test-unit test-all fuzz lint lint-deploy fmt sandbox demo worker worker-otp worker-tracking beat callbacks bench chaos soak reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ test-bare: $(STAMP)
 # fails any test there that opens a socket or starts a process).
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+# Bad input at the edges (tests/fuzz): `make test` runs 200 examples a surface; this runs
+# 10,000 a surface (NUSAWORKER_FUZZ_EXAMPLES to change) and writes bench-results/fuzz.json.
+# FUZZ_ARGS picks surfaces (-k receiver). About an hour for all 20 surfaces on a busy 2-core box.
+fuzz: $(STAMP)
+	NUSAWORKER_FUZZ_PROFILE=long $(PY) -m pytest tests/fuzz -q -p no:cacheprovider -p no:logging \
+		--timeout 0 $(FUZZ_ARGS)
 
 # Long failure runs (kills, Redis restarts) live outside `make test`.
 chaos: $(STAMP)

@@ -24,6 +24,8 @@ field             read by
 ``send``          delivery: the client call that sends it; returns the provider's ref_no
 ``others``        delivery: the same call for the other provider families that can send it
                   (an account of any of them may be on the channel's route)
+``phone_field``   the producer: the field holding a phone number (or a list of them), put in
+                  the provider's form first (:mod:`nusaworker.phones`)
 ================= ============================================================================
 
 Adding a channel is adding a row; nothing else names channels.
@@ -38,6 +40,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from nusaworker.errors import NusaWorkerError
+from nusaworker.limits import DEFAULT as DEFAULT_LIMITS
+from nusaworker.limits import Limits
 from nusaworker.providers import (
     BroadcastRequest,
     NusaSMSClient,
@@ -112,15 +116,27 @@ class Channel:
     statuses: Statuses
     send: Send
     others: Mapping[str, Send] = field(default_factory=dict)
+    # The request field holding a phone number (or a list of them), which the producer puts
+    # in the provider's form first (nusaworker.phones); None: the destination is no number.
+    phone_field: str | None = None
 
     @property
     def senders(self) -> Mapping[str, Send]:
         """The client call of every provider family that can send this channel."""
         return {self.provider: self.send, **self.others}
 
-    def validate(self, fields: Mapping[str, Any]) -> BaseModel:
-        """The request model of ``fields``; raises :class:`pydantic.ValidationError`."""
-        return self.request.model_validate(dict(fields))
+    def validate(self, fields: Mapping[str, Any], *, limits: Limits | None = None) -> BaseModel:
+        """The request model of ``fields``; raises :class:`pydantic.ValidationError`.
+
+        ``limits``: the bounds in force (:mod:`nusaworker.limits`; default: the table's)."""
+        context = (limits or DEFAULT_LIMITS).context()
+        return self.request.model_validate(dict(fields), context=context)
+
+    def phones(self, fields: Mapping[str, Any]) -> tuple[str, ...]:
+        """The fields of ``fields`` that hold phone numbers (a WhatsApp group id is not one)."""
+        if self.phone_field is None or fields.get("is_group") is True:
+            return ()
+        return (self.phone_field,)
 
 
 def _ref(result: Any) -> str | None:
@@ -176,6 +192,7 @@ CHANNELS: dict[str, Channel] = {
     for row in (
         Channel(
             name="wa",
+            phone_field="destination",
             destination_field="destination",
             request=WhatsAppMessageRequest,
             destination=_field("destination"),
@@ -196,6 +213,7 @@ CHANNELS: dict[str, Channel] = {
         ),
         Channel(
             name="wa_media",
+            phone_field="destination",
             destination_field="destination",
             request=WhatsAppMediaRequest,
             destination=_field("destination"),
@@ -216,6 +234,7 @@ CHANNELS: dict[str, Channel] = {
         ),
         Channel(
             name="wa_official",
+            phone_field="destination",
             destination_field="destination",
             request=BroadcastRequest,
             destination=_field("destination"),
@@ -254,6 +273,7 @@ CHANNELS: dict[str, Channel] = {
         ),
         Channel(
             name="sms",
+            phone_field="destination",
             destination_field="destination",
             request=SmsRequest,
             destination=_field("destination"),
@@ -296,6 +316,7 @@ CHANNELS: dict[str, Channel] = {
         Channel(
             # A phone check's results arrive by callback; it has no ref_no of its own.
             name="check",
+            phone_field="phone_numbers",
             destination_field="phone_numbers",
             request=PhoneCheckRequest,
             destination=_numbers_summary,

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from nusaworker import cli_campaign as campaign_cli
 from nusaworker.channels import CHANNELS, UnknownChannel
-from nusaworker.errors import NusaWorkerError
+from nusaworker.errors import InvalidPhoneNumber, NusaWorkerError
 
 EXIT_USAGE = 2
 
@@ -29,12 +29,34 @@ class UsageError(NusaWorkerError):
     retryable = False
 
 
+# An error line names the field and why; it never echoes a huge or multi-line input.
+_MAX_LINE = 500
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _one_line(text: str) -> str:
+    # A field name or a value in the message may be anything a caller typed.
+    line = _printable(" ".join(text.split()))
+    return line if len(line) <= _MAX_LINE else line[: _MAX_LINE - 1] + "…"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its one error line never carries a control character of the input (it
+    echoes unrecognised arguments as given: a terminal would act on them)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        super().error(_printable(message))
+
+
 def _validation_message(exc: ValidationError) -> str:
     parts = []
-    for err in exc.errors():
+    for err in exc.errors(include_input=False, include_url=False):
         field = ".".join(str(p) for p in err["loc"]) or "input"
         parts.append(f"{field}: {err['msg']}")
-    return "; ".join(parts)
+    return _one_line("; ".join(parts))
 
 
 def _field(text: str) -> tuple[str, str]:
@@ -242,7 +264,7 @@ def _cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nusaworker", description=__doc__)
+    parser = _Parser(prog="nusaworker", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser(
@@ -402,11 +424,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"nusaworker: invalid input: {_validation_message(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, UnknownChannel) as exc:
-        print(f"nusaworker: {exc}", file=sys.stderr)
+    except (UsageError, UnknownChannel, InvalidPhoneNumber) as exc:
+        print(f"nusaworker: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except NusaWorkerError as exc:
-        print(f"nusaworker: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"nusaworker: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
         return 1
 
 

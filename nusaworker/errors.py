@@ -15,6 +15,8 @@ each branch (:mod:`nusaworker.providers.errors`: the HTTP status table)::
     ├── UsageError                nusaworker.cli                   a command's arguments clash
     ├── CampaignUsageError        nusaworker.cli_campaign          … of a campaign command
     ├── InvalidNumber             nusaworker.suppression           not a number the list can keep
+    ├── UnknownRegion             nusaworker.phones                not a region phonenumbers knows
+    ├── InvalidPhoneNumber        nusaworker.errors                a national number, not valid
     ├── PhoneCheckError           nusaworker.phonecheck            a phone-check request refused
     │   ├── InvalidCheckNumber    nusaworker.phonecheck            not 8-14 digits
     │   └── UnknownCheck          nusaworker.phonecheck            no such check id (or expired)
@@ -70,3 +72,13 @@ class GateUnavailable(NusaWorkerError):
     """Raised when the pacing gate cannot hand out a slot; no hit is made (fail closed)."""
 
     retryable = True
+
+
+class InvalidPhoneNumber(NusaWorkerError, ValueError):
+    """Raised when a number handed to the producer, the CLI or a phone check cannot be put in
+    the provider's form (a national number that is not valid in the default region).
+
+    Defined here rather than in :mod:`nusaworker.phones` so that the CLI can answer it without
+    importing phonenumbers, which every command would then pay for at start."""
+
+    retryable = False

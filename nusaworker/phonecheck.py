@@ -22,10 +22,12 @@ budget on nearly empty hits. So every ask goes through one fleet-wide place:
 N askers x a few numbers each thus cost ceil(total / 100) hits, and an answer asked for again
 within the TTL costs none.
 
-Numbers are digits only: a leading ``+``, spaces and dashes are dropped (``+62 812-3456-7890``
-→ ``6281234567890``); anything else, or a length outside the endpoint's 8 to 14 digits, raises
-:class:`InvalidCheckNumber` before anything is written. Local forms (``0812…``) are not converted:
-that needs a region (the campaign input normalises with ``phonenumbers`` first).
+Numbers are put in the provider's form by :func:`nusaworker.phones.provider_number`: a leading
+``+``, spaces, dashes and brackets are dropped (``+62 812-3456-7890`` → ``6281234567890``), and a
+national number is read in the default region (``NUSAWORKER_DEFAULT_REGION``: ``0812…`` →
+``62812…``), as the campaign input reads it. Anything else, a national number that is not valid,
+or a length outside the endpoint's 8 to 14 digits, raises :class:`InvalidCheckNumber` before
+anything is written.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import redis
 
 from nusaworker.errors import NusaWorkerError
 from nusaworker.keys import PHONE_CHECK_INFLIGHT_S, PHONE_CHECK_REQUEST_TTL_S, Keys
+from nusaworker.phones import InvalidPhoneNumber, provider_number
 from nusaworker.redis_scripts import as_text, lua
 from nusaworker.settings import Settings
 
@@ -92,27 +95,35 @@ class UnknownCheck(PhoneCheckError, KeyError):
     retryable = False
 
 
-def normalise(number: str) -> str:
-    """``number`` as digits only, or :class:`InvalidCheckNumber` saying why not."""
+# What an error message shows of a refused number: enough to find it, never a whole huge input.
+_SHOWN = 40
+
+
+def normalise(number: str, *, region: str = "ID") -> str:
+    """``number`` in the provider's form (digits only), or :class:`InvalidCheckNumber` saying
+    why not; a national number is read in ``region``."""
     if not isinstance(number, str):
-        raise InvalidCheckNumber(f"not a phone number: {number!r}")
-    text = _SEPARATORS.sub("", number.strip())
-    if text.startswith("+"):
-        text = text[1:]
+        raise InvalidCheckNumber(f"not a phone number: a {type(number).__name__}")
+    shown = repr(number[:_SHOWN]) + ("…" if len(number) > _SHOWN else "")
+    text = _SEPARATORS.sub("", number.strip()) if len(number) <= _SHOWN else number
+    try:
+        text = provider_number(text, region=region)
+    except InvalidPhoneNumber as exc:
+        raise InvalidCheckNumber(str(exc)) from None
     if not _DIGITS.fullmatch(text):
-        raise InvalidCheckNumber(f"not a phone number (digits, '+', spaces, dashes): {number!r}")
+        raise InvalidCheckNumber(f"not a phone number (digits, '+', spaces, dashes): {shown}")
     if not MIN_DIGITS <= len(text) <= MAX_DIGITS:
-        raise InvalidCheckNumber(f"a number has {MIN_DIGITS} to {MAX_DIGITS} digits: {number!r}")
+        raise InvalidCheckNumber(f"a number has {MIN_DIGITS} to {MAX_DIGITS} digits: {shown}")
     return text
 
 
-def normalise_all(numbers: Iterable[str]) -> list[str]:
+def normalise_all(numbers: Iterable[str], *, region: str = "ID") -> list[str]:
     """Every number normalised, duplicates dropped, first-seen order kept; one bad number
     refuses the whole call (:class:`InvalidCheckNumber` naming it and its position)."""
     seen: dict[str, None] = {}
     for i, number in enumerate(numbers):
         try:
-            seen.setdefault(normalise(number), None)
+            seen.setdefault(normalise(number, region=region), None)
         except InvalidCheckNumber as exc:
             raise InvalidCheckNumber(f"numbers[{i}]: {exc}") from None
     return list(seen)
@@ -150,6 +161,7 @@ class PhoneChecks:
         ttl_s: how long an answer is cached.
         linger_s: how long a partial batch waits for more numbers.
         max_per_run: numbers one :meth:`take` hands out at most (a multiple of 100).
+        region: where a national number (``0812…``) is read.
     """
 
     def __init__(
@@ -160,6 +172,7 @@ class PhoneChecks:
         ttl_s: int = 7 * 24 * 3600,
         linger_s: float = 2.0,
         max_per_run: int = 4_000,
+        region: str = "ID",
     ) -> None:
         if max_per_run < BATCH_SIZE or max_per_run % BATCH_SIZE:
             raise ValueError(f"max_per_run must be a multiple of {BATCH_SIZE}")
@@ -168,6 +181,7 @@ class PhoneChecks:
         self.ttl_s = ttl_s
         self.linger_s = linger_s
         self.max_per_run = max_per_run
+        self.region = region
         self._request = redis_client.register_script(lua("nusaworker", "phonecheck_request"))
         self._take = redis_client.register_script(lua("nusaworker", "phonecheck_take"))
 
@@ -180,6 +194,7 @@ class PhoneChecks:
             ttl_s=settings.phone_check_ttl_s,
             linger_s=settings.phone_check_linger_s,
             max_per_run=settings.phone_check_max_per_run,
+            region=settings.default_region,
         )
 
     # -- askers -----------------------------------------------------------------------------
@@ -191,7 +206,7 @@ class PhoneChecks:
         (pending: queued now, or already queued or in flight). Raises :class:`InvalidCheckNumber`
         before anything is queued.
         """
-        wanted = normalise_all(numbers)
+        wanted = normalise_all(numbers, region=self.region)
         answers: Answers = {}
         for chunk in batches(wanted, CHUNK):
             cache_keys = [self.keys.phone_check(n) for n in chunk]
@@ -204,7 +219,7 @@ class PhoneChecks:
 
     def lookup(self, numbers: Iterable[str]) -> Answers:
         """The cached answers of ``numbers`` (``None``: not known); queues nothing."""
-        wanted = normalise_all(numbers)
+        wanted = normalise_all(numbers, region=self.region)
         answers: Answers = {}
         for chunk in batches(wanted, CHUNK):
             replies = self.redis.mget([self.keys.phone_check(n) for n in chunk])
@@ -231,7 +246,7 @@ class PhoneChecks:
 
     def remember(self, numbers: Iterable[str]) -> str:
         """A check id naming ``numbers`` (normalised), for :meth:`results` later."""
-        wanted = normalise_all(numbers)
+        wanted = normalise_all(numbers, region=self.region)
         check_id = f"pc-{uuid.uuid4().hex}"
         key = self.keys.phone_check_request(check_id)
         self.redis.set(key, json.dumps(wanted), ex=PHONE_CHECK_REQUEST_TTL_S)
@@ -239,8 +254,9 @@ class PhoneChecks:
 
     def results(self, check_id: str) -> Answers:
         """The answers so far of the numbers a check id names (``None``: pending)."""
-        if not _CHECK_ID.fullmatch(check_id):
-            raise UnknownCheck(f"not a check id: {check_id!r}")
+        if not isinstance(check_id, str) or not _CHECK_ID.fullmatch(check_id):
+            shown = repr(check_id)[:_SHOWN]
+            raise UnknownCheck(f"not a check id: {shown}")
         raw = self.redis.get(self.keys.phone_check_request(check_id))
         if raw is None:
             raise UnknownCheck(f"check {check_id} is unknown or expired")
@@ -266,7 +282,7 @@ class PhoneChecks:
         known: dict[str, bool] = {}
         for number, registered in answers.items():
             try:
-                known[normalise(number)] = bool(registered)
+                known[normalise(number, region=self.region)] = bool(registered)
             except InvalidCheckNumber:
                 continue  # a push about a number no check could ask for: nothing to cache
         if not known:

@@ -17,6 +17,7 @@ campaigns' concern: a transactional message still goes out); it exposes the list
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -29,8 +30,16 @@ from pydantic import BaseModel, Field
 from nusaworker.channels import channel as channel_row
 from nusaworker.errors import NusaWorkerError
 from nusaworker.factories import broker_app, ledger_of
-from nusaworker.ledger import Ledger, MessageRecord, MessageState, new_message_id
-from nusaworker.phonecheck import Answers, PhoneChecks
+from nusaworker.ledger import (
+    Ledger,
+    MessageRecord,
+    MessageState,
+    RecordNotFound,
+    new_message_id,
+)
+from nusaworker.limits import BOUNDS, IdempotencyKey, Limits, SmsText
+from nusaworker.phonecheck import Answers, InvalidCheckNumber, PhoneChecks
+from nusaworker.phones import InvalidPhoneNumber, provider_number
 from nusaworker.retries import RetryRules
 from nusaworker.routing import enqueue_send
 from nusaworker.settings import Settings, load_settings
@@ -49,6 +58,11 @@ class EnqueueError(NusaWorkerError):
     retryable = True
 
 
+MAX_SECONDS = 10 * 365 * 24 * 3600.0
+# A message id is a UUID (36 characters); anything much longer is not one.
+MAX_MESSAGE_ID = 64
+
+
 class EnqueueOptions(BaseModel):
     """What every producer call takes besides the message itself.
 
@@ -58,10 +72,11 @@ class EnqueueOptions(BaseModel):
     """
 
     priority: Priority = "normal"
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
-    validity_s: float | None = Field(default=None, gt=0)
-    fallback_after_s: float | None = Field(default=None, gt=0)
-    fallback_text: str | None = Field(default=None, min_length=1)
+    idempotency_key: IdempotencyKey | None = Field(default=None, min_length=1)
+    # At most ten years: a finite number that the ledger's arithmetic and JSON can carry.
+    validity_s: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
+    fallback_after_s: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
+    fallback_text: SmsText | None = Field(default=None, min_length=1)
 
 
 class FallbackError(NusaWorkerError, ValueError):
@@ -87,9 +102,15 @@ class Producer:
         rules: RetryRules | None = None,
         suppression: SuppressionList | None = None,
         phone_checks: PhoneChecks | None = None,
+        limits: Limits | None = None,
+        region: str = "ID",
     ) -> None:
         self.ledger = ledger
         self.app = app
+        # The bounds in force (NUSAWORKER_LIMITS may lower the documented ones) and the region
+        # a national number ("0812…") is read in (NUSAWORKER_DEFAULT_REGION).
+        self.limits = limits or Limits()
+        self.region = region
         # Only the default validities are read here; the budgets are the workers'.
         self.rules = rules or RetryRules.defaults()
         self.suppression = suppression or SuppressionList(ledger.redis, keys=ledger.keys)
@@ -107,11 +128,14 @@ class Producer:
             app=broker_app(settings),
             rules=RetryRules.from_settings(settings),
             phone_checks=PhoneChecks.from_settings(client, settings),
+            limits=settings.edge_limits(),
+            region=settings.default_region,
         )
 
     def submit(
         self,
         channel: str,
+        /,
         *,
         priority: str | None = None,
         idempotency_key: str | None = None,
@@ -121,13 +145,19 @@ class Producer:
         **fields: Any,
     ) -> str:
         """Accept a message of any channel of the table (:mod:`nusaworker.channels`); ``fields``
-        are its request model's. Returns the message id at once.
+        are its request model's. Returns the message id at once. ``channel`` is positional
+        only: a WhatsApp send has a ``channel`` field of its own (seed 001, the sender channel).
 
         ``priority`` defaults to ``otp`` for a message sent with ``otp=True``, else ``normal``.
-        Raises :class:`~nusaworker.channels.UnknownChannel` or
-        :class:`pydantic.ValidationError` before anything is written.
+        Phone numbers are put in the provider's form first (:mod:`nusaworker.phones`:
+        ``+62 812-3456-7890`` and ``0812 3456 7890`` → ``6281234567890``). Every text and list
+        is bounded (:mod:`nusaworker.limits`). Raises
+        :class:`~nusaworker.channels.UnknownChannel`, :class:`pydantic.ValidationError`
+        (naming the field), :class:`~nusaworker.phones.InvalidPhoneNumber` or
+        :class:`FallbackError` before anything is written.
         """
         row = channel_row(channel)
+        fields = self._numbers(row.phones(fields), fields)
         chosen = priority or ("otp" if fields.get("otp") is True else "normal")
         options = EnqueueOptions(
             priority=chosen,
@@ -136,9 +166,28 @@ class Producer:
             fallback_after_s=fallback_after_s,
             fallback_text=fallback_text,
         )
-        model = row.validate(fields)
-        fallback = _fallback(row.name, model, options)
+        model = row.validate(fields, limits=self.limits)
+        fallback = _fallback(row.name, model, options, self.limits)
         return self._accept(row.name, row.destination(model), model, options, fallback)
+
+    def _numbers(self, names: tuple[str, ...], fields: dict[str, Any]) -> dict[str, Any]:
+        """``fields`` with the phone numbers of ``names`` in the provider's form."""
+        for name in names:
+            value = fields.get(name)
+            try:
+                if isinstance(value, str):
+                    fields[name] = provider_number(value, region=self.region)
+                elif isinstance(value, list) and len(value) <= BOUNDS["phone_numbers"].limit:
+                    fields[name] = [self._number(name, i, v) for i, v in enumerate(value)]
+            except InvalidPhoneNumber as exc:
+                raise InvalidPhoneNumber(f"{name}: {exc}") from None
+        return fields
+
+    def _number(self, name: str, index: int, value: Any) -> Any:
+        try:
+            return provider_number(value, region=self.region)
+        except InvalidPhoneNumber as exc:
+            raise InvalidPhoneNumber(f"[{index}]: {exc}") from None
 
     def _accept(
         self,
@@ -222,14 +271,20 @@ class Producer:
     def check_whatsapp_numbers(self, numbers: Iterable[str]) -> str:
         """Ask which of ``numbers`` are on WhatsApp; returns a check id (``pc-…``) at once.
 
-        The numbers (any count; ``+``, spaces and dashes dropped) go through the fleet's phone
+        The numbers (up to 10,000 a call, the ``check.numbers`` bound; in the provider's form
+        after :func:`nusaworker.phones.provider_number`) go through the fleet's phone
         check coalescer (:mod:`nusaworker.phonecheck`): those cached are answered now, the rest
         join the next 100-number ``check`` message, shared with every other asker.
         :meth:`phone_check_results` with the id gives the answers so far; each push also
         reaches the hooks as a ``phone_check`` event. Raises
         :class:`~nusaworker.phonecheck.InvalidCheckNumber` before anything is queued.
         """
-        wanted = list(numbers)
+        if isinstance(numbers, str | bytes) or not isinstance(numbers, Iterable):
+            raise InvalidCheckNumber("numbers: a list of numbers, not a single value")
+        limit = self.limits.of("check.numbers")
+        wanted = list(itertools.islice(numbers, limit + 1))
+        if len(wanted) > limit:
+            raise InvalidCheckNumber(f"numbers: over the bound of {limit} a call (check.numbers)")
         self.phone_checks.request(wanted)
         return self.phone_checks.remember(wanted)
 
@@ -240,6 +295,9 @@ class Producer:
 
     def get_message(self, message_id: str) -> MessageRecord:
         """The ledger record of ``message_id`` (raises ``RecordNotFound``)."""
+        if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID:
+            # Not an id at all: refused without a Redis key of its size or its repr in the error.
+            raise RecordNotFound(repr(message_id)[:MAX_MESSAGE_ID])
         return self.ledger.get(message_id)
 
     def is_suppressed(self, destination: str) -> bool:
@@ -257,7 +315,9 @@ class Producer:
         return self.suppression.remove(destination, source="api", note=note)
 
 
-def _fallback(channel: str, model: BaseModel, options: EnqueueOptions) -> dict[str, Any] | None:
+def _fallback(
+    channel: str, model: BaseModel, options: EnqueueOptions, limits: Limits
+) -> dict[str, Any] | None:
     """The fallback of a message (validated now, at the edge, like the message), or None."""
     if options.fallback_after_s is None:
         if options.fallback_text is not None:
@@ -272,7 +332,9 @@ def _fallback(channel: str, model: BaseModel, options: EnqueueOptions) -> dict[s
     if not text:
         raise FallbackError(f"a {channel!r} message has no text to fall back on: fallback_text")
     destination = str(getattr(model, "destination", ""))
-    sms = channel_row(FALLBACK_CHANNEL).validate({"destination": destination, "text": text})
+    sms = channel_row(FALLBACK_CHANNEL).validate(
+        {"destination": destination, "text": text}, limits=limits
+    )
     return {
         "after_s": options.fallback_after_s,
         "channel": FALLBACK_CHANNEL,
@@ -314,7 +376,7 @@ def send_sms_group(group: str, text: str, **kwargs: Any) -> str:
     return default_producer().send_sms_group(group, text, **kwargs)
 
 
-def submit(channel: str, **kwargs: Any) -> str:
+def submit(channel: str, /, **kwargs: Any) -> str:
     """Accept a message of any channel; see :meth:`Producer.submit`."""
     return default_producer().submit(channel, **kwargs)
 

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from nusaworker.connections import RedisURL
+from nusaworker.limits import Limits
 from nusaworker.types import PRIORITIES
 
 # Retry budgets and validity per priority (see nusaworker.retries and docs/delivery.md). In the
@@ -341,6 +342,21 @@ class Settings(BaseSettings):
     # An `auto` campaign row waits this long for its phone check, then goes as an SMS (SMS
     # reaches every phone; a lost check must not hold the campaign for ever).
     campaign_auto_timeout_s: float = Field(default=120.0, gt=0)
+
+    # -- limits at the edge (nusaworker.limits, docs/limits.md) ----------------------------------
+    # JSON naming only the bounds it lowers, e.g. NUSAWORKER_LIMITS='{"wa.message": 1500}' (one
+    # WA credit a message); a bound may never be raised above the documented one.
+    limits: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("limits", mode="after")
+    @classmethod
+    def _limits_only_lower(cls, value: dict[str, int]) -> dict[str, int]:
+        Limits(value)  # raises ValueError naming the bound
+        return value
+
+    def edge_limits(self) -> Limits:
+        """The bounds in force at the edge (the producer, the CLI)."""
+        return Limits(self.limits)
 
     @field_validator(
         "alert_sinks", "alert_smtp_to", "opt_out_keywords", "opt_in_keywords", mode="before"

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nusaworker.campaigns.templating import Template
 from nusaworker.campaigns.window import SendingWindow
+from nusaworker.limits import BOUNDS, CampaignName, CampaignTemplate, CampaignWindow, Name
 
 #: ``auto``: WhatsApp where the number is registered on it, SMS otherwise (a phone check).
 CampaignChannel = Literal["wa", "sms", "auto"]
@@ -21,11 +22,10 @@ CampaignChannel = Literal["wa", "sms", "auto"]
 #: The channels a campaign's messages end up on.
 SEND_CHANNELS = ("wa", "sms")
 
-# Long enough for any real campaign name; short enough for a status line.
-MAX_NAME = 200
-# The longest template we take: WhatsApp's text bound is ours to state (issue 13 sets one for
-# every text); a template longer than a few WhatsApp credits is almost certainly a mistake.
-MAX_TEMPLATE = 4_096
+# The bounds of nusaworker.limits (docs/limits.md): a name for a status line; a template no
+# longer than the longest WhatsApp text.
+MAX_NAME = BOUNDS["campaign.name"].limit
+MAX_TEMPLATE = BOUNDS["campaign.template"].limit
 
 
 class CampaignState(StrEnum):
@@ -69,17 +69,17 @@ class CampaignSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=MAX_NAME)
+    name: CampaignName = Field(min_length=1)
     channel: CampaignChannel
-    template: str = Field(min_length=1, max_length=MAX_TEMPLATE)
+    template: CampaignTemplate = Field(min_length=1)
     priority: Literal["bulk", "normal"] = "bulk"
     start_at: float | None = Field(default=None, ge=0)
-    window: str | None = None
+    window: CampaignWindow | None = None
     rate_share: float = Field(default=1.0, gt=0, le=1)
     validity_s: float | None = Field(default=None, gt=0)
     include_unsubscribe: bool | None = None
     region: str = Field(default="ID", min_length=2, max_length=3)
-    destination_column: str | None = Field(default=None, min_length=1, max_length=100)
+    destination_column: Name | None = Field(default=None, min_length=1)
 
     @field_validator("template")
     @classmethod

@@ -22,16 +22,34 @@ code is kept verbatim (see :mod:`nusaworker.tracking.statuses`).
 
 from __future__ import annotations
 
+import email.errors
 import email.parser
 import email.policy
-import json
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
+from nusaworker.limits import check_controls
+from nusaworker.providers.classify import load_json
 from nusaworker.tracking.errors import PushRejected
+
+
+def _no_controls(value: str) -> str:
+    return check_controls(value, lines=False)
+
+
+def _no_controls_but_lines(value: str) -> str:
+    return check_controls(value, lines=True)
+
 
 RefNo = Annotated[
     str,
@@ -45,7 +63,9 @@ Code = Annotated[
         strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 _\-]+$"
     ),
 ]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_no_controls)
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9]{5,20}$")]
 ProviderDate = Annotated[
     str,
@@ -54,7 +74,7 @@ ProviderDate = Annotated[
     ),
 ]
 # An inbound text is bounded by the body limit already; this only refuses absurd fields.
-Text = Annotated[str, StringConstraints(max_length=20_000)]
+Text = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_no_controls_but_lines)]
 
 
 class _Push(BaseModel):
@@ -117,7 +137,13 @@ def form_fields(body: bytes, content_type: str) -> dict[str, str]:
             raise PushRejected(400, "form body is not UTF-8") from None
         return _first(pairs)
     if kind == "multipart/form-data":
-        head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+        return _first(_multipart(body, content_type))
+    raise PushRejected(415, "expected a form body (urlencoded or multipart)")
+
+
+def _multipart(body: bytes, content_type: str) -> list[tuple[str, str]]:
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    try:
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
         if not message.is_multipart():
             raise PushRejected(400, "malformed multipart body")
@@ -130,8 +156,11 @@ def form_fields(body: bytes, content_type: str) -> dict[str, str]:
                     pairs.append((name, payload.decode("utf-8")))
                 except UnicodeDecodeError:
                     raise PushRejected(400, "form field is not UTF-8") from None
-        return _first(pairs)
-    raise PushRejected(415, "expected a form body (urlencoded or multipart)")
+    except (email.errors.MessageError, ValueError, LookupError, TypeError, IndexError):
+        # The stdlib parser meets broken headers and parameters with many error classes (a
+        # bad charset is a LookupError): all mean a body no provider sent as documented.
+        raise PushRejected(400, "malformed multipart body") from None
+    return pairs
 
 
 def json_object(body: bytes, content_type: str) -> dict[str, Any]:
@@ -139,8 +168,10 @@ def json_object(body: bytes, content_type: str) -> dict[str, Any]:
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
         raise PushRejected(415, "expected application/json")
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        # Strict: not UTF-8, broken, NaN, integers of thousands of digits, nesting past the
+        # parser's depth — each a ValueError, never an unhandled error (500).
+        data = load_json(body)
+    except ValueError:
         raise PushRejected(400, "body is not valid JSON") from None
     if not isinstance(data, dict):
         raise PushRejected(400, "JSON body must be an object")

@@ -82,8 +82,10 @@ def _client_verdict(fields: dict[str, Any]) -> str | None:
     try:
         WhatsAppMediaRequest(destination="6281234567", **fields)
     except ValidationError as exc:
-        message = str(exc.errors()[0]["msg"])
-        return message.removeprefix("Value error, ").split(":")[0]
+        error = exc.errors()[0]
+        if error["loc"]:  # a field's own bound (nusaworker.limits): the field is named by loc
+            return str(error["loc"][0])
+        return str(error["msg"]).removeprefix("Value error, ").split(":")[0]
     return None
 
 

@@ -17,6 +17,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nusaworker.limits import BOUNDS, Destination, Id, SenderName, SmsText
+
 from ..fields import ProviderId
 
 __all__ = [
@@ -32,7 +34,7 @@ __all__ = [
 # The document sets no limit on destinations per request; everything rides in the query string,
 # which servers and proxies cap (8 KiB is common). 100 keeps a request of 160-character bodies
 # near 30 KiB: an assumption, stated in docs/providers/smartswitch.md.
-MAX_DESTINATIONS = 100
+MAX_DESTINATIONS = BOUNDS["destinations"].limit
 _DIGITS = re.compile(r"[0-9]{8,15}")
 
 
@@ -57,13 +59,13 @@ class MessageRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    destinations: list[str] = Field(min_length=1, max_length=MAX_DESTINATIONS)
-    body: str | None = None
-    source_name: str | None = Field(default=None, min_length=1)
-    source_number: str | None = None
+    destinations: list[Destination] = Field(min_length=1, max_length=MAX_DESTINATIONS)
+    body: SmsText | None = None
+    source_name: SenderName | None = Field(default=None, min_length=1)
+    source_number: Destination | None = None
     require_dlr: bool = False
     stealth_ping: bool = False
-    request_ids: list[str] | None = None
+    request_ids: list[Id] | None = Field(default=None, max_length=MAX_DESTINATIONS)
 
     @field_validator("destinations")
     @classmethod

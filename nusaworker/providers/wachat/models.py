@@ -18,6 +18,8 @@ from typing import Annotated, Self
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from nusaworker.limits import Base64, Caption, Destination, FileName, Id, Url, WaMessage
+
 from ..fields import OptionalId, ProviderId, ProviderWord, blank_to_none
 from ..nusasms.models.common import (
     LenientDatetime,
@@ -43,13 +45,13 @@ class _WAChatSend(RequestModel):
 
     # is_group comes first: the destination check reads it.
     is_group: bool = False
-    destination: str
+    destination: Destination
     # The gateway (WhatsApp number) to send from; the provider picks one when left out.
-    sender: str | None = None
+    sender: Id | None = None
     # The device queue of the gateway (the samples call it YOUR_DEVICE_ID).
-    queue: str | None = None
+    queue: Id | None = None
     # Seconds the message may wait to be sent; the document shows 86400 and says no more.
-    timeout: int | None = Field(default=None, ge=0)
+    timeout: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
     @field_validator("destination")
     @classmethod
@@ -69,7 +71,7 @@ class _WAChatSend(RequestModel):
 class WAChatMessageRequest(_WAChatSend):
     """``POST /wachat_api/1.0/message``: a text message."""
 
-    message: str = Field(min_length=1)
+    message: WaMessage = Field(min_length=1)
 
 
 class WAChatMediaRequest(_WAChatSend):
@@ -79,10 +81,10 @@ class WAChatMediaRequest(_WAChatSend):
     but a media message without media is nothing to send).
     """
 
-    caption: str | None = None
-    media_url: str | None = None
-    media_base64: str | None = None
-    file_name: str | None = None
+    caption: Caption | None = None
+    media_url: Url | None = None
+    media_base64: Base64 | None = None
+    file_name: FileName | None = None
 
     @field_validator("media_url")
     @classmethod

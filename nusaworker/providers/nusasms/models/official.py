@@ -8,11 +8,26 @@ Replies are sent as ``multipart/form-data``, as the documents do; a reply's file
 
 from __future__ import annotations
 
+import json
+import math
 import mimetypes
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import UUID4, Field, field_validator, model_validator
+from pydantic import UUID4, Field, ValidationInfo, field_validator, model_validator
+
+from nusaworker.limits import (
+    BOUNDS,
+    Base64,
+    Destination,
+    FileName,
+    Name,
+    ReplyText,
+    TemplateValue,
+    Url,
+    check_controls,
+    limit_of,
+)
 
 from ...fields import ProviderId
 from ..media import decode_base64, normalize_base64, sniff
@@ -41,11 +56,32 @@ class BroadcastRequest(RequestModel):
     "header": {"format", "params": […]}, "buttons": […]}`` — each value a list or an object.
     """
 
-    destination: str
-    destination_name: str = Field(min_length=1)
+    destination: Destination
+    destination_name: Name = Field(min_length=1)
     template_id: UUID4
     channel_id: UUID4
-    parameters: dict[str, list[Any] | dict[str, Any]] | None = None
+    parameters: (
+        dict[
+            TemplateValue,
+            Annotated[list[Any], Field(max_length=BOUNDS["parameters.items"].limit)]
+            | Annotated[dict[str, Any], Field(max_length=BOUNDS["parameters.items"].limit)],
+        ]
+        | None
+    ) = Field(default=None, max_length=BOUNDS["parameters.items"].limit)
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: dict[str, Any] | None, info: ValidationInfo) -> Any:
+        # Free-form by the documents: bounded as a whole, and every text in it checked.
+        if value is None:
+            return None
+        # Walked first: only JSON values may be measured (and recorded) as JSON.
+        _check_texts(value, limit_of("template.value", info))
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        limit = limit_of("parameters.bytes", info)
+        if size > limit:
+            raise ValueError(f"{size} bytes of JSON, over the bound of {limit} (parameters)")
+        return value
 
     @field_validator("destination")
     @classmethod
@@ -54,6 +90,34 @@ class BroadcastRequest(RequestModel):
             return normalize_phone(value)
         except ValueError as exc:
             raise ValueError(f"destination: {exc}") from None
+
+
+# A template's parameters nest three levels (body → list → object); far deeper is not one, and
+# would overflow the JSON encoder's recursion.
+_MAX_DEPTH = 16
+
+
+def _check_texts(value: Any, limit: int) -> None:
+    """Every value is JSON (text, number, true/false/null, list, object with text keys) and
+    every string in it (keys too) holds no control character but line breaks, within ``limit``."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth >= _MAX_DEPTH:
+            raise ValueError(f"nested deeper than {_MAX_DEPTH} levels (parameters)")
+        if isinstance(item, dict):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((each, depth + 1) for each in item.values())
+        elif isinstance(item, list):
+            stack.extend((each, depth + 1) for each in item)
+        elif isinstance(item, str):
+            check_controls(item, lines=True)
+            if len(item) > limit:
+                raise ValueError(f"a text of {len(item)} characters, over {limit} (parameters)")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("NaN and Infinity are not JSON values (parameters)")
+        elif item is not None and not isinstance(item, bool | int | float):
+            raise ValueError(f"a {type(item).__name__} is not a JSON value (parameters)")
 
 
 class ReplyType(StrEnum):
@@ -79,10 +143,10 @@ class ReplyRequest(RequestModel):
 
     room_id: UUID4
     type: ReplyType = ReplyType.TEXT
-    text: str | None = None
-    file_url: str | None = None
-    file_base64: str | None = None
-    file_name: str | None = Field(default=None, min_length=1)
+    text: ReplyText | None = None
+    file_url: Url | None = None
+    file_base64: Base64 | None = None
+    file_name: FileName | None = Field(default=None, min_length=1)
 
     @field_validator("file_url")
     @classmethod

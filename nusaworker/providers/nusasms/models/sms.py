@@ -11,7 +11,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from nusaworker.limits import Destination, Name, SmsText, limit_of
 
 from ...classify import load_json
 from ...fields import ProviderId
@@ -39,18 +41,23 @@ __all__ = [
 class _SmsSend(RequestModel):
     """What every SMS send shares. ``unicode`` left unset is decided from the text."""
 
-    text: str = Field(min_length=1)
+    text: SmsText = Field(min_length=1)
     otp: bool = False
     unicode: bool | None = None
     output: Literal["json", "xml"] = "json"
 
     @model_validator(mode="after")
-    def _decide_unicode(self) -> Self:
+    def _decide_unicode(self, info: ValidationInfo) -> Self:
         required = needs_unicode(self.text)
         if self.unicode is None:
             self.unicode = required
         elif self.unicode is False and required:
             raise ValueError("unicode: the text has characters outside GSM-7; it cannot be False")
+        parts = self.segments.segments
+        limit = limit_of("sms.parts", info)
+        if parts > limit:
+            encoding = "UCS-2" if self.unicode else "GSM-7"
+            raise ValueError(f"text: {parts} SMS parts ({encoding}), over the bound of {limit}")
         return self
 
     @property
@@ -70,7 +77,7 @@ class _SmsSend(RequestModel):
 class SmsRequest(_SmsSend):
     """``POST /api/v3/sendsms/plain``: one SMS to one number (``GSM``)."""
 
-    destination: str
+    destination: Destination
 
     @field_validator("destination")
     @classmethod
@@ -88,7 +95,7 @@ class SmsRequest(_SmsSend):
 class SmsGroupRequest(_SmsSend):
     """``POST /api/v3/sendsms/group``: one SMS to every number of an address-book group."""
 
-    group: str = Field(min_length=1)
+    group: Name = Field(min_length=1)
 
     def to_form(self) -> dict[str, str]:
         """The form fields, credentials left out (the transport adds them to the body)."""

@@ -16,6 +16,17 @@ from typing import Annotated, Any, Self
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from nusaworker.limits import (
+    Base64,
+    Caption,
+    Destination,
+    FileName,
+    Id,
+    Url,
+    WaMessage,
+    check_list,
+)
+
 from ...fields import OptionalId, ProviderId, ProviderWord, blank_to_none
 from ..media import (
     MEDIA_SIZE_LIMITS,
@@ -72,13 +83,13 @@ class _WhatsAppSend(RequestModel):
 
     # is_group comes first: the destination check reads it.
     is_group: bool = False
-    destination: str
-    sender: str | None = None
-    queue: str | None = None
-    channel: int | None = Field(default=None, ge=0)
+    destination: Destination
+    sender: Id | None = None
+    queue: Id | None = None
+    channel: int | None = Field(default=None, ge=0, le=2**31 - 1)
     include_unsubscribe: bool | None = None
     # Seconds the message may wait before it is sent; past it the provider marks it F.
-    timeout: int | None = Field(default=None, ge=0)
+    timeout: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
     @field_validator("destination")
     @classmethod
@@ -89,7 +100,7 @@ class _WhatsAppSend(RequestModel):
 class WhatsAppMessageRequest(_WhatsAppSend):
     """``POST /nusasms_api/1.0/whatsapp/message``: a text message."""
 
-    message: str = Field(min_length=1)
+    message: WaMessage = Field(min_length=1)
 
 
 class WhatsAppMediaRequest(_WhatsAppSend):
@@ -102,10 +113,10 @@ class WhatsAppMediaRequest(_WhatsAppSend):
     :mod:`nusaworker.providers.nusasms.media`). Whitespace in ``media_base64`` is dropped.
     """
 
-    caption: str | None = None
-    media_url: str | None = None
-    media_base64: str | None = None
-    file_name: str | None = None
+    caption: Caption | None = None
+    media_url: Url | None = None
+    media_base64: Base64 | None = None
+    file_name: FileName | None = None
 
     @field_validator("media_url")
     @classmethod
@@ -145,12 +156,13 @@ class WhatsAppMediaRequest(_WhatsAppSend):
 class PhoneCheckRequest(RequestModel):
     """``POST /nusasms_api/1.0/wa_phone_check``: which numbers have WhatsApp (1-100 numbers)."""
 
-    phone_numbers: list[str] = Field(min_length=1, max_length=100)
-    callback_url: str | None = None
+    phone_numbers: list[Destination] = Field(min_length=1, max_length=100)
+    callback_url: Url | None = None
 
     @field_validator("phone_numbers")
     @classmethod
-    def _numbers(cls, value: list[str]) -> list[str]:
+    def _numbers(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        check_list(value, "phone_numbers", info)
         checked = []
         for i, number in enumerate(value):
             try:

@@ -17,6 +17,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nusaworker.limits import Recipients, TimeToSend, WaMessage
+
 __all__ = [
     "IMAGE_TYPES",
     "WHATSAPP_SLOTS",
@@ -87,11 +89,11 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # One recipient, or several: a list, or the document's comma-separated string.
-    sendto: str = Field(min_length=1)
-    device_id: int = Field(ge=1)
+    sendto: Recipients = Field(min_length=1)
+    device_id: int = Field(ge=1, le=2**31 - 1)
     sim: SimSlot
-    timetosend: str | None = None
-    customerid: int | None = None
+    timetosend: TimeToSend | None = None
+    customerid: int | None = Field(default=None, ge=0, le=2**31 - 1)
     urgent: bool | None = None
 
     @field_validator("sendto", mode="before")
@@ -109,7 +111,8 @@ class _Message(BaseModel):
 class SendRequest(_Message):
     """``addsms``: one message; ``body`` may be left out only when an image replaces it."""
 
-    body: str | None = None
+    # An SMS or a WhatsApp message (sim 2/3), by the phone: the larger, WhatsApp's, bound.
+    body: WaMessage | None = None
     has_image: bool = Field(default=False, exclude=True)
 
     @model_validator(mode="after")
@@ -146,7 +149,7 @@ class SendRequest(_Message):
 class BulkItem(_Message):
     """One entry of ``smsdata`` in the bulk call's ``datajson``."""
 
-    body: str = Field(min_length=1)
+    body: WaMessage = Field(min_length=1)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the document's sample writes it (numbers as numbers)."""
