@@ -43,6 +43,19 @@ if redis.replicate_commands then
 end
 
 local key, id, new_state = KEYS[1], ARGV[1], ARGV[2]
+
+-- ``entry`` with each of the record's ``names`` appended as name, value (those it holds): a
+-- stream entry that reads without the record.
+local function with_fields(entry, names)
+    local values = redis.call('HMGET', key, unpack(names))
+    for i, name in ipairs(names) do
+        if values[i] then
+            entry[#entry + 1] = name
+            entry[#entry + 1] = values[i]
+        end
+    end
+    return entry
+end
 local v = redis.call('HMGET', key, 'state', 'token', 'campaign')
 local state, token, campaign = v[1], v[2], v[3]
 if not state then
@@ -106,15 +119,8 @@ end
 -- read); it is capped by length and by the records' retention.
 if ARGV[11] ~= '0' and (state == 'accepted' or state == 'sending')
         and (new_state == 'rejected' or new_state == 'failed' or new_state == 'unknown') then
-    local names = {'channel', 'destination', 'priority', 'error', 'account'}
-    local values = redis.call('HMGET', key, unpack(names))
-    local entry = {'id', id, 'state', new_state, 'previous', state}
-    for i, name in ipairs(names) do
-        if values[i] then
-            entry[#entry + 1] = name
-            entry[#entry + 1] = values[i]
-        end
-    end
+    local entry = with_fields({'id', id, 'state', new_state, 'previous', state},
+        {'channel', 'destination', 'priority', 'error', 'account'})
     redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[11], '*', unpack(entry))
     local t = redis.call('TIME')
     local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -125,16 +131,9 @@ end
 -- ever missed or announced without having happened. A release (back to accepted, for a
 -- retry) is claim bookkeeping, not news for the user's backend.
 if ARGV[8] ~= '0' and new_state ~= 'accepted' then
-    local names = {'channel', 'priority', 'ref_no', 'provider_status', 'error', 'updated_at',
-        'campaign'}
-    local values = redis.call('HMGET', key, unpack(names))
-    local event = {'type', 'state', 'message_id', id, 'state', new_state, 'previous', state}
-    for i, name in ipairs(names) do
-        if values[i] then
-            event[#event + 1] = name
-            event[#event + 1] = values[i]
-        end
-    end
+    local event = with_fields(
+        {'type', 'state', 'message_id', id, 'state', new_state, 'previous', state},
+        {'channel', 'priority', 'ref_no', 'provider_status', 'error', 'updated_at', 'campaign'})
     redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', unpack(event))
 end
 if ARGV[5] ~= '0' then
