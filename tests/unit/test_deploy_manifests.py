@@ -152,6 +152,26 @@ def test_every_worker_role_has_a_disruption_budget() -> None:
     assert {f"worker-{role}" for role in WORKER_ROLES} <= selected
 
 
+def test_third_party_images_are_pinned_and_the_exporter_gets_no_provider_secret() -> None:
+    """An upgrade of Redis, Prometheus, Grafana or celery-exporter is a reviewed change, never
+    a pull of ``latest``; the exporter (someone else's image) sees the broker URL only."""
+    images = [s["image"] for s in compose()["services"].values() if "image" in s]
+    images += [
+        c["image"]
+        for d in deployments().values()
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    third_party = [i for i in images if not i.startswith("nusaworker")]
+    assert third_party and all(":" in i and not i.endswith(":latest") for i in third_party)
+    exporter = deployments()["celery-exporter"]
+    [container] = exporter["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == compose()["services"]["celery-exporter"]["image"]
+    assert container["args"] == compose()["services"]["celery-exporter"]["command"]
+    assert "envFrom" not in container
+    assert [e["name"] for e in container["env"]] == ["CE_BROKER_URL"]
+    assert exporter["spec"]["replicas"] == 1  # two would count every event twice
+
+
 def test_compose_redis_keeps_every_write() -> None:
     command = compose()["services"]["redis"]["command"]
     flags = dict(zip(command[1::2], command[2::2], strict=True))
