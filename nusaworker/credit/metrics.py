@@ -19,7 +19,8 @@ a custom collector, so there is no per-process gauge to aggregate and no multipr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
@@ -31,28 +32,41 @@ from nusaworker.credit.breakers import CHANNELS, BreakerBoard
 from nusaworker.credit.clock import provider_today
 from nusaworker.credit.watch import BalanceWatch
 
-__all__ = ["CreditCollector", "registry_for", "render", "serve"]
+__all__ = ["AccountCredit", "CreditCollector", "registry_for", "render", "serve"]
+
+
+@dataclass(frozen=True)
+class AccountCredit:
+    """One account's credit objects, and the name its gauges are labelled with."""
+
+    name: str
+    board: BreakerBoard
+    watch: BalanceWatch
 
 
 class CreditCollector(Collector):
-    """Reads the credit gauges from Redis at every scrape."""
+    """Reads the credit gauges of one or several accounts from Redis at every scrape.
+
+    One collector for all the accounts, so each family is written once (the text format
+    refuses a family twice). The ``account`` label is the account's name where the fleet
+    names them (as the send and gate metrics are labelled); a bare board and watch are
+    labelled with their pacing fingerprint.
+    """
 
     def __init__(
         self,
-        board: BreakerBoard,
-        watch: BalanceWatch,
+        board: BreakerBoard | None = None,
+        watch: BalanceWatch | None = None,
         *,
-        thresholds: Mapping[str, float] | None = None,
+        accounts: Sequence[AccountCredit] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.board = board
-        self.watch = watch
-        self.thresholds = dict(thresholds if thresholds is not None else watch.thresholds)
+        self.accounts = list(accounts)
+        if board is not None and watch is not None:
+            self.accounts.insert(0, AccountCredit(board.account, board, watch))
         self.clock = clock
 
     def collect(self) -> Iterator[Any]:
-        account = self.board.account
-        snapshot = self.watch.last_snapshot()
         balance = GaugeMetricFamily(
             "nusaworker_balance", "Credit left, per balance type", labels=["account", "type"]
         )
@@ -71,19 +85,6 @@ class CreditCollector(Collector):
             "When the balance watch last read the balances",
             labels=["account"],
         )
-        for kind, value in sorted(self.thresholds.items()):
-            threshold.add_metric([account, kind], value)
-        if snapshot is not None:
-            today = provider_today(self.clock())
-            for kind, value in sorted(snapshot.balances.items()):
-                balance.add_metric([account, kind], value)
-            for kind, date in sorted(snapshot.expiry.items()):
-                expiry.add_metric([account, kind], days_left(date, today))
-            taken.add_metric([account], snapshot.at)
-        yield from (balance, threshold, expiry, taken)
-
-        states = self.board.states(CHANNELS)
-        held = self.board.held_counts(CHANNELS)
         is_open = GaugeMetricFamily(
             "nusaworker_breaker_open",
             "1 while the channel is paused by its circuit breaker",
@@ -99,13 +100,28 @@ class CreditCollector(Collector):
             "Messages held while their channel is paused",
             labels=["account", "channel"],
         )
-        for channel in CHANNELS:
-            state = states[channel]
-            is_open.add_metric([account, channel, state.reason or ""], 1.0 if state.open else 0.0)
-            if state.open and state.since is not None:
-                since.add_metric([account, channel], state.since)
-            held_gauge.add_metric([account, channel], held[channel])
-        yield from (is_open, since, held_gauge)
+        today = provider_today(self.clock())
+        for one in self.accounts:
+            account = one.name
+            for kind, value in sorted(one.watch.thresholds.items()):
+                threshold.add_metric([account, kind], value)
+            snapshot = one.watch.last_snapshot()
+            if snapshot is not None:
+                for kind, value in sorted(snapshot.balances.items()):
+                    balance.add_metric([account, kind], value)
+                for kind, date in sorted(snapshot.expiry.items()):
+                    expiry.add_metric([account, kind], days_left(date, today))
+                taken.add_metric([account], snapshot.at)
+            states = one.board.states(CHANNELS)
+            held = one.board.held_counts(CHANNELS)
+            for channel in CHANNELS:
+                state = states[channel]
+                opened = 1.0 if state.open else 0.0
+                is_open.add_metric([account, channel, state.reason or ""], opened)
+                if state.open and state.since is not None:
+                    since.add_metric([account, channel], state.since)
+                held_gauge.add_metric([account, channel], held[channel])
+        yield from (balance, threshold, expiry, taken, is_open, since, held_gauge)
 
 
 def registry_for(collector: CreditCollector) -> CollectorRegistry:

@@ -28,7 +28,7 @@ from nusaworker import container, liveness
 from nusaworker.campaigns.metrics import CampaignCollector
 from nusaworker.campaigns.store import CampaignStore
 from nusaworker.celery import app, settings
-from nusaworker.credit.metrics import CreditCollector
+from nusaworker.credit.metrics import AccountCredit, CreditCollector
 from nusaworker.factories import keys_of
 from nusaworker.metrics import exposition
 from nusaworker.metrics.fleet import FleetCollector
@@ -120,7 +120,10 @@ def metrics_registry(rt: container.Container) -> CollectorRegistry:
         rules_ms={name: a.min_interval_ms for name, a in rt.accounts.accounts.items()},
     )
     campaigns = CampaignCollector(CampaignStore(rt.redis, keys=keys_of(rt.settings)))
-    credit = CreditCollector(rt.credit.board, rt.credit.watch)
+    # Every account's balances and breakers: each has its own watch snapshot and board.
+    credit = CreditCollector(
+        accounts=[AccountCredit(n, c.board, c.watch) for n, c in sorted(rt.credits.items())]
+    )
     return exposition.process_registry([fleet, campaigns, credit])
 
 

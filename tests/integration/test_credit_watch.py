@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from nusaworker.credit.alerts import Alert, Alerter, AlertKind
 from nusaworker.credit.breakers import BreakerBoard
 from nusaworker.credit.circuit import Circuit
-from nusaworker.credit.metrics import CreditCollector, registry_for, render, serve
+from nusaworker.credit.metrics import AccountCredit, CreditCollector, registry_for, render, serve
 from nusaworker.credit.probe import run_probe
 from nusaworker.credit.watch import BalanceWatch
 from nusaworker.keys import Keys
@@ -261,6 +261,55 @@ def test_metrics_expose_balances_and_breakers_from_redis(
     assert (
         'nusaworker_breaker_open{account="' + account + '",channel="sms",reason="credit"} 1.0'
         in text
+    )
+
+
+def test_metrics_label_every_account_by_name_each_family_once(
+    watch: BalanceWatch,
+    client: NusaSMSClient,
+    circuit: Circuit,
+    redis_client: redis.Redis,
+    key_prefix: str,
+) -> None:
+    """A worker shows the credit of every account of the fleet, not only the default one's,
+    in one collector: a family written twice is refused by Prometheus's parser."""
+    watch.run(client, force=True)
+    keys = Keys(prefix=key_prefix)
+    other_board = BreakerBoard(redis_client, account="fp-of-the-second-account", keys=keys)
+    other_watch = BalanceWatch(
+        redis_client,
+        account=other_board.account,
+        keys=keys,
+        alerter=Alerter([]),
+        thresholds={"wa": 7.0},
+        expiry_days=7,
+    )
+    Circuit(
+        other_board, Ledger(redis_client, keys=keys), alerter=Alerter([]), enqueue=lambda r: None
+    ).trip("wa", InsufficientCredit("WA -2"))
+    collector = CreditCollector(
+        accounts=[
+            AccountCredit("nusasms", circuit.board, watch),
+            AccountCredit("second", other_board, other_watch),
+        ]
+    )
+    text = render(registry_for(collector)).decode()
+    assert text.count("# HELP nusaworker_breaker_open ") == 1
+    assert text.count("# HELP nusaworker_balance ") == 1
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("nusaworker_balance", (("account", "nusasms"), ("type", "wa")))] == 500.0
+    assert samples[("nusaworker_balance_threshold", (("account", "second"), ("type", "wa")))] == 7
+    wa_second = ("account", "second"), ("channel", "wa"), ("reason", "credit")
+    assert samples[("nusaworker_breaker_open", wa_second)] == 1.0
+    wa_first = ("account", "nusasms"), ("channel", "wa"), ("reason", "")
+    assert samples[("nusaworker_breaker_open", wa_first)] == 0.0
+    # The second account's watch has not read anything yet: no balance, no fake zero.
+    assert not any(
+        n == "nusaworker_balance" and ("account", "second") in labels for n, labels in samples
     )
 
 
