@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,8 @@ class BeatProcess(CeleryProcess):
 # Kombu's Redis transport keeps each queue in a list named after it, one more list per priority
 # step (``<queue><sep><step>``), and every delivered, not yet acknowledged message in one hash.
 UNACKED_KEY = "unacked"
+# How long a fleet must look idle to count as drained (see Fleet.drain).
+QUIET_S = 0.3
 
 
 def _queue_lists(queues: set[str]) -> re.Pattern[str]:
@@ -205,21 +208,26 @@ class Fleet:
         """Wait until the fleet has settled, or fail with what it still holds.
 
         Settled: ``busy()`` is empty and ``until()`` holds (e.g. the records of interest are
-        final), on two polls in a row — a worker moves a message from its queue to ``unacked``
-        in two steps, so one empty poll could fall between them. After a drain, whatever the
-        fleet was going to do with the work it had has been done: a test asserts that nothing
-        (more) happened without sleeping for a guessed while.
+        final), on every poll for ``QUIET_S`` — a worker moves a message from its queue to
+        ``unacked`` in two steps, so one empty poll could fall between them. After a drain,
+        whatever the fleet was going to do with the work it had has been done: a test asserts
+        that nothing (more) happened without sleeping for a guessed while.
 
         A SIGKILLed worker's unacknowledged tasks stay in ``unacked`` until the visibility
         timeout: after a kill, wait on the ledger instead.
         """
-        settled_polls = 0
+        quiet_since: float | None = None
 
         def settled() -> bool:
-            nonlocal settled_polls
-            quiet = not self.busy() and bool(until())
-            settled_polls = settled_polls + 1 if quiet else 0
-            return settled_polls >= 2
+            nonlocal quiet_since
+            if self.busy() or not until():
+                quiet_since = None
+                return False
+            now = time.monotonic()
+            quiet_since = now if quiet_since is None else quiet_since
+            # Quiet for QUIET_S, not two polls 0.1 s apart: a worker descheduled between its
+            # pop and its unacked write (a loaded box) can stay there longer than one interval.
+            return now - quiet_since >= QUIET_S
 
         if not wait_for(settled, timeout):
             raise AssertionError(f"fleet not drained in {timeout} s: {self.busy() or 'until()'}")
