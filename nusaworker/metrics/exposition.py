@@ -25,7 +25,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -47,6 +47,7 @@ __all__ = [
     "process_registry",
     "render",
     "serve",
+    "sweep_private_dirs",
     "wsgi_app",
 ]
 
@@ -55,18 +56,55 @@ log = logging.getLogger(__name__)
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
+PRIVATE_PREFIX = "nusaworker-metrics-"
+
+
 def enable_multiprocess(path: str = "") -> str:
     """Keep this process's metrics (and its future children's) in files under ``path`` — a
     fresh private directory if empty — emptied now; returns the directory. Call it in the
     worker's main process before any task runs."""
     if not path:
-        path = tempfile.mkdtemp(prefix="nusaworker-metrics-")
+        # Named after this process: a worker SIGKILLed (or OOM-killed) never removes its own,
+        # so the next one sweeps those of dead processes — each holds 1 MiB files, and a
+        # container's /tmp (an emptyDir in deploy/k8s) outlives its restarts.
+        parent = tempfile.gettempdir()
+        sweep_private_dirs(parent)
+        path = tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-", dir=parent)
     os.makedirs(path, exist_ok=True)
     for stale in glob.glob(os.path.join(path, "*.db")):
         os.remove(stale)
     os.environ[ENV] = path  # read by prometheus-client whenever it opens a process's file
     values.ValueClass = values.MultiProcessValue()
     return path
+
+
+def sweep_private_dirs(parent: str, alive: Callable[[int], bool] | None = None) -> list[str]:
+    """Remove the private directories under ``parent`` whose process is gone; returns them.
+
+    A directory of this very process id is a previous life's (a container restarted, its
+    process ids starting over), never this process's own: it makes its directory after.
+    """
+    alive = alive or _process_alive
+    removed = []
+    for entry in glob.glob(os.path.join(parent, PRIVATE_PREFIX + "*")):
+        pid_text = os.path.basename(entry)[len(PRIVATE_PREFIX) :].partition("-")[0]
+        if not pid_text.isdigit():
+            continue  # not one we named (an older release's): left alone
+        pid = int(pid_text)
+        if pid == os.getpid() or not alive(pid):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive, and not ours to judge
+    return True
 
 
 def multiprocess_dir() -> str | None:

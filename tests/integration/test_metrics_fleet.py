@@ -160,6 +160,9 @@ def test_metrics_of_a_fleet_match_the_sandbox_counts(
         assert total(worker, "nusaworker_queue_length", queue="otp", priority="0") == N_OTP
         assert total(worker, "nusaworker_queue_length", queue="status", priority="6") == 1
         assert total(worker, "nusaworker_queue_length", queue="wa") == 0
+        # Balances and breakers of both declared accounts, labelled by name like the sends.
+        credit = {dict(have)["account"] for n, have in worker if n == "nusaworker_breaker_open"}
+        assert credit == {"nusasms", "backup"}
         # The dashboard reads only families the fleet declares (no typo, no stale name).
         declared = families(worker_url) | families(receiver_url)
         assert dashboard_families() - declared == set()
@@ -195,3 +198,32 @@ def test_metrics_of_a_fleet_match_the_sandbox_counts(
         for state in MessageState:
             shown = total(worker, "nusaworker_ledger_messages", state=state.value)
             assert shown == states.get(state.value, 0), state
+
+
+def test_a_killed_workers_metrics_directory_is_swept_by_the_next_worker(
+    redis_url: str, key_prefix: str, make_sandbox: Any, tmp_path: Path
+) -> None:
+    """A SIGKILLed worker cannot remove its private directory (1 MiB files): the next worker
+    on the machine removes those of dead processes before it makes its own."""
+    box = make_sandbox(seed=8)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {
+        **fleet_env(
+            redis_url=redis_url,
+            key_prefix=key_prefix,
+            base_url=box.url,
+            metrics_port=str(free_port()),
+        ),
+        "TMPDIR": str(scratch),  # where a worker without NUSAWORKER_METRICS_DIR makes its own
+    }
+    with Fleet(env) as fleet:
+        first = fleet.start("sweep1", "wa", concurrency=1)
+        made = list(scratch.glob("nusaworker-metrics-*"))
+        assert len(made) == 1, made
+        first.kill()
+        assert made[0].exists()  # nobody removed it: the kill left it behind
+        fleet.start("sweep2", "wa", concurrency=1)
+        now = list(scratch.glob("nusaworker-metrics-*"))
+        assert not made[0].exists() and len(now) == 1, now
+    assert not list(scratch.glob("nusaworker-metrics-*"))  # the stop removed the second's
