@@ -14,6 +14,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 from pydantic import BaseModel, ValidationError
 
 from nusaworker import cli_campaign as campaign_cli
@@ -429,6 +430,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except NusaWorkerError as exc:
         print(f"nusaworker: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except redis.RedisError as exc:
+        # Redis down, or refusing the login: one line, not a traceback. redis-py's messages
+        # name the host and port, never the password.
+        print(f"nusaworker: Redis: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
         return 1
 
 

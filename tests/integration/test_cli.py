@@ -207,3 +207,25 @@ def test_cli_celery_report_prints_no_secret(key_prefix: str) -> None:
     assert "redbeat_redis_url" in done.stdout  # the setting is there, masked
     for secret in secrets:
         assert secret not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status", "01a23cd33041227876d8990120"),
+        ("send", "wa", "6281234567890", "hello"),
+        ("dead-letters",),
+        ("suppress", "check", "6281234567890"),
+    ],
+)
+def test_cli_redis_unreachable_is_one_line_and_exit_1(key_prefix: str, args: tuple[str]) -> None:
+    """An operator whose Redis is down (or refuses the password) reads one line saying so, not
+    a traceback; the URL's password is not in it."""
+    from nusaworker.testing.redis_server import free_port
+
+    dead = f"redis://:hunter2-cli-pw@127.0.0.1:{free_port()}/0"
+    done = cli(dead, key_prefix, *args)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nusaworker: Redis: "), done.stderr
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr + done.stdout
