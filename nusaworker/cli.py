@@ -175,11 +175,12 @@ def _cmd_suppress(args: argparse.Namespace, rest: list[str]) -> int:
         raise UsageError(f"suppress {args.action} needs one or more numbers")
     if args.action == "list" and args.numbers:
         raise UsageError("suppress list takes no numbers (use --page and --page-size)")
+    settings = load_settings()
     try:  # every number is checked before anything is written
-        numbers = [normalise(n) for n in args.numbers]
+        numbers = [normalise(n, region=settings.default_region) for n in args.numbers]
     except InvalidNumber as exc:
         raise UsageError(str(exc)) from None
-    listed = SuppressionList.from_settings(load_settings())
+    listed = SuppressionList.from_settings(settings)
     if args.action == "add":
         for number, new in listed.add_many(numbers, source="cli", note=args.note).items():
             print(f"{number} {'suppressed' if new else 'already suppressed'}")

@@ -113,7 +113,9 @@ class Producer:
         self.region = region
         # Only the default validities are read here; the budgets are the workers'.
         self.rules = rules or RetryRules.defaults()
-        self.suppression = suppression or SuppressionList(ledger.redis, keys=ledger.keys)
+        self.suppression = suppression or SuppressionList(
+            ledger.redis, keys=ledger.keys, region=region
+        )
         # Defaults (7-day TTL, 2 s linger) unless wired from settings: the producer only asks
         # and reads; the linger and cap are the dispatcher's.
         self.phone_checks = phone_checks or PhoneChecks(ledger.redis, keys=ledger.keys)

@@ -42,6 +42,7 @@ import redis
 from nusaworker.connections import redis_client
 from nusaworker.errors import ConfigurationError, NusaWorkerError
 from nusaworker.keys import EVENTS_MAXLEN, Keys
+from nusaworker.phones import InvalidPhoneNumber, provider_number
 from nusaworker.redis_scripts import as_text, lua
 from nusaworker.settings import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, Settings
 
@@ -68,13 +69,14 @@ class InvalidNumber(NusaWorkerError, ValueError):
     retryable = False
 
 
-def normalise(destination: str) -> str:
-    """``destination`` as the list keeps it: digits only.
+def normalise(destination: str, *, region: str = "ID") -> str:
+    """``destination`` as the list keeps it: digits only, in the form messages are sent to.
 
     A leading ``+``, spaces and dashes are dropped (``+62 812-3456-7890`` → ``6281234567890``);
-    anything else is refused with :class:`InvalidNumber` rather than guessed at. A local form
-    (``0812…``) is kept as it is: turning it into ``62812…`` needs a region, which is the
-    campaign input's business (it normalises with ``phonenumbers`` before it asks).
+    anything else is refused with :class:`InvalidNumber` rather than guessed at. A national
+    form (``0812…``) is read in ``region`` as the producer reads a
+    destination (``081234567890`` → ``6281234567890``): an operator who suppresses the number
+    as a person writes it must stop the messages the fleet sends to ``62812…``.
     """
     if not isinstance(destination, str):
         raise InvalidNumber(f"not a phone number: {destination!r}")
@@ -85,6 +87,13 @@ def normalise(destination: str) -> str:
             f"not a phone number: {destination!r} (digits, with an optional '+', spaces and "
             f"dashes; {MIN_DIGITS} to {MAX_DIGITS} digits)"
         )
+    if number.startswith("0"):
+        try:
+            return provider_number(number, region=region)
+        except InvalidPhoneNumber:
+            raise InvalidNumber(
+                f"not a phone number: {destination!r} (not a valid number of region {region})"
+            ) from None
     return number
 
 
@@ -186,6 +195,7 @@ class SuppressionList:
         keys: the deployment's key names.
         clock: epoch seconds, for the entries' ``at``.
         events_maxlen: cap of the events stream the changes are announced on.
+        region: where a national number (``0812…``) is read (:func:`normalise`).
     """
 
     def __init__(
@@ -195,9 +205,11 @@ class SuppressionList:
         keys: Keys,
         clock: Callable[[], float] = time.time,
         events_maxlen: int = EVENTS_MAXLEN,
+        region: str = "ID",
     ) -> None:
         self.redis = redis_client
         self.keys = keys
+        self.region = region
         self.clock = clock
         self.events_maxlen = events_maxlen
         self._change = redis_client.register_script(
@@ -208,17 +220,20 @@ class SuppressionList:
     def from_settings(cls, settings: Settings) -> SuppressionList:
         """The list of the fleet ``settings`` describe, on an ``edge`` Redis client."""
         client = redis_client(settings.redis_url, "edge")
-        return cls(client, keys=Keys(prefix=settings.key_prefix))
+        return cls(client, keys=Keys(prefix=settings.key_prefix), region=settings.default_region)
 
     def __repr__(self) -> str:
         return f"SuppressionList(prefix={self.keys.prefix!r})"
+
+    def _number(self, destination: str) -> str:
+        return normalise(destination, region=self.region)
 
     # -- writes --------------------------------------------------------------------------------
 
     def add(self, destination: str, *, source: Source = "api", note: str = "") -> bool:
         """Suppress ``destination``; whether it was new (an existing entry is kept as it is).
         Raises :class:`InvalidNumber` before anything is written."""
-        return self.add_many([destination], source=source, note=note)[normalise(destination)]
+        return self.add_many([destination], source=source, note=note)[self._number(destination)]
 
     def add_many(
         self, destinations: Iterable[str], *, source: Source = "api", note: str = ""
@@ -229,7 +244,7 @@ class SuppressionList:
 
     def remove(self, destination: str, *, source: Source = "api", note: str = "") -> bool:
         """Take ``destination`` off the list; whether it was on it."""
-        return self.remove_many([destination], source=source, note=note)[normalise(destination)]
+        return self.remove_many([destination], source=source, note=note)[self._number(destination)]
 
     def remove_many(
         self, destinations: Iterable[str], *, source: Source = "api", note: str = ""
@@ -241,7 +256,7 @@ class SuppressionList:
     def _apply(
         self, action: Action, destinations: Iterable[str], *, source: Source, note: str
     ) -> dict[str, bool]:
-        numbers = list(dict.fromkeys(normalise(d) for d in destinations))
+        numbers = list(dict.fromkeys(self._number(d) for d in destinations))
         at = self.clock()
         meta = entry_json(source, note, at)
         changed: dict[str, bool] = {}
@@ -258,13 +273,13 @@ class SuppressionList:
 
     def contains(self, destination: str) -> bool:
         """Whether ``destination`` is suppressed."""
-        return bool(self.redis.hexists(self.keys.suppressed, normalise(destination)))
+        return bool(self.redis.hexists(self.keys.suppressed, self._number(destination)))
 
     def contains_many(self, destinations: Sequence[str]) -> list[bool]:
         """Whether each of ``destinations`` is suppressed, in their order: one round trip for
         the whole batch (one ``ZMSCORE`` per :data:`CHUNK` numbers, pipelined). Every number
         is checked (:class:`InvalidNumber`) before Redis is asked."""
-        numbers = [normalise(d) for d in destinations]
+        numbers = [self._number(d) for d in destinations]
         if not numbers:
             return []
         pipe = self.redis.pipeline(transaction=False)
@@ -277,7 +292,7 @@ class SuppressionList:
 
     def get(self, destination: str) -> Entry | None:
         """The entry of ``destination``, or None when it is not suppressed."""
-        number = normalise(destination)
+        number = self._number(destination)
         raw = self.redis.hget(self.keys.suppressed, number)
         return None if raw is None else _entry(number, raw)
 

@@ -196,3 +196,17 @@ def test_suppression_from_settings_uses_the_prefix(
 
     assert listed.contains("+62 812 3456 7890")
     assert "6281234567890" not in repr(listed)
+
+
+def test_suppression_a_national_number_suppresses_what_the_fleet_sends_to(
+    suppressed: SuppressionList,
+) -> None:
+    """Suppressed as a person writes it (0812…), the number is the one messages go to (62812…,
+    as the producer reads a destination): asked either way, it is on the list, once."""
+    assert suppressed.add("0812 3456 7890", note="said so on the phone") is True
+    assert suppressed.contains("6281234567890")
+    assert suppressed.contains_many(["+62 812-3456-7890", "081234567890"]) == [True, True]
+    assert suppressed.add("6281234567890") is False  # the same entry
+    assert suppressed.count() == 1
+    assert suppressed.remove("081234567890") is True
+    assert not suppressed.contains("6281234567890")

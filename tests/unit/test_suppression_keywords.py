@@ -104,11 +104,21 @@ def test_keyword_form_folds_case_and_spacing() -> None:
         ("+6281234567890", "6281234567890"),
         ("+62 812-3456-7890", "6281234567890"),
         (" 62 812 3456 7890 ", "6281234567890"),
-        ("081234567890", "081234567890"),  # a local form is kept: no region is guessed
+        # A national form is read in the region, as the producer reads a destination: the
+        # number the fleet sends to is the one that is suppressed.
+        ("081234567890", "6281234567890"),
+        ("0812 3456 7890", "6281234567890"),
     ],
 )
 def test_suppression_normalise_keeps_digits_only(given: str, number: str) -> None:
     assert normalise(given) == number
+
+
+def test_suppression_normalise_reads_a_national_number_in_the_given_region() -> None:
+    assert normalise("020 7946 0958", region="GB") == "442079460958"
+    # Not a valid Indonesian number: refused, never kept in a form no message is sent to.
+    with pytest.raises(InvalidNumber, match="region ID"):
+        normalise("01234567890")
 
 
 @pytest.mark.parametrize(
