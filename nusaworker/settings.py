@@ -245,7 +245,8 @@ class Settings(BaseSettings):
     # backend's own queue), and/or a webhook (JSON, HMAC-SHA256 signed with webhook_secret).
     hook_task: str = ""
     hook_queue: str = "hooks"
-    webhook_url: str = ""
+    # Webhook URLs are credentials (a Slack-style incoming hook is its URL): secrets.
+    webhook_url: SecretStr = SecretStr("")
     webhook_secret: SecretStr = SecretStr("")
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1)
@@ -308,7 +309,7 @@ class Settings(BaseSettings):
     alert_sinks: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["log"])
     alert_timeout_s: float = Field(default=5.0, gt=0)
     # The webhook sink POSTs JSON signed with HMAC-SHA256 (header X-Nusaworker-Signature).
-    alert_webhook_url: str = ""
+    alert_webhook_url: SecretStr = SecretStr("")
     alert_webhook_secret: SecretStr = SecretStr("")
     alert_smtp_host: str = ""
     alert_smtp_port: int = Field(default=25, ge=1, le=65535)

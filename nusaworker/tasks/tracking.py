@@ -72,7 +72,7 @@ def webhook(self: Any, event: dict[str, Any]) -> str:
     """POST one event to the webhook, signed; retried with backoff, then kept as failed."""
     t = _tracking()
     settings = t.settings
-    if not settings.webhook_url:
+    if not settings.webhook_url.get_secret_value():
         return WebhookResult.DISABLED
     if not settings.webhook_secret.get_secret_value():
         # An unsigned webhook could be forged by anyone who finds the URL: never send one.
@@ -84,7 +84,7 @@ def webhook(self: Any, event: dict[str, Any]) -> str:
     try:
         post_event(
             t.webhook_session,
-            settings.webhook_url,
+            settings.webhook_url.get_secret_value(),
             settings.webhook_secret,
             event,
             timeout_s=settings.webhook_timeout_s,

@@ -93,7 +93,7 @@ class Tracking:
         targets = HookTargets(
             hook_task=settings.hook_task,
             hook_queue=settings.hook_queue,
-            webhook=bool(settings.webhook_url),
+            webhook=bool(settings.webhook_url.get_secret_value()),
         )
         return cls(
             settings=settings,

@@ -12,6 +12,7 @@ from nusaworker.credit.alerts import Alert, Alerter, AlertKind, Severity
 from nusaworker.credit.errors import AlertDeliveryError
 from nusaworker.credit.sinks import LogSink, SmtpSink, WebhookSink, build_sinks, sign, verify
 from nusaworker.credit.sinks.smtp import render_email
+from nusaworker.credit.sinks.webhook import url_origin
 from nusaworker.errors import ConfigurationError
 from nusaworker.settings import Settings
 
@@ -80,6 +81,16 @@ def test_webhook_sink_needs_an_http_url_and_a_secret_and_hides_it() -> None:
         WebhookSink("ftp://x", secret="k")
     sink = WebhookSink("https://hooks.example/alerts", secret="topsecret-value")
     assert "topsecret-value" not in repr(sink) and "topsecret-value" not in str(vars(sink))
+
+
+def test_webhook_sink_shows_only_the_origin_of_its_url() -> None:
+    """A Slack-style incoming hook is its URL: its path never appears in a repr or an error."""
+    hook = "https://hooks.example:8443/services/T0/B0/hook-path-is-the-key?sig=q-secret"
+    sink = WebhookSink(SecretStr(hook), secret="k")
+    assert repr(sink) == "WebhookSink(origin='https://hooks.example:8443')"
+    assert "hook-path-is-the-key" not in repr(sink) and "q-secret" not in repr(sink)
+    assert url_origin("http://user:pw@host.example/x") == "http://host.example"
+    assert url_origin("https://h.example:notaport/x") == "https://h.example"
 
 
 def test_smtp_sink_needs_a_server_sender_and_recipients_and_hides_the_password() -> None:

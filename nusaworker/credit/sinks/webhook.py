@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import SecretStr
@@ -47,32 +48,48 @@ class _Retryable(NusaWorkerError):
     retryable = True
 
 
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: what may be shown of a URL that is a credential."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: nothing of it is shown
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}"
+
+
 class WebhookSink:
     """POSTs each alert as JSON to ``url``, signed with ``secret`` (required)."""
 
     name = "webhook"
 
-    def __init__(self, url: str, *, secret: SecretStr | str, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: SecretStr | str, *, secret: SecretStr | str, timeout: float = 5.0
+    ) -> None:
+        url = url.get_secret_value() if isinstance(url, SecretStr) else url
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError("alert_webhook_url: an http(s) URL is required")
         secret = secret if isinstance(secret, SecretStr) else SecretStr(secret)
         if not secret.get_secret_value():
             # An unsigned alert could be forged by anyone who finds the receiver's URL.
             raise ConfigurationError("alert_webhook_secret: the webhook sink needs a secret")
-        self.url = url
+        # The URL may be the credential itself (a Slack-style incoming hook): kept private,
+        # shown as its origin only (scheme, host, port) in reprs and errors.
+        self._url = url
+        self.origin = url_origin(url)
         self._secret = secret
         self.timeout = timeout
         self._session = requests.Session()
 
     def __repr__(self) -> str:
-        return f"WebhookSink(url={self.url!r})"
+        return f"WebhookSink(origin={self.origin!r})"
 
     def send(self, alert: Alert) -> None:
         body = json.dumps(alert.to_dict(), sort_keys=True, ensure_ascii=False).encode()
         try:
             self._post(body)
         except _Retryable as exc:
-            raise AlertDeliveryError(f"webhook {self.url}: {exc}") from None
+            raise AlertDeliveryError(f"webhook {self.origin}: {exc}") from None
 
     @retry(
         retry=retry_if_exception_type(_Retryable),
@@ -88,11 +105,11 @@ class WebhookSink:
         }
         try:
             response = self._session.post(
-                self.url, data=body, headers=headers, timeout=self.timeout
+                self._url, data=body, headers=headers, timeout=self.timeout
             )
         except requests.RequestException as exc:
             raise _Retryable(type(exc).__name__) from None
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retryable(f"HTTP {response.status_code}")
         if response.status_code >= 300:
-            raise AlertDeliveryError(f"webhook {self.url}: HTTP {response.status_code}")
+            raise AlertDeliveryError(f"webhook {self.origin}: HTTP {response.status_code}")
