@@ -13,8 +13,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
+from kombu.transport import redis as kombu_redis
 
 from nusaworker import logs
 from nusaworker.campaigns.dispatch import SCHEDULE as CAMPAIGN_SCHEDULE
@@ -45,6 +47,33 @@ def explicit_pool(argv: Sequence[str]) -> str | None:
 TASK_MODULES = ("nusaworker.tasks",)
 
 
+def survive_broker_restart() -> None:
+    """Keep a worker alive when Redis restarts under it (kombu 5.7 with Celery 5.7).
+
+    On a lost broker connection Celery first ``collect()``s the connection — which clears the
+    transport's ``client`` — and then closes it. A channel that was waiting on its queues
+    (a BRPOP in flight) survived the first close half-done, so the second one restores its
+    unacknowledged messages through a new pool, whose parameters kombu reads from that cleared
+    client: an ``AttributeError``, which the consumer takes as unrecoverable — the worker
+    exited (tests/integration/test_broker_restart.py). Here that case raises the connection
+    error it is: the close ignores it and the consumer reconnects. The messages stay in the
+    broker's unacknowledged set: the ledger's orphan sweep sends an unsent one again within
+    seconds, the visibility timeout hands back the rest, and the claim refuses what was sent.
+    """
+    channel = kombu_redis.Channel
+    original = channel._connparams
+    if getattr(original, "nusaworker_guard", False):
+        return
+
+    def _connparams(self: Any, asynchronous: bool = False) -> Any:
+        if self.connection.client is None:
+            raise redis.ConnectionError("broker connection already closed: nothing to restore")
+        return original(self, asynchronous)
+
+    _connparams.nusaworker_guard = True  # type: ignore[attr-defined]
+    channel._connparams = _connparams  # type: ignore[method-assign]
+
+
 def make_app(settings: Settings) -> Celery:
     """The fleet's Celery app for ``settings``: its broker, its tasks and its beat schedule."""
     app = broker_app(settings, include=TASK_MODULES)
@@ -72,6 +101,7 @@ def make_app(settings: Settings) -> Celery:
 
 settings = load_settings()
 logs.early(settings)
+survive_broker_restart()
 app = make_app(settings)
 
 
