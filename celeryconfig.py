@@ -50,7 +50,11 @@ broker_transport_options = {
     "sep": ":",
 }
 broker_connection_retry_on_startup = True
-worker_cancel_long_running_tasks_on_connection_loss = True
+# On a lost broker connection the running sends go on to their end and record it: cancelling
+# them (Celery's coming default) would kill a prefork child mid-hit and leave its message in
+# doubt. Their messages, restored or redelivered, find the ledger's record already sent.
+# tests/integration/test_broker_restart.py: a Redis restart under each pool, every send once.
+worker_cancel_long_running_tasks_on_connection_loss = False
 worker_send_task_events = False
 task_send_sent_event = False
 

@@ -35,8 +35,9 @@ def server() -> Iterator[PersistentRedis]:
         running.cleanup()
 
 
+@pytest.mark.parametrize("pool", [None, "prefork"], ids=["default-pool", "prefork"])
 def test_worker_survives_a_redis_restart_holding_prefetched_messages(
-    server: PersistentRedis,
+    server: PersistentRedis, pool: str | None
 ) -> None:
     prefix = f"nwtest:restart:{uuid.uuid4().hex[:8]}:"
     # Slow answers: a few sends in flight (delivered, not acknowledged) while the consumer,
@@ -47,7 +48,9 @@ def test_worker_survives_a_redis_restart_holding_prefetched_messages(
             Settings(redis_url=server.url, key_prefix=prefix, nusasms_base_url=box.url)
         )
         with Fleet(env) as fleet:
-            worker = fleet.start("restart", "wa", pool=None)  # celeryconfig's pool and -c
+            # celeryconfig's pool; or prefork, whose children a cancel on connection
+            # loss would kill mid-hit (celeryconfig leaves that off).
+            worker = fleet.start("restart", "wa", pool=pool, concurrency=4)
             before = [producer.send_whatsapp(f"62816{i:08d}", f"before {i}") for i in range(3)]
             assert wait_for(lambda: len(box.hits()) >= 3, 30)  # all three in flight
             server.restart(down_for=2.0)
