@@ -86,7 +86,10 @@ WORKERS = {"send": 3, "otp": 1, "tracking": 1}
 KILL_AT = (0.12, 0.28, 0.44, 0.64, 0.80)
 OTP_KILL = 2  # index into KILL_AT
 REDIS_RESTART_AT = 0.55
-REDIS_DOWN_S = 2.0
+# How long Redis stays away (seconds, stop to start; the load of its AOF comes on top). Longer
+# than a heartbeat TTL (8 s) plays a restart that every heartbeat outlives: beat must then wait
+# for the workers' next beats rather than take them for dead.
+REDIS_DOWN_S = float(os.environ.get("NUSAWORKER_SOAK_REDIS_DOWN_S", "2.0"))
 # The producer waits while the broker holds this many send tasks: a steady load. It enqueues
 # from a few threads (a backend's web workers): one call is mostly waiting on round trips.
 BACKLOG = 2_000
@@ -96,6 +99,8 @@ BATCH = 300
 # between its record and its task) is enqueued again by the replay sweep after
 # NUSAWORKER_REPLAY_AFTER_S (600 s, default): the run waits for it.
 SETTLE_TIMEOUT_S = 1_200.0
+# How many records that end ``unknown`` soak.json lists (the count is reported in full).
+UNKNOWN_RECORDS_KEPT = 500
 SAMPLE_EVERY_S = 2.0
 MEMORY_LIMIT_MB = 150.0
 TEMPLATE_ID = "65a08d56-a2b9-45f5-98d3-98671e639055"  # the documents' (and sandbox's) ids
@@ -394,6 +399,23 @@ def test_soak_fleet_drains_load_through_kills_and_redis_restart(
     max_worker_rss_mb = max(worker_rss_mb.values())
     redis_peak_mb = round(sampler.redis_peak / 2**20, 1)
     unknown_bound = CONCURRENCY * (len(kills) + 1)
+    # Each record in doubt, as the ledger left it: its error says which path ended it, its
+    # holder and times place it against the kills and the restart (and the worker logs), and
+    # whether the provider has it tells a hit that went from one that never left.
+    unknown_records = [
+        {
+            "id": r.id,
+            "priority": r.priority,
+            "account": r.account,
+            "holder": r.holder,
+            "error": r.error,
+            "hit_started_at": r.hit_started_at,
+            "updated_at": r.updated_at,
+            "at_provider": r.destination in received,
+        }
+        for r in records
+        if r.state == "unknown"
+    ][:UNKNOWN_RECORDS_KEPT]
     figures: dict[str, Any] = {
         "injected": (
             f"{len(kills)} worker SIGKILLs, 1 Redis restart ({RESTART_KIND[REDIS_STOP]}, AOF "
@@ -436,6 +458,7 @@ def test_soak_fleet_drains_load_through_kills_and_redis_restart(
         "aof_bytes_cut": cut_bytes,
         "producer_retries": dict(producer_errors),
         "unknown_bound": unknown_bound,
+        "unknown_records": unknown_records,
         "messages_setting": MESSAGES,
     }
     scenario = "soak" if REDIS_STOP == "clean" else f"soak-{REDIS_STOP}"
