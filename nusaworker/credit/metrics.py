@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -32,7 +32,7 @@ from nusaworker.credit.breakers import CHANNELS, BreakerBoard
 from nusaworker.credit.clock import provider_today
 from nusaworker.credit.watch import BalanceWatch
 
-__all__ = ["AccountCredit", "CreditCollector", "registry_for", "render", "serve"]
+__all__ = ["AccountCredit", "CreditCollector", "registry_for"]
 
 
 @dataclass(frozen=True)
@@ -48,22 +48,14 @@ class CreditCollector(Collector):
     """Reads the credit gauges of one or several accounts from Redis at every scrape.
 
     One collector for all the accounts, so each family is written once (the text format
-    refuses a family twice). The ``account`` label is the account's name where the fleet
-    names them (as the send and gate metrics are labelled); a bare board and watch are
-    labelled with their pacing fingerprint.
+    refuses a family twice). The ``account`` label is each :class:`AccountCredit`'s name (the
+    fleet's account names, as the send and gate metrics are labelled).
     """
 
     def __init__(
-        self,
-        board: BreakerBoard | None = None,
-        watch: BalanceWatch | None = None,
-        *,
-        accounts: Sequence[AccountCredit] = (),
-        clock: Callable[[], float] = time.time,
+        self, accounts: Sequence[AccountCredit], *, clock: Callable[[], float] = time.time
     ) -> None:
         self.accounts = list(accounts)
-        if board is not None and watch is not None:
-            self.accounts.insert(0, AccountCredit(board.account, board, watch))
         self.clock = clock
 
     def collect(self) -> Iterator[Any]:
@@ -129,13 +121,3 @@ def registry_for(collector: CreditCollector) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     return registry
-
-
-def render(registry: CollectorRegistry) -> bytes:
-    """The registry's metrics in the Prometheus text format."""
-    return generate_latest(registry)
-
-
-def serve(registry: CollectorRegistry, port: int, addr: str = "0.0.0.0") -> Any:
-    """Serve ``/metrics`` on ``port`` in a background thread; returns (server, thread)."""
-    return start_http_server(port, addr=addr, registry=registry)

@@ -122,7 +122,7 @@ def metrics_registry(rt: container.Container) -> CollectorRegistry:
     campaigns = CampaignCollector(CampaignStore(rt.redis, keys=keys_of(rt.settings)))
     # Every account's balances and breakers: each has its own watch snapshot and board.
     credit = CreditCollector(
-        accounts=[AccountCredit(n, c.board, c.watch) for n, c in sorted(rt.credits.items())]
+        [AccountCredit(n, c.board, c.watch) for n, c in sorted(rt.credits.items())]
     )
     return exposition.process_registry([fleet, campaigns, credit])
 

@@ -90,12 +90,8 @@ LEDGER_ACCOUNT = {"main": "nusasms", "backup": "backup"}
 
 @pytest.fixture
 def chaos_redis() -> Iterator[PersistentRedis]:
-    server = PersistentRedis(appendfsync="always")
-    try:
-        server.start()
+    with PersistentRedis(appendfsync="always") as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 @contextmanager

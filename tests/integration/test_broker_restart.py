@@ -27,12 +27,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def server() -> Iterator[PersistentRedis]:
-    running = PersistentRedis(appendfsync="everysec")
-    try:
-        running.start()
-        yield running
-    finally:
-        running.cleanup()
+    with PersistentRedis(appendfsync="everysec") as server:
+        yield server
 
 
 @pytest.mark.parametrize("pool", [None, "prefork"], ids=["default-pool", "prefork"])

@@ -17,11 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from nusaworker.credit.alerts import Alert, Alerter, AlertKind
 from nusaworker.credit.breakers import BreakerBoard
 from nusaworker.credit.circuit import Circuit
-from nusaworker.credit.metrics import AccountCredit, CreditCollector, registry_for, render, serve
+from nusaworker.credit.metrics import AccountCredit, CreditCollector, registry_for
 from nusaworker.credit.probe import run_probe
 from nusaworker.credit.watch import BalanceWatch
 from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger, MessageRecord
+from nusaworker.metrics.exposition import render, serve
 from nusaworker.pacing import RedisGate
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.errors import AuthError, InsufficientCredit
@@ -233,7 +234,7 @@ def test_metrics_expose_balances_and_breakers_from_redis(
     box.set_balance(wa=42.0)
     watch.run(client, force=True)
     circuit.trip("sms", InsufficientCredit("SMS -2"))
-    registry = registry_for(CreditCollector(circuit.board, watch))
+    registry = registry_for(CreditCollector([AccountCredit(client.account, circuit.board, watch)]))
 
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -288,7 +289,7 @@ def test_metrics_label_every_account_by_name_each_family_once(
         other_board, Ledger(redis_client, keys=keys), alerter=Alerter([]), enqueue=lambda r: None
     ).trip("wa", InsufficientCredit("WA -2"))
     collector = CreditCollector(
-        accounts=[
+        [
             AccountCredit("nusasms", circuit.board, watch),
             AccountCredit("second", other_board, other_watch),
         ]

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import redis
@@ -18,7 +17,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from nusaworker.keys import Keys
-from nusaworker.ledger import Ledger, MessageRecord, MessageState
+from nusaworker.ledger import Ledger, MessageState
+from nusaworker.testing.records import sent_record
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +29,7 @@ def test_receiver_logs_json_without_the_token_and_serves_metrics(
     redis_url: str, redis_client: redis.Redis, key_prefix: str
 ) -> None:
     ledger = Ledger(redis_client, keys=Keys(prefix=key_prefix))
-    message_id, _ = ledger.create(MessageRecord(channel="wa", destination="628123"))
-    claim = ledger.claim(message_id)
-    assert claim.token is not None
-    ledger.begin_hit(message_id, claim.token)
-    ledger.mark_sent(message_id, claim.token, "NSJSON1", next_poll_at=time.time() + 60)
+    message_id = sent_record(ledger, "NSJSON1")
     env = {
         **os.environ,
         "NUSAWORKER_REDIS_URL": redis_url,

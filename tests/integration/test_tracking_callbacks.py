@@ -17,6 +17,7 @@ from nusaworker.keys import Keys
 from nusaworker.ledger import Ledger, MessageRecord, MessageState
 from nusaworker.providers import NusaSMSClient
 from nusaworker.settings import Settings
+from nusaworker.testing.records import sent_record
 from nusaworker.testing.waiting import wait_for
 from nusaworker.tracking.callbacks import CallbackApp
 from nusaworker.tracking.events import EventStream
@@ -53,12 +54,7 @@ def base(callback_server: CallbackServer) -> str:
 
 
 def _sent(ledger: Ledger, ref_no: str, channel: str = "wa") -> str:
-    message_id, _ = ledger.create(MessageRecord(channel=channel, destination="628123"))
-    claim = ledger.claim(message_id)
-    assert claim.token is not None
-    ledger.begin_hit(message_id, claim.token)
-    ledger.mark_sent(message_id, claim.token, ref_no, next_poll_at=time.time() + 60)
-    return message_id
+    return sent_record(ledger, ref_no, channel=channel)
 
 
 def _states(ledger: Ledger) -> list[str]:

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,8 @@ import redis
 import requests
 
 from nusaworker.keys import Keys
-from nusaworker.ledger import Ledger, MessageRecord, MessageState
+from nusaworker.ledger import Ledger, MessageState
+from nusaworker.testing.records import sent_record
 
 pytestmark = pytest.mark.integration
 
@@ -54,11 +54,7 @@ def test_cli_callbacks_serves_the_receiver_and_never_prints_the_token(
     receiver_url: str, redis_client: redis.Redis, key_prefix: str
 ) -> None:
     ledger = Ledger(redis_client, keys=Keys(prefix=key_prefix))
-    message_id, _ = ledger.create(MessageRecord(channel="wa", destination="628123"))
-    claim = ledger.claim(message_id)
-    assert claim.token is not None
-    ledger.begin_hit(message_id, claim.token)
-    ledger.mark_sent(message_id, claim.token, "NSCLI1", next_poll_at=time.time() + 60)
+    message_id = sent_record(ledger, "NSCLI1")
 
     health = requests.get(f"{receiver_url}/healthz", timeout=5)
     refused = requests.get(

@@ -12,10 +12,11 @@ import pytest
 import redis
 
 from nusaworker.keys import Keys
-from nusaworker.ledger import Ledger, MessageRecord, MessageState
+from nusaworker.ledger import Ledger, MessageState
 from nusaworker.pacing import RedisGate
 from nusaworker.providers import NusaSMSClient
 from nusaworker.providers.errors import TransientError
+from nusaworker.testing.records import sent_record
 from nusaworker.tracking.budget import PollBudget, PollGate
 from nusaworker.tracking.errors import PollBudgetTimeout
 from nusaworker.tracking.poller import Poller
@@ -57,13 +58,9 @@ def _sent(
     priority: str = "normal",
     next_poll_at: float = 0.0,
 ) -> str:
-    record = MessageRecord(channel=channel, destination="628123", priority=priority)
-    message_id, _ = ledger.create(record)
-    claim = ledger.claim(message_id)
-    assert claim.token is not None
-    ledger.begin_hit(message_id, claim.token)
-    ledger.mark_sent(message_id, claim.token, ref_no, next_poll_at=next_poll_at)
-    return message_id
+    return sent_record(
+        ledger, ref_no, channel=channel, priority=priority, next_poll_at=next_poll_at
+    )
 
 
 def test_poller_poll_records_a_final_whatsapp_status(

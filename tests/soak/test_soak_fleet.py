@@ -129,12 +129,8 @@ PRIORITY_STEPS = ("", ":3", ":6", ":9")  # celeryconfig's priority_steps, sep ":
 
 @pytest.fixture
 def soak_redis() -> Iterator[PersistentRedis]:
-    server = PersistentRedis(appendfsync="everysec")
-    try:
-        server.start()
+    with PersistentRedis(appendfsync="everysec") as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 def _env(redis_url: str, prefix: str, box: Sandbox) -> dict[str, str]:
